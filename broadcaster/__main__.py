@@ -1,0 +1,3 @@
+from broadcaster.cli import run
+
+run()

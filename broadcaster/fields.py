@@ -1,0 +1,114 @@
+"""Parsing one input field from what a CSV cell (a string) or a JSON value holds.
+
+Each parser returns the typed value or raises ``FieldError`` with the reason; the plan turns
+that into an invalid row naming the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+_TRUE = frozenset({"true", "yes", "1", "y", "t"})
+_FALSE = frozenset({"false", "no", "0", "n", "f"})
+_MAX_INT = 2**63 - 1
+_SHOWN_CHARS = 40
+
+
+class FieldError(ValueError):
+    """A field's value cannot be used; the message is the reason a user reads."""
+
+
+def is_blank(value: object) -> bool:
+    """An absent value: JSON null, or a cell holding only white space."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def parse_int(value: object) -> int:
+    """A positive integer id, from ``42``, ``"42"`` or ``" 42 "``."""
+    if isinstance(value, bool):
+        raise FieldError(f"expected an integer, got {_show(value)}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    else:
+        raise FieldError(f"expected an integer, got {_show(value)}")
+    if number <= 0:
+        raise FieldError(f"expected a positive integer, got {number}")
+    if number > _MAX_INT:
+        raise FieldError(f"{number} is too large for an id")
+    return number
+
+
+def parse_bool(value: object) -> bool:
+    """``true/false/yes/no/1/0`` (any case), or a JSON boolean."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    raise FieldError(f"expected true or false, got {_show(value)}")
+
+
+def parse_text(value: object) -> str:
+    """A string field; JSON numbers are accepted and written as they were."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise FieldError(f"expected text, got {_show(value)}")
+
+
+def parse_list(value: object) -> list[str]:
+    """``targets``: a JSON array, a cell holding one, or a ``;``-separated cell."""
+    if isinstance(value, list):
+        items: list[object] = value
+    elif isinstance(value, str) and value.strip().startswith("["):
+        try:
+            loaded = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise FieldError(f"not a valid JSON array ({exc})") from None
+        if not isinstance(loaded, list):
+            raise FieldError("expected a JSON array")
+        items = loaded
+    elif isinstance(value, str):
+        items = [part for part in value.split(";") if part.strip()]
+    else:
+        raise FieldError(f"expected a list of phone numbers, got {_show(value)}")
+    return [parse_text(item) for item in items]
+
+
+def merge_value(value: object) -> str | None:
+    """A merge variable's text, or None when the field is empty or absent."""
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise FieldError("a merge field must be text or a number, not a list or an object")
+
+
+def _show(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else orjson.dumps(value, default=str).decode()
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a row is invalid: the field at fault (or ``row``) and the reason."""
+
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.reason}"

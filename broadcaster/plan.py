@@ -1,0 +1,205 @@
+"""From a row as read to a message the API accepts, or the reasons it cannot be sent.
+
+Pure functions, no I/O. The rules are the API's (DESIGN.md): one target family; content
+present; ``list_id`` broadcasts carry ``local_id``; ``media_url`` is http(s); ``private`` is
+a boolean; ``inbox_id`` and ``creator_id`` are positive integers. Command-line defaults fill
+what a row leaves empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from broadcaster.fields import (
+    FieldError,
+    Problem,
+    is_blank,
+    merge_value,
+    parse_bool,
+    parse_int,
+    parse_list,
+    parse_text,
+)
+from broadcaster.keys import check_local_id, derive_key
+from broadcaster.phones import normalize_phone
+from broadcaster.reader import TARGET_FIELDS, Record
+from broadcaster.segments import segment_count
+from broadcaster.template import MissingFields, render
+
+# The order fields take in a request body: ids, target, content, extras.
+_BODY_ORDER = (
+    "inbox_id", "creator_id", "phone_number", "chat_id", "list_id", "targets", "text",
+    "media_url", "template_id", "survey_id", "private", "author", "activity_id",
+)  # fmt: skip
+_INTEGER_FIELDS = ("inbox_id", "creator_id", "chat_id", "list_id", "template_id", "survey_id")
+_CONTENT_FIELDS = ("text", "media_url", "template_id", "survey_id")
+_URL_SCHEMES = ("http", "https")
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """What the command line supplies: the campaign, and values for rows that leave them empty."""
+
+    campaign: str
+    inbox_id: int | None = None
+    creator_id: int | None = None
+    text: str | None = None
+    media_url: str | None = None
+    template_id: int | None = None
+    default_country_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A row ready to send: the request body (``local_id`` included) and its key."""
+
+    line: int
+    key: str
+    body: Mapping[str, object]
+
+    @property
+    def family(self) -> str:
+        return next(name for name in TARGET_FIELDS if name in self.body)
+
+    @property
+    def kind(self) -> str:
+        """``private`` note, ``mms`` (has media) or ``sms``."""
+        if self.body.get("private") is True:
+            return "private"
+        return "mms" if "media_url" in self.body else "sms"
+
+    @property
+    def segments(self) -> int:
+        text = self.body.get("text")
+        return segment_count(text) if self.kind == "sms" and isinstance(text, str) else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A row that cannot be sent, keyed by its content so it is recorded once."""
+
+    line: int
+    key: str
+    problems: tuple[Problem, ...]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(str(problem) for problem in self.problems)
+
+
+Planned = Message | Invalid
+
+
+def plan(record: Record, defaults: Defaults) -> Planned:
+    """Validate, fill, render and key one row."""
+    if record.problem is not None:
+        return _invalid(record, defaults, [record.problem])
+    problems: list[Problem] = []
+    values = _with_defaults(record.fields, defaults)
+    given = {name for name in _BODY_ORDER if not is_blank(values.get(name))}
+    body = _body(values, record.fields, defaults, problems)
+    problems.extend(_rule_problems(body, given))
+    if problems:
+        return _invalid(record, defaults, problems)
+    own = record.fields.get("local_id")
+    key = parse_text(own).strip() if not is_blank(own) else derive_key(defaults.campaign, body)
+    return Message(record.line, key, {**body, "local_id": key})
+
+
+def _body(
+    values: Mapping[str, object],
+    fields: Mapping[str, object],
+    defaults: Defaults,
+    problems: list[Problem],
+) -> dict[str, object]:
+    body: dict[str, object] = {}
+    for name in _BODY_ORDER:
+        raw = values.get(name)
+        if is_blank(raw):
+            continue
+        try:
+            body[name] = _parse(name, raw, fields, defaults)
+        except FieldError as exc:
+            problems.append(Problem(name, str(exc)))
+        except MissingFields as exc:
+            problems.append(Problem(name, str(exc)))
+    own = fields.get("local_id")
+    if not is_blank(own):
+        reason = check_local_id(str(own).strip())
+        if reason is not None:
+            problems.append(Problem("local_id", reason))
+    return body
+
+
+def _with_defaults(fields: Mapping[str, object], defaults: Defaults) -> dict[str, object]:
+    values = dict(fields)
+    for name in ("inbox_id", "creator_id", "text", "media_url", "template_id"):
+        fallback = getattr(defaults, name)
+        if is_blank(values.get(name)) and fallback is not None:
+            values[name] = fallback
+    return values
+
+
+def _parse(name: str, raw: object, fields: Mapping[str, object], defaults: Defaults) -> object:
+    if name in _INTEGER_FIELDS:
+        return parse_int(raw)
+    if name == "phone_number":
+        return normalize_phone(parse_text(raw), defaults.default_country_code)
+    if name == "targets":
+        return [normalize_phone(item, defaults.default_country_code) for item in parse_list(raw)]
+    if name == "private":
+        return parse_bool(raw)
+    if name in ("text", "media_url"):
+        rendered = render(parse_text(raw), _lookup(fields))
+        return rendered.strip() if name == "media_url" else rendered
+    return parse_text(raw)
+
+
+def _lookup(fields: Mapping[str, object]) -> Callable[[str], str | None]:
+    def lookup(name: str) -> str | None:
+        try:
+            return merge_value(fields.get(name))
+        except FieldError as exc:
+            raise FieldError(f"{{{{{name}}}}}: {exc}") from None
+
+    return lookup
+
+
+def _rule_problems(body: Mapping[str, object], given: set[str]) -> list[Problem]:
+    """The rules across fields; a field given but unparsable is already reported."""
+    problems: list[Problem] = []
+    for name in ("inbox_id", "creator_id"):
+        if name not in given:
+            option = name.replace("_", "-")
+            problems.append(Problem(name, f"missing (add a {name} column or pass --{option})"))
+    targets = [name for name in TARGET_FIELDS if name in given]
+    if not targets:
+        problems.append(Problem("row", "no target: give phone_number, chat_id, list_id or targets"))
+    elif len(targets) > 1:
+        problems.append(
+            Problem(targets[1], f"give only one target, not both {' and '.join(targets)}")
+        )
+    if body.get("targets") == []:
+        problems.append(Problem("targets", "the list of phone numbers is empty"))
+    if not any(name in given and body.get(name) != "" for name in _CONTENT_FIELDS):
+        problems.append(
+            Problem("row", "no content: give text, media_url, template_id or survey_id (or --text)")
+        )
+    url = body.get("media_url")
+    if isinstance(url, str):
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in _URL_SCHEMES or not parts.netloc:
+            problems.append(Problem("media_url", f"{url!r} is not an http(s) URL"))
+    return problems
+
+
+def _invalid(record: Record, defaults: Defaults, problems: list[Problem]) -> Invalid:
+    fingerprint: dict[str, object] = {
+        "invalid-row": dict(record.fields),
+        "problems": [str(p) for p in problems],
+    }
+    if record.problem is not None:
+        fingerprint["line"] = record.line  # an unreadable row has no content to key on
+    return Invalid(record.line, derive_key(defaults.campaign, fingerprint), tuple(problems))

@@ -1,0 +1,61 @@
+"""Request rates as users write them: ``N``, ``N/s``, ``N/m``, ``N/h`` (``0`` means unpaced)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from broadcaster.errors import UsageError
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+_RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*([smh]))?\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A number of requests per period; ``count == 0`` means no pacing at all."""
+
+    count: float
+    period: float = 1.0
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.period
+
+    @property
+    def unpaced(self) -> bool:
+        return self.count == 0
+
+    def duration(self, requests: int) -> float:
+        """Seconds that ``requests`` take at this rate (0 when unpaced)."""
+        if self.unpaced or requests <= 0:
+            return 0.0
+        return requests / self.per_second
+
+    def __str__(self) -> str:
+        unit = {1.0: "s", 60.0: "m", 3600.0: "h"}.get(self.period, f"{self.period:g}s")
+        return f"{self.count:g}/{unit}"
+
+
+def parse_rate(text: str) -> Rate:
+    """Parse ``480/m`` and friends; a plain number is per second."""
+    match = _RATE.fullmatch(text)
+    if match is None:
+        raise UsageError(f"rate {text!r}: expected N, N/s, N/m or N/h (for example 480/m)")
+    count = float(match.group(1))
+    if not math.isfinite(count):
+        raise UsageError(f"rate {text!r}: not a finite number")
+    return Rate(count, _UNITS[match.group(2) or "s"])
+
+
+def format_duration(seconds: float) -> str:
+    """``3h 28m 20s`` style, for estimates a person reads."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"

@@ -1,0 +1,119 @@
+"""``broadcaster sandbox``: serve the stand-in API until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+import orjson
+from aiohttp import web
+
+from broadcaster.options import positive_float, probability, rate
+from broadcaster.rate import parse_rate
+from broadcaster.sandbox.app import STATE, create_app
+from broadcaster.sandbox.config import FAULT_KINDS, SandboxConfig
+
+
+def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--api-key", metavar="K", help="accept only this bearer token (default: any)"
+    )
+    parser.add_argument("--secret-id", metavar="ID", help="also accept HS256 JWTs issued by ID")
+    parser.add_argument(
+        "--secret-key", metavar="KEY", help="the key those JWTs are signed with (ID||KEY)"
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=rate,
+        default=parse_rate("500/m"),
+        metavar="R",
+        help="rolling-window limit per key (default 500/m)",
+    )
+    parser.add_argument(
+        "--retry-after",
+        action="store_true",
+        help="send Retry-After with 429 (the real API documents none)",
+    )
+    parser.add_argument(
+        "--opt-out",
+        action="append",
+        default=[],
+        metavar="PHONE",
+        help="a number that has opted out (repeatable)",
+    )
+    faults = parser.add_argument_group(
+        "faults", "each a probability per request, drawn from --seed"
+    )
+    for kind in FAULT_KINDS:
+        faults.add_argument(
+            f"--fault-{kind.replace('_', '-')}", type=probability, default=0.0, metavar="P"
+        )
+    faults.add_argument("--seed", type=int, default=0, help="seed of the fault draws (default 0)")
+    faults.add_argument(
+        "--latency", type=positive_float, metavar="SECONDS", help="added to every send"
+    )
+    faults.add_argument(
+        "--slow-delay",
+        type=positive_float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how slow a slow response is (default 5)",
+    )
+
+
+def config_from(args: argparse.Namespace) -> SandboxConfig:
+    faults = {kind: getattr(args, f"fault_{kind}") for kind in FAULT_KINDS}
+    return SandboxConfig(
+        api_key=args.api_key,
+        secret_id=args.secret_id,
+        secret_key=args.secret_key,
+        rate_limit=args.rate_limit,
+        retry_after=args.retry_after,
+        faults={kind: p for kind, p in faults.items() if p},
+        seed=args.seed,
+        latency=args.latency or 0.0,
+        slow_delay=args.slow_delay,
+        opted_out=frozenset(args.opt_out),
+    )
+
+
+def serve_from(args: argparse.Namespace) -> int:
+    try:
+        config = config_from(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(serve(config, args.host, args.port))
+
+
+async def serve(config: SandboxConfig, host: str, port: int) -> int:
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        try:
+            await site.start()
+        except OSError as exc:
+            print(f"error: cannot listen on {host}:{port} ({exc.strerror})", file=sys.stderr)
+            return 2
+        bound = runner.addresses[0]
+        print(
+            f"sandbox listening on http://{bound[0]}:{bound[1]} (rate limit {config.rate_limit})",
+            flush=True,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        print("sandbox stopped: " + orjson.dumps(app[STATE].stats()).decode(), flush=True)
+    finally:
+        await runner.cleanup()
+    return 0

@@ -1,0 +1,67 @@
+"""How a sandbox behaves: credentials, rate limit, inboxes, faults, and its clocks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from broadcaster.rate import Rate
+
+FAULT_KINDS = ("500", "503", "429", "drop_before", "drop_after", "slow", "bad_json")
+"""Each a probability per request; at most one fault hits a request.
+
+``drop_before`` closes the connection before the message is committed, ``drop_after`` after
+(the client cannot tell which: only the same ``local_id`` on the retry saves it from sending
+twice); ``slow`` commits, then answers after ``slow_delay``; ``bad_json`` commits, then answers
+200 with a body that is not JSON.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inbox:
+    id: int
+    name: str
+    members: tuple[Member, ...]
+
+
+API_RATE_LIMIT = Rate(500, 60)
+
+DEFAULT_INBOXES = (
+    Inbox(101, "Support", (Member(55, "Dana Whitfield"), Member(56, "Luis Ortega"))),
+    Inbox(102, "Marketing", (Member(57, "Priya Raman"),)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxConfig:
+    """A sandbox's behaviour. ``api_key`` None accepts any bearer token."""
+
+    api_key: str | None = None
+    secret_id: str | None = None
+    secret_key: str | None = None
+    rate_limit: Rate = API_RATE_LIMIT
+    retry_after: bool = False
+    faults: dict[str, float] = field(default_factory=dict)
+    seed: int = 0
+    latency: float = 0.0
+    slow_delay: float = 5.0
+    inboxes: tuple[Inbox, ...] = DEFAULT_INBOXES
+    opted_out: frozenset[str] = frozenset()
+    clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    def __post_init__(self) -> None:
+        unknown = set(self.faults) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds: {', '.join(sorted(unknown))}")
+        if any(not 0 <= p <= 1 for p in self.faults.values()) or sum(self.faults.values()) > 1:
+            raise ValueError("fault probabilities must be in [0, 1] and add up to at most 1")

@@ -1,0 +1,92 @@
+"""``broadcaster validate``: a dry run of the plan, reported as a compiler reports errors."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from broadcaster.plan import Invalid, Message, Planned, plan
+from broadcaster.rate import format_duration
+from broadcaster.reader import TARGET_FIELDS, read_rows
+from broadcaster.segments import is_gsm7
+from broadcaster.settings import Settings
+
+
+@dataclass(slots=True)
+class CampaignCounts:
+    """What a pass over a campaign found, row by row."""
+
+    rows: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    families: Counter[str] = field(default_factory=Counter)
+    kinds: Counter[str] = field(default_factory=Counter)
+    segments: int = 0
+    ucs2: int = 0
+
+    @property
+    def requests(self) -> int:
+        return self.rows - self.invalid - self.duplicates
+
+    def add(self, planned: Planned, duplicate: bool) -> None:
+        self.rows += 1
+        if isinstance(planned, Invalid):
+            self.invalid += 1
+            return
+        if duplicate:
+            self.duplicates += 1
+            return
+        self.families[planned.family] += 1
+        self.kinds[planned.kind] += 1
+        self.segments += planned.segments
+        text = planned.body.get("text")
+        if planned.kind == "sms" and isinstance(text, str) and not is_gsm7(text):
+            self.ucs2 += 1
+
+
+def validate(settings: Settings, out: TextIO) -> int:
+    """Print one line per invalid row, then the summary; 0 when every row is valid."""
+    counts = CampaignCounts()
+    seen: set[str] = set()
+    shown = "<stdin>" if settings.input == "-" else settings.input
+    with read_rows(settings.input, settings.format) as rows:
+        for record in rows:
+            planned = plan(record, settings.defaults)
+            duplicate = isinstance(planned, Message) and planned.key in seen
+            if isinstance(planned, Message):
+                seen.add(planned.key)
+            elif isinstance(planned, Invalid):
+                out.write(f"{shown}:{planned.line}: {planned.reason}\n")
+            counts.add(planned, duplicate)
+    out.write(summary(counts, settings))
+    return 1 if counts.invalid else 0
+
+
+def summary(counts: CampaignCounts, settings: Settings) -> str:
+    valid = counts.rows - counts.invalid
+    families = ", ".join(
+        f"{name} {counts.families[name]}" for name in TARGET_FIELDS if counts.families[name]
+    )
+    sms = counts.kinds["sms"]
+    lines = [
+        f"rows      {counts.rows}: {valid} valid, {counts.invalid} invalid"
+        + (
+            f", {counts.duplicates} duplicate (sent once, then skipped)"
+            if counts.duplicates
+            else ""
+        ),
+        f"targets   {families or 'none'}",
+        (
+            f"messages  {sms} SMS in {counts.segments} segments ({counts.ucs2} need UCS-2), "
+            f"{counts.kinds['mms']} MMS, {counts.kinds['private']} private"
+        ),
+        f"time      {counts.requests} requests at {settings.rate}: {_eta(counts, settings)}",
+    ]
+    return "".join(line + "\n" for line in lines)
+
+
+def _eta(counts: CampaignCounts, settings: Settings) -> str:
+    if settings.rate.unpaced:
+        return "unpaced"
+    return "about " + format_duration(settings.rate.duration(counts.requests))
