@@ -18,6 +18,7 @@ from broadcaster.sandbox.command import add_sandbox_options, serve_from
 from broadcaster.validate import validate
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141
 
 
 def main_parser() -> argparse.ArgumentParser:
@@ -65,4 +66,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def run() -> NoReturn:
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``| head``): quiet, as a Unix tool is, with SIGPIPE's status.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_BROKEN_PIPE
+    sys.exit(code)

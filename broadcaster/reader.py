@@ -66,10 +66,18 @@ def field_name(name: str) -> str:
 @contextlib.contextmanager
 def read_rows(path: str, fmt: Format | None = None) -> Iterator[Iterator[Record]]:
     """Open ``path`` (``-`` for stdin) and yield an iterator over its rows."""
-    with _open_binary(path) as raw:
-        stream = _decompressed(raw)
-        chosen = fmt or format_of(path) or _sniff(stream)
-        rows = _csv_rows(stream, path) if chosen == "csv" else _jsonl_rows(stream)
+    with _open_binary(path) as raw, contextlib.ExitStack() as wrappers:
+        with _damage_reported(path):
+            stream = _decompressed(raw, wrappers)
+            chosen = fmt or format_of(path) or _sniff(stream)
+        if chosen == "csv":
+            text = io.TextIOWrapper(
+                stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
+            )
+            wrappers.callback(text.detach)  # the stream below is closed by its own owner
+            rows = _csv_rows(text, path)
+        else:
+            rows = _jsonl_rows(stream)
         yield _guarded(rows, path)
 
 
@@ -90,12 +98,20 @@ def _open_binary(path: str) -> Iterator[IO[bytes]]:
         yield handle
 
 
-def _decompressed(raw: IO[bytes]) -> io.BufferedReader:
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast("Any", raw))
-    if buffered.peek(2)[:2] == _GZIP_MAGIC:
-        # GzipFile is readable enough for BufferedReader, which adds the peek() we sniff with.
-        return io.BufferedReader(cast("Any", gzip.GzipFile(fileobj=buffered, mode="rb")))
-    return buffered
+def _decompressed(raw: IO[bytes], wrappers: contextlib.ExitStack) -> io.BufferedReader:
+    """A peekable byte stream of the content, gunzipped when it starts with gzip's magic."""
+    if isinstance(raw, io.BufferedReader):
+        buffered = raw
+    else:
+        buffered = io.BufferedReader(cast("Any", raw))
+        wrappers.callback(buffered.detach)
+    if buffered.peek(2)[:2] != _GZIP_MAGIC:
+        return buffered
+    unzipped = wrappers.enter_context(gzip.GzipFile(fileobj=buffered, mode="rb"))
+    # GzipFile is readable enough for BufferedReader, which adds the peek() we sniff with.
+    peekable = io.BufferedReader(cast("Any", unzipped))
+    wrappers.callback(peekable.close)
+    return peekable
 
 
 def _sniff(stream: io.BufferedReader) -> Format:
@@ -104,18 +120,24 @@ def _sniff(stream: io.BufferedReader) -> Format:
 
 
 def _guarded(rows: Iterator[Record], path: str) -> Iterator[Record]:
-    """Turn a damaged compressed stream into one clear error instead of a traceback."""
-    try:
+    with _damage_reported(path):
         yield from rows
+
+
+@contextlib.contextmanager
+def _damage_reported(path: str) -> Iterator[None]:
+    """Turn a damaged compressed stream or a failing disk into one clear error."""
+    try:
+        yield
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise InputError(f"{path}: the compressed data is damaged ({exc})") from None
     except OSError as exc:
         raise InputError(f"{path}: read failed ({exc})") from None
 
 
-def _csv_rows(stream: io.BufferedReader, path: str) -> Iterator[Record]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    reader = csv.reader(text)
+def _csv_rows(text: io.TextIOWrapper, path: str) -> Iterator[Record]:
+    # strict: a quote left open must be an error, not a field that swallows the rest of the file.
+    reader = csv.reader(text, strict=True)
     header, header_line = _header(reader, path)
     ended = reader.line_num
     while True:
@@ -126,7 +148,7 @@ def _csv_rows(stream: io.BufferedReader, path: str) -> Iterator[Record]:
             return
         except csv.Error as exc:
             ended = reader.line_num
-            yield Record(start, problem=Problem("row", f"unreadable CSV ({exc})"))
+            yield Record(start, problem=Problem("row", _csv_error(exc, start, ended)))
             continue
         ended = reader.line_num
         if not cells:
@@ -159,6 +181,14 @@ def _header(reader: Iterator[list[str]], path: str) -> tuple[list[str], int]:
     return names, 1
 
 
+def _csv_error(exc: csv.Error, start: int, ended: int) -> str:
+    if "unexpected end of data" in str(exc):
+        return f"a quote opened in this record is never closed (it runs to the end, line {ended})"
+    if ended > start:
+        return f"is not valid CSV ({exc}; the record runs to line {ended}: is a quote left open?)"
+    return f"is not valid CSV ({exc})"
+
+
 def _csv_record(header: list[str], cells: list[str], start: int, end: int, _: int) -> Record:
     if len(cells) != len(header):
         reason = f"has {len(cells)} fields, the header has {len(header)}"
@@ -173,7 +203,7 @@ def _csv_record(header: list[str], cells: list[str], start: int, end: int, _: in
 
 def _jsonl_rows(stream: io.BufferedReader) -> Iterator[Record]:
     for line_no, line in enumerate(stream, start=1):
-        payload = line.removeprefix(b"\xef\xbb\xbf") if line_no == 1 else line
+        payload = (line.removeprefix(b"\xef\xbb\xbf") if line_no == 1 else line).rstrip(b"\r\n")
         if not payload.strip():
             continue
         try:

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+
+from broadcaster.errors import UsageError
+from broadcaster.rate import Rate, format_duration, parse_rate
+
+
+class TestParseRate:
+    @pytest.mark.parametrize(
+        ("text", "per_second"),
+        [("8", 8.0), ("8/s", 8.0), ("480/m", 8.0), ("3600/h", 1.0), (" 1.5 / s ", 1.5), ("0", 0.0)],
+    )
+    def test_forms(self, text: str, per_second: float) -> None:
+        assert parse_rate(text).per_second == pytest.approx(per_second)
+
+    @pytest.mark.parametrize("text", ["", "fast", "5/d", "-1/s", "1e3", "/m"])
+    def test_bad_forms_name_the_syntax(self, text: str) -> None:
+        with pytest.raises(UsageError, match="N, N/s, N/m or N/h"):
+            parse_rate(text)
+
+    def test_str_round_trips(self) -> None:
+        assert str(parse_rate("480/m")) == "480/m"
+        assert parse_rate(str(Rate(2.5, 3600))) == Rate(2.5, 3600)
+
+    def test_zero_is_unpaced(self) -> None:
+        assert parse_rate("0").unpaced
+        assert parse_rate("0").duration(100) == 0.0
+
+
+class TestDuration:
+    def test_campaign_duration_at_the_default_rate(self) -> None:
+        """100,000 rows at 480/m: about three and a half hours."""
+        assert format_duration(parse_rate("480/m").duration(100_000)) == "3h 28m 20s"
+
+    @pytest.mark.parametrize(("seconds", "text"), [(0, "0s"), (59.6, "1m 00s"), (61, "1m 01s")])
+    def test_format(self, seconds: float, text: str) -> None:
+        assert format_duration(seconds) == text

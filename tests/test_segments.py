@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+
+from broadcaster.segments import encoding, segment_count
+
+
+class TestSegments:
+    @pytest.mark.parametrize(
+        ("text", "segments"),
+        [
+            ("", 0),
+            ("a" * 160, 1),
+            ("a" * 161, 2),
+            ("a" * 306, 2),
+            ("a" * 307, 3),
+            ("€" * 80, 1),  # an extension character costs two septets
+            ("€" * 81, 2),
+            ("é" * 69 + "ç", 1),  # é is GSM-7; ç (lower case) is not: the text becomes UCS-2
+            ("é" * 70 + "ç", 2),
+            ("ç" * 71, 2),
+            ("ç" * 134, 2),
+            ("ç" * 135, 3),
+            ("👋" * 35, 1),  # outside the BMP: two UTF-16 units each
+            ("👋" * 36, 2),
+        ],
+    )
+    def test_counts(self, text: str, segments: int) -> None:
+        assert segment_count(text) == segments
+
+    def test_an_extension_character_is_not_split(self) -> None:
+        """152 plain characters and a euro sign cannot share a 153-septet part."""
+        assert segment_count("a" * 152 + "€" + "a" * 10) == 2
+        assert segment_count("a" * 152 + "€" + "a" * 152) == 3
+
+    def test_encoding(self) -> None:
+        assert encoding("Hello @ £5") == "GSM-7"
+        assert encoding("Zoë") == "UCS-2"
