@@ -173,7 +173,7 @@ def _rule_problems(body: Mapping[str, object], given: set[str]) -> list[Problem]
     for name in ("inbox_id", "creator_id"):
         if name not in given:
             option = name.replace("_", "-")
-            problems.append(Problem(name, f"missing (add a {name} column or pass --{option})"))
+            problems.append(Problem(name, f"missing (add a column {name}, or pass --{option})"))
     targets = [name for name in TARGET_FIELDS if name in given]
     if not targets:
         problems.append(Problem("row", "no target: give phone_number, chat_id, list_id or targets"))

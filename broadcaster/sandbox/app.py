@@ -14,18 +14,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import jwt
 import orjson
 from aiohttp import web
 
 from broadcaster.sandbox.config import FAULT_KINDS, SandboxConfig
 from broadcaster.sandbox.rules import body_problem
 from broadcaster.sandbox.state import RollingWindow, SandboxState
+from broadcaster.tokens import token_is_valid
 
 STATE = web.AppKey("state", SandboxState)
 CONFIG = web.AppKey("config", SandboxConfig)
 FAULTS = web.AppKey("faults", random.Random)
-JWT_LIFETIME = 300.0
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -189,19 +188,7 @@ def _authorize(request: web.Request) -> web.Response | None:
 def _valid_jwt(token: str, config: SandboxConfig) -> bool:
     if config.secret_id is None or config.secret_key is None:
         return False
-    try:
-        claims = jwt.decode(
-            token,
-            f"{config.secret_id}||{config.secret_key}",
-            algorithms=["HS256"],
-            options={"require": ["iss", "iat"], "verify_iat": False},
-        )
-    except jwt.PyJWTError:
-        return False
-    issued = claims["iat"]
-    now = config.wall_clock()
-    fresh = isinstance(issued, int | float) and issued - 30 <= now <= issued + JWT_LIFETIME
-    return bool(claims["iss"] == config.secret_id and fresh)
+    return token_is_valid(token, config.secret_id, config.secret_key, config.wall_clock())
 
 
 def _rate_limit(request: web.Request) -> web.Response | None:

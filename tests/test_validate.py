@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from broadcaster.cli import main
+from broadcaster.plan import Defaults, Message, plan
+from broadcaster.reader import read_rows
+
+Write = Callable[[str, "str | bytes"], str]
+SAMPLE = Path(__file__).parent.parent / "sample_data"
+DEMO_OPTIONS = [
+    "--default-country-code",
+    "1",
+    "--text",
+    "Hi {{first_name}}, see you {{appointment}}.",
+]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+class TestSampleCampaign:
+    @pytest.mark.parametrize("name", ["campaign.csv", "campaign.jsonl"])
+    def test_sample_is_valid(self, capsys: pytest.CaptureFixture[str], name: str) -> None:
+        code, out, err = run(capsys, "validate", str(SAMPLE / name), *DEMO_OPTIONS)
+        assert (code, err) == (0, "")
+        assert out.splitlines()[0] == "rows      30: 30 valid, 0 invalid"
+        assert "phone_number 29, chat_id 1" in out
+        assert "1 MMS, 1 private" in out
+
+    def test_csv_and_jsonl_give_the_same_keys(self) -> None:
+        """The same campaign in either format sends the same messages under the same keys."""
+        defaults = Defaults("campaign", default_country_code="1", text="Hi {{first_name}}")
+
+        def keys(name: str) -> list[str]:
+            with read_rows(str(SAMPLE / name)) as rows:
+                planned = [plan(record, defaults) for record in rows]
+            assert all(isinstance(p, Message) for p in planned)
+            return [p.key for p in planned]
+
+        assert keys("campaign.csv") == keys("campaign.jsonl")
+
+    def test_sample_has_what_the_issue_asks_for(self) -> None:
+        text = (SAMPLE / "campaign.csv").read_text(encoding="utf-8")
+        for written in ("+1 (415)", "415-555", "1.415.555", "415.555", "628 555"):
+            assert written in text
+
+
+class TestNewUserMistakes:
+    def test_each_bad_row_is_reported_at_its_line(
+        self, capsys: pytest.CaptureFixture[str], write: Write
+    ) -> None:
+        path = write(
+            "mistakes.csv",
+            "phone_number,chat_id,text,media_url,private,name,inbox_id,creator_id\n"
+            "14155550100,,Hello {{name}},,,Ann,101,55\n"
+            "555-01,,Hello {{name}},,,Bob,101,55\n"
+            "14155550102,77,Hello {{name}},,,Cy,101,55\n"
+            ",,Hello {{name}},,,Di,101,55\n"
+            "14155550104,,Hello,,,Ed,101\n"
+            '14155550105,,"Hello\n{{name}}",,,Fay,101,55\n'
+            "14155550106,,Hello {{surname}},,,Gus,101,55\n"
+            "14155550107,,Look,ftp://x/y.png,,Hal,101,55\n"
+            "14155550108,,Note,,maybe,Ivy,101,55\n"
+            "14155550100,,Hello {{name}},,,Ann,101,55\n",
+        )
+        code, out, err = run(capsys, "validate", path)
+        assert (code, err) == (1, "")
+        assert out.splitlines()[:7] == [
+            f"{path}:3: phone_number: '555-01' has 5 digits; expected 11 to 15",
+            f"{path}:4: chat_id: give only one target, not both phone_number and chat_id",
+            f"{path}:5: row: no target: give phone_number, chat_id, list_id or targets",
+            f"{path}:6: row: has 7 fields, the header has 8",
+            (
+                f"{path}:9: text: no value for {{{{surname}}}} (give the field a value, or write "
+                "{{name|default}})"
+            ),
+            f"{path}:10: media_url: 'ftp://x/y.png' is not an http(s) URL",
+            f"{path}:11: private: expected true or false, got 'maybe'",
+        ]
+        assert out.splitlines()[7] == (
+            "rows      10: 3 valid, 7 invalid, 1 duplicate (sent once, then skipped)"
+        )
+
+    def test_jsonl_mistakes(self, capsys: pytest.CaptureFixture[str], write: Write) -> None:
+        path = write(
+            "m.jsonl",
+            '{"chat_id": 1, "text": "ok", "inbox_id": 101, "creator_id": 55}\n'
+            '{"chat_id": 2, "text": \n'
+            "[1, 2]\n",
+        )
+        code, out, _ = run(capsys, "validate", path)
+        assert code == 1
+        assert out.splitlines()[:2] == [
+            f"{path}:2: row: is not valid JSON: unexpected end of data at character 24",
+            f"{path}:3: row: is a JSON array, not an object",
+        ]
+
+    def test_stdin(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        stdin = io.TextIOWrapper(io.BytesIO(b"phone_number,text\n14155550100,hi\n"))
+        monkeypatch.setattr(sys, "stdin", stdin)
+        code, out, _ = run(capsys, "validate", "-", "--inbox-id", "1", "--creator-id", "2")
+        assert code == 0
+        assert out.startswith("rows      1: 1 valid, 0 invalid")
+
+
+class TestSummary:
+    def test_segments_and_time(self, capsys: pytest.CaptureFixture[str], write: Write) -> None:
+        path = write("s.csv", "phone_number,text\n14155550100," + "a" * 161 + "\n14155550101,Zoë\n")
+        code, out, _ = run(
+            capsys, "validate", path, "--inbox-id", "1", "--creator-id", "2", "--rate", "1/m"
+        )
+        assert code == 0
+        assert "messages  2 SMS in 3 segments (1 need UCS-2), 0 MMS, 0 private" in out
+        assert "time      2 requests at 1/m: about 2m 00s" in out
+
+    def test_unpaced(self, capsys: pytest.CaptureFixture[str], write: Write) -> None:
+        path = write("s.csv", "chat_id,text\n1,x\n")
+        _, out, _ = run(
+            capsys, "validate", path, "--inbox-id", "1", "--creator-id", "2", "--rate", "0"
+        )
+        assert "1 requests at 0/s: unpaced" in out
+
+
+class TestUsageErrors:
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            ("", "the file is empty"),
+            ("14155550100,hello\n", "line 1 is not a header row"),
+        ],
+    )
+    def test_file_errors_are_one_line_exit_2(
+        self, capsys: pytest.CaptureFixture[str], write: Write, content: str, message: str
+    ) -> None:
+        path = write("bad.csv", content)
+        code, out, err = run(capsys, "validate", path)
+        assert (code, out) == (2, "")
+        assert err.startswith(f"error: {path}: ")
+        assert message in err
+        assert err.count("\n") == 1
+
+    def test_missing_file(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+        code, _, err = run(capsys, "validate", str(tmp_path / "nope.csv"))
+        assert code == 2
+        assert err == f"error: {tmp_path / 'nope.csv'}: no such file\n"
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["--rate", "fast"], "expected N, N/s, N/m or N/h"),
+            (["--inbox-id", "0"], "must be at least 1"),
+            (["--default-country-code", "x"], "country code"),
+            (["--format", "xml"], "invalid choice"),
+        ],
+    )
+    def test_bad_options(
+        self, capsys: pytest.CaptureFixture[str], write: Write, argv: list[str], message: str
+    ) -> None:
+        path = write("ok.csv", "chat_id,text\n1,x\n")
+        code, _, err = run(capsys, "validate", path, *argv)
+        assert code == 2
+        assert message in err
+        assert "Traceback" not in err
+
+    def test_help_exits_0(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, _ = run(capsys, "validate", "--help")
+        assert code == 0
+        assert "--default-country-code" in out
