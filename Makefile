@@ -19,7 +19,8 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 demo: $(VENV)/.runtime
-	$(BIN)/broadcaster validate sample_data/campaign.csv --default-country-code 1
+	$(BIN)/broadcaster validate sample_data/campaign.csv --default-country-code 1 \
+		--text "Hi {{first_name}}, Bay Dental here: see you {{appointment}} at our {{clinic}} clinic. Reply C to confirm."
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -1,0 +1,104 @@
+"""``broadcaster sandbox`` as a user runs it: a real process on an ephemeral port."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from broadcaster.cli import main
+
+# The example from the API reference page, as documented (only the host differs).
+DOCUMENTED_BODY = """{
+"inbox_id": 101,
+"creator_id": 55,
+"phone_number": "14155551234",
+"text": "Hi! Your appointment is confirmed for tomorrow at 10am."
+}"""
+
+
+@pytest.fixture
+def sandbox_url() -> Iterator[str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "broadcaster",
+            "sandbox",
+            "--port",
+            "0",
+            "--api-key",
+            "YOUR_API_KEY",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        match = re.match(
+            r"sandbox listening on (http://127\.0\.0\.1:\d+) \(rate limit 500/m\)", first
+        )
+        assert match, first + (process.stderr.read() if process.stderr else "")
+        yield match.group(1)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err
+        stats = json.loads(out.split("sandbox stopped: ", 1)[1])
+        assert stats["committed"] >= 1
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_documented_curl_example_works(sandbox_url: str) -> None:
+    result = subprocess.run(
+        [
+            "curl",
+            "--silent",
+            "--show-error",
+            "--include",
+            "--request",
+            "POST",
+            "--url",
+            f"{sandbox_url}/v1/message/send",
+            "--header",
+            "Authorization: Bearer YOUR_API_KEY",
+            "--header",
+            "Content-Type: application/json",
+            "--data",
+            DOCUMENTED_BODY,
+        ],
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    head, _, body = result.stdout.decode().partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 200")
+    assert re.search(r"(?im)^x-request-id: [0-9a-f]{32}\r?$", head)
+    assert set(json.loads(body)) == {"id", "date", "gallery_url"}
+
+
+def test_sandbox_refuses_impossible_faults(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["sandbox", "--fault-500", "0.7", "--fault-503", "0.7"])
+    assert code == 2
+    assert "add up to at most 1" in capsys.readouterr().err
+
+
+def test_python_dash_m() -> None:
+    version = subprocess.run(
+        [sys.executable, "-m", "broadcaster", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert version.stdout.startswith("broadcaster ")
