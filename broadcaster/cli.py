@@ -6,14 +6,24 @@ This is the one place that turns the package's exceptions into ``error: ...`` an
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from broadcaster import __version__
-from broadcaster.errors import BroadcasterError
-from broadcaster.options import add_campaign_options, settings_from
+from broadcaster.campaign import send_campaign
+from broadcaster.errors import BroadcasterError, UsageError
+from broadcaster.journal import read_journal
+from broadcaster.logs import configure_logging
+from broadcaster.options import (
+    add_campaign_options,
+    options_from_record,
+    recorded_options,
+    settings_from,
+)
 from broadcaster.sandbox.command import add_sandbox_options, serve_from
 from broadcaster.validate import validate
 
@@ -28,6 +38,25 @@ def main_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"broadcaster {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_campaign_options(
+        commands.add_parser(
+            "send",
+            help="send every row of a campaign file, recording each outcome; again to resume",
+            description="Send every row of INPUT at --rate, retrying what can be retried with "
+            "the same local_id, and record each outcome in the results journal. Running the "
+            "same command again resumes: rows already recorded are not sent again. Exit 0 when "
+            "every row ended sent or skipped, 1 when some failed or are invalid, 2 on usage or "
+            "credential errors, 130/143 when stopped by SIGINT/SIGTERM (resumable).",
+        )
+    )
+    resume = commands.add_parser(
+        "resume",
+        help="continue the run recorded in a results journal",
+        description="Continue the campaign recorded in RESULTS with its recorded input and "
+        "settings; options given here override them.",
+    )
+    resume.add_argument("results", metavar="RESULTS", help="the results journal of a run")
+    add_campaign_options(resume, resuming=True)
     add_campaign_options(
         commands.add_parser(
             "validate",
@@ -62,13 +91,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return validate(settings_from(args, dict(os.environ)), sys.stdout)
+    if args.command == "send":
+        return _send(args)
+    if args.command == "resume":
+        return _send(_resumed(args))
     return serve_from(args)
+
+
+def _send(args: argparse.Namespace) -> int:
+    environ = dict(os.environ)
+    settings = settings_from(args, environ)
+    configure_logging(settings.log_format, settings.quiet)
+    return asyncio.run(send_campaign(settings, environ, recorded_options(args), sys.stdout))
+
+
+def _resumed(args: argparse.Namespace) -> argparse.Namespace:
+    """The options of the last run recorded in the journal, overridden by those given."""
+    if not Path(args.results).is_file():
+        raise UsageError(f"{args.results}: no such results journal")
+    headers = [h for h in read_journal(args.results).headers if isinstance(h.get("settings"), dict)]
+    if not headers:
+        raise UsageError(f"{args.results}: no run is recorded in it (is it a results journal?)")
+    recorded = headers[-1]["settings"]
+    if recorded.get("input") in (None, "-"):
+        raise UsageError(
+            f"the run recorded in {args.results} read stdin: pipe the input again, with "
+            f"broadcaster send - --results {args.results}"
+        )
+    given = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "command"})
+    return options_from_record(recorded, given)
 
 
 def run() -> NoReturn:
     try:
         code = main()
         sys.stdout.flush()
+    except KeyboardInterrupt:  # Ctrl-C outside a run's own signal handling
+        code = 130
     except BrokenPipeError:
         # The reader went away (``| head``): quiet, as a Unix tool is, with SIGPIPE's status.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -1,10 +1,13 @@
 """The package's exceptions: one small tree.
 
-    BroadcasterError        anything the CLI turns into ``error: ...`` and exit 2
-    ├── UsageError          an option or setting is wrong; nothing was read or sent
-    └── InputError          the input file as a whole cannot be read (missing, empty, no header)
+    BroadcasterError            anything the CLI turns into ``error: ...`` and exit 2
+    ├── UsageError              an option or setting is unusable; nothing was sent
+    │   └── JournalBusyError    another process is writing the results journal
+    ├── InputError              the input file as a whole cannot be read (missing, empty, no header)
+    └── CredentialsError        the API answered 401: every row would meet the same answer
 
-A bad *row* is never an exception: it becomes an ``Invalid`` value that the run records.
+A bad *row* is never an exception: it becomes an ``Invalid`` value that the run records, and a
+message's fate is an ``Outcome``, not an exception.
 """
 
 from __future__ import annotations
@@ -18,5 +21,13 @@ class UsageError(BroadcasterError):
     """An option, or a setting, is unusable."""
 
 
+class JournalBusyError(UsageError):
+    """Another process holds the results journal's lock."""
+
+
 class InputError(BroadcasterError):
     """The input file as a whole cannot be read."""
+
+
+class CredentialsError(BroadcasterError):
+    """The API refused the credentials; the run stopped with every unsent row resumable."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from pathlib import Path
 
 from broadcaster.errors import UsageError
 from broadcaster.phones import parse_country_code
@@ -57,96 +57,202 @@ def country_code(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _typed(convert: Callable[[str], object], name: str) -> Callable[[str], object]:
-    convert.__name__ = name  # argparse names the type in its messages
-    return convert
+def add_campaign_options(parser: argparse.ArgumentParser, *, resuming: bool = False) -> None:
+    """The options of ``send``, accepted by ``validate`` too, so one can stand for the other.
 
+    ``resuming``: no INPUT, and no defaults, so only the options given override the journal's.
+    """
 
-def add_campaign_options(parser: argparse.ArgumentParser) -> None:
-    """The options of ``send``, accepted by ``validate`` too, so one can stand for the other."""
-    parser.add_argument(
-        "input", metavar="INPUT", help="campaign file: CSV or JSONL (.gz too); - for stdin"
-    )
+    def default(*, value: object) -> object:
+        return argparse.SUPPRESS if resuming else value
+
+    if not resuming:
+        parser.add_argument(
+            "input", metavar="INPUT", help="campaign file: CSV or JSONL (.gz too); - for stdin"
+        )
     content = parser.add_argument_group("campaign")
-    content.add_argument(
-        "--format", choices=FORMATS, help="input format (default: from the file name)"
+    add = content.add_argument
+    add(
+        "--format",
+        choices=FORMATS,
+        default=default(value=None),
+        help="input format (default: from the name)",
     )
-    content.add_argument(
-        "--campaign", metavar="NAME", help="part of every key (default: the input's base name)"
+    add(
+        "--campaign",
+        metavar="NAME",
+        default=default(value=None),
+        help="part of every key (default: the input's base name)",
     )
-    content.add_argument(
-        "--inbox-id", type=positive_int, metavar="N", help="for rows without inbox_id"
+    add(
+        "--inbox-id",
+        type=positive_int,
+        metavar="N",
+        default=default(value=None),
+        help="for rows without inbox_id",
     )
-    content.add_argument(
-        "--creator-id", type=positive_int, metavar="N", help="for rows without creator_id"
+    add(
+        "--creator-id",
+        type=positive_int,
+        metavar="N",
+        default=default(value=None),
+        help="for rows without creator_id",
     )
-    content.add_argument(
-        "--text", metavar="TEMPLATE", help="text for rows without one; {{field}} tokens allowed"
+    add(
+        "--text",
+        metavar="TEMPLATE",
+        default=default(value=None),
+        help="text for rows without one; {{field}} tokens allowed",
     )
-    content.add_argument(
-        "--media-url", metavar="URL", help="media_url for rows without one (makes MMS)"
+    add(
+        "--media-url",
+        metavar="URL",
+        default=default(value=None),
+        help="media_url for rows without one (makes MMS)",
     )
-    content.add_argument(
-        "--template-id", type=positive_int, metavar="N", help="for rows without template_id"
+    add(
+        "--template-id",
+        type=positive_int,
+        metavar="N",
+        default=default(value=None),
+        help="for rows without template_id",
     )
-    content.add_argument(
+    add(
         "--default-country-code",
         type=country_code,
         metavar="CC",
+        default=default(value=None),
         help="prefix for 10-digit national numbers, such as 1",
     )
     sending = parser.add_argument_group("sending")
-    sending.add_argument(
+    add = sending.add_argument
+    add(
         "--base-url",
         metavar="URL",
+        default=default(value=None),
         help=f"API base URL (env HEYMARKET_BASE_URL; default {DEFAULT_BASE_URL})",
     )
-    sending.add_argument(
-        "--results", metavar="PATH", help="results journal (default: INPUT.results.jsonl)"
+    add(
+        "--results",
+        metavar="PATH",
+        default=default(value=None),
+        help="results journal (default: INPUT.results.jsonl)",
     )
-    sending.add_argument(
+    add(
         "--rate",
         type=rate,
-        default=parse_rate(DEFAULT_RATE),
+        default=default(value=parse_rate(DEFAULT_RATE)),
         metavar="R",
         help=f"N, N/s, N/m or N/h; 0 = unpaced (default {DEFAULT_RATE})",
     )
-    sending.add_argument(
+    add(
         "--concurrency",
         type=positive_int,
-        default=16,
+        default=default(value=16),
         metavar="N",
         help="requests in flight at most (default 16)",
     )
-    sending.add_argument(
+    add(
         "--max-attempts",
         type=positive_int,
-        default=8,
+        default=default(value=8),
         metavar="N",
         help="attempts per message (default 8)",
     )
-    sending.add_argument(
+    add(
         "--timeout",
         type=positive_float,
-        default=30.0,
+        default=default(value=30.0),
         metavar="SECONDS",
         help="per request (default 30)",
     )
-    sending.add_argument(
-        "--retry-failed", action="store_true", help="also re-send rows recorded failed"
+    add(
+        "--backoff-base",
+        type=positive_float,
+        default=default(value=0.5),
+        metavar="SECONDS",
+        help="first retry waits up to this (default 0.5)",
     )
-    sending.add_argument("--dry-run", action="store_true", help="everything but the HTTP call")
-    sending.add_argument(
-        "--sandbox", action="store_true", help="send to an in-process sandbox (no credentials)"
+    add(
+        "--backoff-cap",
+        type=positive_float,
+        default=default(value=30.0),
+        metavar="SECONDS",
+        help="no retry waits longer, but for Retry-After (default 30)",
+    )
+    add(
+        "--grace",
+        type=positive_float,
+        default=default(value=10.0),
+        metavar="SECONDS",
+        help="on a first Ctrl-C, how long requests in flight may finish (default 10)",
+    )
+    add(
+        "--retry-failed",
+        action="store_true",
+        default=default(value=False),
+        help="also re-send rows recorded failed",
+    )
+    add(
+        "--dry-run",
+        action="store_true",
+        default=default(value=False),
+        help="everything but the HTTP call (and the pacing); the journal is read, not written",
+    )
+    add(
+        "--sandbox",
+        action="store_true",
+        default=default(value=False),
+        help="send to an in-process sandbox (no credentials)",
     )
     output = parser.add_argument_group("output")
-    output.add_argument(
+    add = output.add_argument
+    add(
         "--log-format",
         choices=("console", "json"),
-        default="console",
+        default=default(value="console"),
         help="log lines for people or for machines",
     )
-    output.add_argument("--quiet", action="store_true", help="only errors and the summary")
+    add(
+        "--quiet",
+        action="store_true",
+        default=default(value=False),
+        help="only warnings, errors and the summary",
+    )
+
+
+# Options a run header records, so ``resume`` can run the same campaign again.
+RECORDED = (
+    "input", "format", "campaign", "inbox_id", "creator_id", "text", "media_url", "template_id",
+    "default_country_code", "base_url", "rate", "concurrency", "max_attempts", "timeout",
+    "backoff_base", "backoff_cap", "grace", "retry_failed", "sandbox",
+)  # fmt: skip
+
+
+def recorded_options(args: argparse.Namespace) -> dict[str, object]:
+    """The options to write in a run header (never credentials: they are not options)."""
+    values = {name: getattr(args, name, None) for name in RECORDED}
+    values["rate"] = str(values["rate"]) if values["rate"] is not None else None
+    if values["input"] not in (None, "-"):
+        values["input"] = str(Path(str(values["input"])).resolve())
+    return values
+
+
+def options_from_record(
+    recorded: dict[str, object], given: argparse.Namespace
+) -> argparse.Namespace:
+    """A header's options, overridden by those given on the command line."""
+    merged = {name: recorded.get(name) for name in RECORDED}
+    if isinstance(merged["rate"], str):
+        merged["rate"] = parse_rate(merged["rate"])
+    for name in ("concurrency", "max_attempts"):
+        merged[name] = merged[name] or 1
+    merged.update(vars(given))
+    merged.setdefault("results", None)
+    merged.setdefault("dry_run", False)
+    merged.setdefault("log_format", "console")
+    merged.setdefault("quiet", False)
+    return argparse.Namespace(**merged)
 
 
 def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings:
@@ -169,6 +275,9 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         concurrency=args.concurrency,
         max_attempts=args.max_attempts,
         timeout=args.timeout,
+        backoff_base=args.backoff_base,
+        backoff_cap=args.backoff_cap,
+        grace=args.grace,
         retry_failed=args.retry_failed,
         dry_run=args.dry_run,
         sandbox=args.sandbox,

@@ -28,6 +28,9 @@ class Settings:
     concurrency: int = 16
     max_attempts: int = 8
     timeout: float = 30.0
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    grace: float = 10.0
     retry_failed: bool = False
     dry_run: bool = False
     sandbox: bool = False

@@ -1,0 +1,239 @@
+"""A campaign run: settings → journal, sender, pacer, engine and signals → summary, exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import shlex
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import structlog
+from aiohttp import web
+from yarl import URL
+
+from broadcaster import __version__
+from broadcaster.client import HttpSender
+from broadcaster.credentials import API_KEY, SECRET_ID, SECRET_KEY, ApiKey, credentials_from
+from broadcaster.engine import Engine, EngineSettings, Recorder, Sender, Tally, Timing
+from broadcaster.errors import CredentialsError, UsageError
+from broadcaster.journal import Journal, MemoryJournal, read_journal
+from broadcaster.outcome import Reply
+from broadcaster.pacer import Pacer
+from broadcaster.rate import Rate
+from broadcaster.reader import STDIN, Record, read_rows
+from broadcaster.retry import RetryPolicy
+from broadcaster.sandbox import STATE, SandboxConfig, create_app
+from broadcaster.sandbox.state import SandboxState
+from broadcaster.settings import Settings
+from broadcaster.summary import summary
+
+log = structlog.get_logger("broadcaster")
+EXIT_OK, EXIT_PROBLEMS = 0, 1
+SIGNAL_EXITS = {"SIGINT": 130, "SIGTERM": 143}
+PROGRESS_EVERY = 10  # seconds between progress lines
+
+
+class DryRunSender:
+    """Every message is accepted, and nothing leaves the machine."""
+
+    async def send(self, body: Mapping[str, object]) -> Reply:  # noqa: ARG002 - the protocol's
+        return Reply("sent", 200, error=None)
+
+
+async def send_campaign(  # noqa: PLR0913 - the last two are seams for tests
+    settings: Settings,
+    environ: Mapping[str, str],
+    options: Mapping[str, object],
+    out: TextIO,
+    *,
+    timing: Timing | None = None,
+    handle_signals: bool = True,
+) -> int:
+    """Run the campaign; print the summary to ``out``; return the exit code."""
+    timing = timing or Timing()
+    _check_base_url(settings)
+    credentials = None if settings.sandbox or settings.dry_run else credentials_from(environ)
+    with read_rows(settings.input, settings.format) as rows:
+        records = _primed(rows)  # a file that cannot be read fails before the journal is touched
+        recorder = _recorder(settings)
+        try:
+            _announce(settings, recorder, options)
+            async with _sender(settings, credentials) as (sender, sandbox):
+                engine = _engine(settings, sender, recorder, timing)
+                started = timing.clock()
+                with _signals(engine, enabled=handle_signals):
+                    await engine.run(records, _progress())
+                elapsed = timing.clock() - started
+        finally:
+            if isinstance(recorder, Journal):
+                recorder.close()
+    return _report(settings, engine, elapsed, sandbox, out)
+
+
+def _check_base_url(settings: Settings) -> None:
+    url = URL(settings.base_url)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise UsageError(f"--base-url {settings.base_url!r}: expected an http(s) URL")
+
+
+def _primed(rows: Iterator[Record]) -> Iterator[Record]:
+    first = next(rows, None)
+    return itertools.chain([first] if first is not None else [], rows)
+
+
+def _recorder(settings: Settings) -> Journal | MemoryJournal:
+    if settings.dry_run:
+        return MemoryJournal(read_journal(settings.results_path))
+    return Journal.open(settings.results_path)
+
+
+def _announce(settings: Settings, recorder: Recorder, options: Mapping[str, object]) -> None:
+    done = len(recorder.statuses)
+    if done:
+        log.info(
+            "resuming",
+            already_recorded=done,
+            note="rows with an outcome in the journal are not sent again",
+            results=settings.results_path,
+        )
+    if isinstance(recorder, Journal):
+        recorder.write_header(_header(settings, options))
+
+
+def _header(settings: Settings, options: Mapping[str, object]) -> dict[str, Any]:
+    return {
+        "campaign": settings.defaults.campaign,
+        "input": options.get("input"),
+        "input_sha256": _digest(settings.input),
+        "settings": dict(options),
+        "version": __version__,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _digest(path: str) -> str | None:
+    if path == STDIN:
+        return None
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.asynccontextmanager
+async def _sender(
+    settings: Settings, credentials: object
+) -> AsyncIterator[tuple[Sender, SandboxState | None]]:
+    if settings.dry_run:
+        yield DryRunSender(), None
+        return
+    if not settings.sandbox:
+        assert credentials is not None  # noqa: S101 - credentials_from raised otherwise
+        async with _http(settings, settings.base_url, credentials) as sender:
+            yield sender, None
+        return
+    app = create_app(SandboxConfig())
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        async with _http(settings, f"http://{host}:{port}", ApiKey("sandbox")) as sender:
+            yield sender, app[STATE]
+    finally:
+        await runner.cleanup()
+
+
+def _http(settings: Settings, base_url: str, credentials: Any) -> HttpSender:  # noqa: ANN401
+    return HttpSender(
+        base_url, credentials, timeout=settings.timeout, connections=settings.concurrency
+    )
+
+
+def _engine(settings: Settings, sender: Sender, recorder: Recorder, timing: Timing) -> Engine:
+    policy = RetryPolicy(
+        settings.max_attempts, settings.backoff_base, settings.backoff_cap, rng=timing.rng
+    )
+    rate = Rate(0) if settings.dry_run else settings.rate
+    pacer = Pacer(rate, clock=timing.clock, sleep=timing.sleep)
+    engine_settings = EngineSettings(
+        settings.defaults, settings.concurrency, policy, settings.retry_failed, settings.grace
+    )
+    return Engine(engine_settings, sender, recorder, pacer, timing)
+
+
+@contextlib.contextmanager
+def _signals(engine: Engine, enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, _on_signal, engine, signum.name)
+    try:
+        yield
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def _on_signal(engine: Engine, name: str) -> None:
+    if engine.stopped_by is None:
+        log.warning("stopping", signal=name, note="finishing requests in flight; again to stop now")
+    else:
+        log.warning("stopping now", signal=name)
+    engine.stop(name)
+
+
+def _progress() -> Any:  # noqa: ANN401 - a tick callback
+    ticks = itertools.count(1)
+    started = time.monotonic()
+
+    def tick(tally: Tally) -> None:
+        if next(ticks) % PROGRESS_EVERY:
+            return
+        elapsed = time.monotonic() - started
+        log.info(
+            "progress",
+            rows=tally.rows,
+            sent=tally.sent,
+            failed=tally.failed,
+            invalid=tally.invalid,
+            requests_per_s=round(tally.attempts / elapsed, 2) if elapsed else 0.0,
+        )
+
+    return tick
+
+
+def _report(
+    settings: Settings, engine: Engine, elapsed: float, sandbox: SandboxState | None, out: TextIO
+) -> int:
+    out.write(summary(engine.tally, elapsed))
+    if sandbox is not None:
+        out.write(
+            f"sandbox   {sandbox.committed} messages committed, {sandbox.duplicates} repeated "
+            f"requests answered from the idempotency store\n"
+        )
+    if settings.dry_run:
+        out.write("dry run   nothing was sent and the results journal was not written\n")
+    if engine.unauthorized is not None:
+        raise CredentialsError(
+            f"the API refused the credentials ({engine.unauthorized.error}): check {API_KEY}, or "
+            f"{SECRET_ID} and {SECRET_KEY}. No row was marked failed; run the same command "
+            "again to resume"
+        )
+    if engine.stopped_by is not None:
+        out.write(
+            f"stopped   by {engine.stopped_by}; the journal is complete up to here. Resume with:\n"
+            f"          broadcaster resume {shlex.quote(settings.results_path)}\n"
+        )
+        return SIGNAL_EXITS.get(engine.stopped_by, EXIT_PROBLEMS)
+    return EXIT_PROBLEMS if engine.tally.problems else EXIT_OK

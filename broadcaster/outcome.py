@@ -1,0 +1,75 @@
+"""What happened to a message: one attempt's ``Reply``, and the row's recorded ``Outcome``.
+
+A message's fate is data, never an exception: the client turns every response and transport
+error into a ``Reply``; the engine turns the last reply into an ``Outcome`` for the journal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Verdict = Literal["sent", "failed", "retry", "unauthorized"]
+Status = Literal["sent", "failed", "invalid", "skipped"]
+STATUSES: tuple[Status, ...] = ("sent", "skipped", "failed", "invalid")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One attempt's result, classified.
+
+    ``sent``: the API accepted the message. ``failed``: it refused it for good (400, 403, 404,
+    422...). ``retry``: try again with the same ``local_id`` (408, 429, 5xx, timeouts, dropped
+    connections, a 2xx with an unreadable body). ``unauthorized``: the credentials are wrong,
+    and every other message would meet the same 401.
+    """
+
+    verdict: Verdict
+    http_status: int | None = None
+    request_id: str | None = None
+    id: int | None = None
+    date: str | None = None
+    gallery_url: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def pauses_everyone(self) -> bool:
+        """A 429, or any response naming a Retry-After, is about the key, not the message."""
+        return self.http_status == 429 or self.retry_after is not None  # noqa: PLR2004
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The journal record of a row that reached an end."""
+
+    status: Status
+    key: str
+    row: int
+    local_id: str | None = None
+    id: int | None = None
+    date: str | None = None
+    gallery_url: str | None = None
+    request_id: str | None = None
+    http_status: int | None = None
+    error: str | None = None
+    attempts: int = 0
+    latency_ms: float | None = None
+    at: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "key": self.key,
+            "local_id": self.local_id,
+            "row": self.row,
+            "id": self.id,
+            "date": self.date,
+            "gallery_url": self.gallery_url,
+            "request_id": self.request_id,
+            "http_status": self.http_status,
+            "error": self.error,
+            "attempts": self.attempts,
+            "latency_ms": self.latency_ms,
+            "at": self.at,
+        }

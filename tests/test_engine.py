@@ -1,0 +1,335 @@
+"""The engine with a scripted sender on virtual time: no HTTP, no real waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import random
+from collections.abc import Mapping
+
+import pytest
+
+from broadcaster.engine import Engine, EngineSettings, Timing
+from broadcaster.journal import JournalState, MemoryJournal
+from broadcaster.outcome import Outcome, Reply, Status
+from broadcaster.pacer import Pacer
+from broadcaster.plan import Defaults
+from broadcaster.rate import Rate
+from broadcaster.reader import Record
+from broadcaster.retry import RetryPolicy
+from broadcaster.testing import VirtualTime
+
+DEFAULTS = Defaults("test", inbox_id=101, creator_id=55)
+SENT = Reply("sent", 200, "req", id=1, date="2026-01-01T00:00:00+00:00")
+
+
+class MaxRandom(random.Random):
+    """Every jittered draw takes its ceiling, so backoffs are predictable."""
+
+    def uniform(self, a: float, b: float) -> float:  # noqa: ARG002
+        return b
+
+
+class ScriptedSender:
+    """Answers each text with its script (the last reply repeats); remembers every send."""
+
+    def __init__(
+        self,
+        clock: VirtualTime,
+        script: Mapping[str, list[Reply]] | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        self.clock = clock
+        self.script = {text: list(replies) for text, replies in (script or {}).items()}
+        self.latency = latency
+        self.sends: list[tuple[float, str]] = []
+
+    async def send(self, body: Mapping[str, object]) -> Reply:
+        text = str(body["text"])
+        self.sends.append((self.clock.now, text))
+        if self.latency:
+            await self.clock.sleep(self.latency)
+        replies = self.script.get(text, [SENT])
+        return replies.pop(0) if len(replies) > 1 else replies[0]
+
+
+def rows(*texts: str, start: int = 2) -> list[Record]:
+    return [
+        Record(line, {"phone_number": f"1415555{line:04d}", "text": text})
+        for line, text in enumerate(texts, start)
+    ]
+
+
+def make_engine(
+    clock: VirtualTime,
+    sender: ScriptedSender,
+    *,
+    journal: MemoryJournal | None = None,
+    rate: Rate = Rate(0),
+    concurrency: int = 4,
+    policy: RetryPolicy | None = None,
+    retry_failed: bool = False,
+    grace: float = 10.0,
+) -> tuple[Engine, MemoryJournal]:
+    journal = journal or MemoryJournal()
+    policy = policy or RetryPolicy(8, base=1.0, cap=8.0, rng=MaxRandom())
+    settings = EngineSettings(DEFAULTS, concurrency, policy, retry_failed, grace)
+    pacer = Pacer(rate, clock=clock.clock, sleep=clock.sleep)
+    timing = Timing(clock=clock.clock, sleep=clock.sleep, wall_clock=lambda: 1_780_000_000.0)
+    return Engine(settings, sender, journal, pacer, timing), journal
+
+
+def by_status(journal: MemoryJournal) -> dict[Status, list[int]]:
+    found: dict[Status, list[int]] = {}
+    for outcome in journal.outcomes:
+        found.setdefault(outcome.status, []).append(outcome.row)
+    return found
+
+
+class TestSettling:
+    async def test_rows_that_need_no_request_get_none(self) -> None:
+        """Invalid rows and duplicates are recorded without a request."""
+        clock = VirtualTime()
+        sender = ScriptedSender(clock)
+        engine, journal = make_engine(clock, sender)
+        records = [
+            *rows("a", "b"),
+            Record(4, {"text": "no target"}),
+            Record(5, rows("a")[0].fields),
+        ]
+        tally = await clock.run(engine.run(records))
+        assert sorted(text for _, text in sender.sends) == ["a", "b"]
+        assert by_status(journal) == {"sent": [2, 3], "invalid": [4], "skipped": [5]}
+        (skipped,) = [o for o in journal.outcomes if o.status == "skipped"]
+        assert skipped.error == "duplicate of line 2 (the same message, sent once)"
+        assert (tally.rows, tally.sent, tally.invalid, tally.duplicates, tally.problems) == (
+            4,
+            2,
+            1,
+            1,
+            1,
+        )
+
+    async def test_a_duplicate_is_recorded_even_when_its_original_was_sent_first(self) -> None:
+        """The original may be sent and recorded before its twin is read: still this run's."""
+        clock = VirtualTime()
+        engine, journal = make_engine(clock, ScriptedSender(clock), rate=Rate(1))
+        twin = rows("a")[0].fields
+        filler = [Record(line, {"chat_id": line, "text": "x"}) for line in range(3, 30)]
+        records = [*rows("a"), *filler, Record(30, twin)]  # more than the queue holds
+        tally = await clock.run(engine.run(records))
+        assert tally.duplicates == 1
+        assert tally.earlier.total() == 0
+        assert by_status(journal)["skipped"] == [30]
+
+    async def test_outcomes_carry_what_the_api_said(self) -> None:
+        clock = VirtualTime()
+        engine, journal = make_engine(clock, ScriptedSender(clock, latency=0.25))
+        await clock.run(engine.run(rows("a")))
+        (outcome,) = journal.outcomes
+        assert outcome == Outcome(
+            "sent", outcome.key, 2, outcome.key, 1, "2026-01-01T00:00:00+00:00", None, "req", 200,
+            None, 1, 250.0, "2026-05-28T20:26:40.000+00:00",
+        )  # fmt: skip
+
+
+class TestRetries:
+    async def test_retryable_then_sent_keeps_the_same_body(self) -> None:
+        clock = VirtualTime()
+        script = {
+            "flaky": [Reply("retry", 503, error="HTTP 503"), Reply("retry", error="dropped"), SENT]
+        }
+        sender = ScriptedSender(clock, script)
+        engine, journal = make_engine(clock, sender)
+        await clock.run(engine.run(rows("flaky")))
+        (outcome,) = journal.outcomes
+        assert (outcome.status, outcome.attempts) == ("sent", 3)
+        assert [t for t, _ in sender.sends] == [0.0, 1.0, 3.0]  # backoff 1, then 2 (ceilings)
+
+    async def test_refused_fails_after_one_attempt(self) -> None:
+        clock = VirtualTime()
+        refusal = Reply("failed", 400, "r", error="HTTP 400 bad_data: phone_number: opted out")
+        sender = ScriptedSender(clock, {"x": [refusal]})
+        engine, journal = make_engine(clock, sender)
+        tally = await clock.run(engine.run(rows("x")))
+        (outcome,) = journal.outcomes
+        assert (outcome.status, outcome.attempts, outcome.http_status) == ("failed", 1, 400)
+        assert outcome.error == "HTTP 400 bad_data: phone_number: opted out"
+        assert tally.problems == 1
+
+    async def test_gives_up_after_max_attempts(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(clock, {"x": [Reply("retry", 500, error="HTTP 500")]})
+        policy = RetryPolicy(3, base=1.0, cap=8.0, rng=MaxRandom())
+        engine, journal = make_engine(clock, sender, policy=policy)
+        await clock.run(engine.run(rows("x")))
+        (outcome,) = journal.outcomes
+        assert (outcome.status, outcome.attempts) == ("failed", 3)
+        assert outcome.error == "gave up after 3 attempts; last: HTTP 500"
+        assert len(sender.sends) == 3
+
+    async def test_a_429_pauses_every_message(self) -> None:
+        """Nobody sends during the pause; after it, the schedule goes on at the rate."""
+        clock = VirtualTime()
+        sender = ScriptedSender(
+            clock, {"t3": [Reply("retry", 429, error="HTTP 429"), SENT]}, latency=0.05
+        )
+        engine, _ = make_engine(clock, sender, rate=Rate(10), concurrency=8)
+        await clock.run(engine.run(rows(*(f"t{i}" for i in range(30)))))
+        times = [t for t, _ in sender.sends]
+        hit = next(t for t, text in sender.sends if text == "t3") + 0.05  # when the 429 came back
+        assert not [t for t in times if hit < t < hit + 1.0]  # paused for the backoff (1 s)
+        assert min(t for t in times if t > hit) == pytest.approx(hit + 1.0)
+        assert engine.tally.pauses == 1
+
+    async def test_retry_after_is_honoured_by_everyone(self) -> None:
+        clock = VirtualTime()
+        busy = Reply("retry", 503, error="HTTP 503", retry_after=6.0)
+        sender = ScriptedSender(clock, {"t0": [busy, SENT]})
+        engine, _ = make_engine(clock, sender, rate=Rate(10), concurrency=8)
+        await clock.run(engine.run(rows(*(f"t{i}" for i in range(20)))))
+        times = sorted(t for t, _ in sender.sends)
+        assert times[1] == pytest.approx(6.0)  # the second request waited for Retry-After
+        assert engine.tally.pauses == 1
+
+    async def test_other_errors_back_off_only_their_own_message(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(clock, {"t0": [Reply("retry", 503, error="HTTP 503"), SENT]})
+        engine, _ = make_engine(clock, sender, rate=Rate(10), concurrency=8)
+        await clock.run(engine.run(rows(*(f"t{i}" for i in range(20)))))
+        retried_at = [t for t, text in sender.sends if text == "t0"]
+        others_meanwhile = [t for t, text in sender.sends if text != "t0" and 0 < t < retried_at[1]]
+        assert retried_at[1] >= 1.0
+        assert len(others_meanwhile) >= 9
+        assert engine.tally.pauses == 0
+
+
+class TestPacing:
+    async def test_rate_at_the_engine(self) -> None:
+        """With slow responses and 16 in flight: the asked rate ±1%, never rate+1 a second."""
+        clock = VirtualTime()
+        sender = ScriptedSender(clock, latency=0.8)
+        engine, journal = make_engine(clock, sender, rate=Rate(8), concurrency=16)
+        await clock.run(engine.run(rows(*(f"m{i}" for i in range(400)))))
+        times = sorted(t for t, _ in sender.sends)
+        assert (len(times) - 1) / (times[-1] - times[0]) == pytest.approx(8, rel=0.01)
+        assert max(bisect.bisect_right(times, t + 1.0) - i for i, t in enumerate(times)) <= 9
+        assert len(journal.outcomes) == 400
+
+
+class TestResume:
+    def journal_with(self, statuses: dict[str, Status]) -> MemoryJournal:
+        return MemoryJournal(JournalState(statuses=dict(statuses)))
+
+    async def keys(self, texts: tuple[str, ...]) -> dict[str, str]:
+        clock = VirtualTime()
+        engine, journal = make_engine(clock, ScriptedSender(clock))
+        await clock.run(engine.run(rows(*texts)))
+        return {str(o.row): o.key for o in journal.outcomes}
+
+    async def test_recorded_rows_are_not_sent_again(self) -> None:
+        keys = await self.keys(("a", "b", "c", "d"))
+        clock = VirtualTime()
+        sender = ScriptedSender(clock)
+        earlier = self.journal_with({keys["2"]: "sent", keys["3"]: "failed", keys["4"]: "skipped"})
+        engine, journal = make_engine(clock, sender, journal=earlier)
+        tally = await clock.run(engine.run(rows("a", "b", "c", "d")))
+        assert [text for _, text in sender.sends] == ["d"]
+        assert tally.earlier == {"sent": 1, "failed": 1, "skipped": 1}
+        assert tally.problems == 1  # the earlier failure still counts against the exit code
+
+    async def test_retry_failed_sends_failed_rows_again(self) -> None:
+        keys = await self.keys(("a", "b"))
+        clock = VirtualTime()
+        sender = ScriptedSender(clock)
+        earlier = self.journal_with({keys["2"]: "sent", keys["3"]: "failed"})
+        engine, journal = make_engine(clock, sender, journal=earlier, retry_failed=True)
+        tally = await clock.run(engine.run(rows("a", "b")))
+        assert [text for _, text in sender.sends] == ["b"]
+        assert journal.statuses[keys["3"]] == "sent"
+        assert tally.problems == 0
+
+    async def test_an_unchanged_invalid_row_is_not_recorded_twice(self) -> None:
+        clock = VirtualTime()
+        bad = [Record(2, {"text": "no target"})]
+        engine, journal = make_engine(clock, ScriptedSender(clock))
+        await clock.run(engine.run(bad))
+        again, journal2 = make_engine(
+            clock, ScriptedSender(clock), journal=MemoryJournal(journal.state)
+        )
+        tally = await clock.run(again.run(bad))
+        assert journal2.outcomes == []
+        assert tally.earlier == {"invalid": 1}
+        assert tally.problems == 1
+
+
+class TestStopping:
+    async def test_unauthorized_stops_the_run_and_marks_nothing_failed(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(
+            clock, {f"t{i}": [Reply("unauthorized", 401, error="HTTP 401")] for i in range(50)}
+        )
+        engine, journal = make_engine(clock, sender, rate=Rate(10))
+        await clock.run(engine.run(rows(*(f"t{i}" for i in range(50)))))
+        assert engine.unauthorized is not None
+        assert journal.outcomes == []
+        assert len(sender.sends) < 50
+
+    async def test_first_stop_lets_requests_in_flight_finish(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(clock, latency=1.5)
+        engine, journal = make_engine(clock, sender, rate=Rate(2), concurrency=8)
+
+        async def stop_at(when: float) -> None:
+            await clock.sleep(when)
+            engine.stop("SIGINT")
+
+        async def scenario() -> None:
+            stopper = asyncio.ensure_future(stop_at(2.2))
+            await engine.run(rows(*(f"t{i}" for i in range(40))))
+            await stopper
+
+        await clock.run(scenario())
+        started = [t for t, _ in sender.sends]
+        assert started == [0.0, 0.5, 1.0, 1.5, 2.0]  # nothing left after the stop at 2.2
+        assert len(journal.outcomes) == 5  # each request in flight finished and was recorded
+        assert engine.stopped_by == "SIGINT"
+
+    async def test_a_second_stop_cancels_at_once(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(clock, latency=30.0)
+        engine, journal = make_engine(clock, sender, rate=Rate(2), concurrency=8)
+
+        async def scenario() -> None:
+            async def stop_twice() -> None:
+                await clock.sleep(1.2)
+                engine.stop("SIGINT")
+                await clock.sleep(0.5)
+                engine.stop("SIGINT")
+
+            stopper = asyncio.ensure_future(stop_twice())
+            await engine.run(rows(*(f"t{i}" for i in range(40))))
+            await stopper
+
+        await clock.run(scenario())
+        assert len(sender.sends) == 3
+        assert journal.outcomes == []  # cancelled in flight: unrecorded, so resumable
+        assert clock.now < 30
+
+    async def test_the_grace_period_ends_in_an_abort(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(clock, latency=60.0)
+        engine, journal = make_engine(clock, sender, rate=Rate(2), concurrency=8, grace=4.0)
+
+        async def scenario() -> None:
+            async def stop_once() -> None:
+                await clock.sleep(1.2)
+                engine.stop("SIGTERM")
+
+            stopper = asyncio.ensure_future(stop_once())
+            await engine.run(rows(*(f"t{i}" for i in range(40))))
+            await stopper
+
+        await clock.run(scenario())
+        assert journal.outcomes == []
+        assert clock.now == pytest.approx(5.2)
