@@ -20,6 +20,7 @@ from broadcaster.retry import RetryPolicy
 from broadcaster.testing import VirtualTime
 
 DEFAULTS = Defaults("test", inbox_id=101, creator_id=55)
+UNPACED = Rate(0)
 SENT = Reply("sent", 200, "req", id=1, date="2026-01-01T00:00:00+00:00")
 
 
@@ -65,7 +66,7 @@ def make_engine(
     sender: ScriptedSender,
     *,
     journal: MemoryJournal | None = None,
-    rate: Rate = Rate(0),
+    rate: Rate = UNPACED,
     concurrency: int = 4,
     policy: RetryPolicy | None = None,
     retry_failed: bool = False,
@@ -236,6 +237,7 @@ class TestResume:
         tally = await clock.run(engine.run(rows("a", "b", "c", "d")))
         assert [text for _, text in sender.sends] == ["d"]
         assert tally.earlier == {"sent": 1, "failed": 1, "skipped": 1}
+        assert [outcome.row for outcome in journal.outcomes] == [5]
         assert tally.problems == 1  # the earlier failure still counts against the exit code
 
     async def test_retry_failed_sends_failed_rows_again(self) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import itertools
 import random
 
 import pytest
@@ -96,7 +97,7 @@ class TestPause:
         before, after = times[:10], times[10:]
         assert before[-1] == pytest.approx(0.9)
         assert after[0] == pytest.approx(5.9)  # nobody left during the pause
-        gaps = [b - a for a, b in zip(after, after[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(after)]
         assert min(gaps) == pytest.approx(0.1)  # no catch-up burst after it
         assert mean_rate(after) == pytest.approx(10, rel=0.01)
 
