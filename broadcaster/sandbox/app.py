@@ -120,6 +120,8 @@ def _commit(request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
         ),
     }
     state.commit(body, payload, config.clock())
+    if config.on_commit is not None:
+        config.on_commit(state.committed)
     return payload
 
 

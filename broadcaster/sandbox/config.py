@@ -58,6 +58,8 @@ class SandboxConfig:
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    on_commit: Callable[[int], None] | None = None
+    """Called with the count of committed messages after each commit (tests kill clients)."""
 
     def __post_init__(self) -> None:
         unknown = set(self.faults) - set(FAULT_KINDS)

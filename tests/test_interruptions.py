@@ -1,0 +1,141 @@
+"""Real processes killed and signalled mid-campaign, then resumed; the sandbox counts commits.
+
+The sandbox runs in the test's event loop; its ``on_commit`` hook sends the signal at an exact
+commit count, so nothing here sleeps or polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pytest_aiohttp import AiohttpServer
+
+from broadcaster.rate import Rate
+from broadcaster.sandbox import STATE, SandboxConfig, SandboxState, create_app
+
+ROWS = 400
+
+
+class Trigger:
+    """Sends ``signum`` to the current client process when commits reach ``at``."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.at: int | None = None
+        self.signum = signal.SIGKILL
+
+    def __call__(self, committed: int) -> None:
+        if self.pid is not None and self.at is not None and committed >= self.at:
+            os.kill(self.pid, self.signum)
+            self.at = None
+
+
+async def start(aiohttp_server: AiohttpServer, trigger: Trigger) -> tuple[str, SandboxState]:
+    config = SandboxConfig(
+        rate_limit=Rate(100_000, 60), on_commit=trigger, faults={"503": 0.03, "drop_after": 0.02}
+    )
+    app = create_app(config)
+    server = await aiohttp_server(app)
+    return str(server.make_url("")), app[STATE]
+
+
+def campaign(tmp_path: Path) -> str:
+    path = tmp_path / "big.csv"
+    body = "".join(f"1415{n:07d},P{n}\n" for n in range(ROWS))
+    path.write_text("phone_number,name\n" + body, encoding="utf-8")
+    return str(path)
+
+
+async def run(trigger: Trigger, *argv: str) -> tuple[int, str, str]:
+    env = {**os.environ, "HEYMARKET_API_KEY": "k"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "broadcaster", *argv,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    trigger.pid = process.pid
+    out, err = await process.communicate()
+    trigger.pid = None
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def send_args(path: str, url: str) -> list[str]:
+    return [
+        "send", path, "--base-url", url, "--rate", "0", "--concurrency", "8",
+        "--inbox-id", "101", "--creator-id", "55", "--text", "Hi {{name}}",
+        "--backoff-base", "0.005", "--backoff-cap", "0.02", "--grace", "20",
+    ]  # fmt: skip
+
+
+def journal(path: str) -> list[dict[str, Any]]:
+    return [
+        record
+        for line in Path(path + ".results.jsonl").read_bytes().splitlines()
+        if line.strip()
+        for record in [_load(line)]
+        if record is not None
+    ]
+
+
+def _load(line: bytes) -> dict[str, Any] | None:
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None  # a line torn by a kill
+    return value if isinstance(value, dict) else None
+
+
+def assert_exactly_once(path: str, state: SandboxState) -> None:
+    outcomes = [r for r in journal(path) if "status" in r]
+    sent = Counter(r["key"] for r in outcomes if r["status"] == "sent")
+    assert len(sent) == ROWS
+    assert set(sent.values()) == {1}, "a key was recorded sent twice"
+    assert {r["status"] for r in outcomes} == {"sent"}
+    assert (state.committed, state.conflicts) == (ROWS, 0)
+    assert set(state.messages) == set(sent)
+
+
+async def test_killed_three_times_then_resumed(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    trigger = Trigger()
+    url, state = await start(aiohttp_server, trigger)
+    path = campaign(tmp_path)
+    for kill_at in (60, 170, 290):
+        trigger.at = kill_at
+        code, _, err = await run(trigger, *send_args(path, url))
+        assert code == -signal.SIGKILL
+        assert "Traceback" not in err
+    code, out, err = await run(trigger, *send_args(path, url))
+    assert code == 0, err
+    assert "resuming" in err
+    assert_exactly_once(path, state)
+    headers = [r for r in journal(path) if r.get("type") == "run"]
+    assert len(headers) == 4
+
+
+async def test_sigint_and_sigterm_stop_cleanly_and_resume(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    trigger = Trigger()
+    url, state = await start(aiohttp_server, trigger)
+    path = campaign(tmp_path)
+    for signum, expected in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        trigger.signum, trigger.at = signum, state.committed + 80
+        code, out, err = await run(trigger, *send_args(path, url))
+        assert code == expected, err
+        assert "Traceback" not in err
+        assert f"stopped   by {signum.name}" in out
+        assert f"broadcaster resume {path}.results.jsonl" in out
+        recorded = [r for r in journal(path) if r.get("status") == "sent"]
+        assert state.committed - len(recorded) <= 8  # at most the requests in flight
+    code, out, err = await run(trigger, "resume", f"{path}.results.jsonl")
+    assert code == 0, err
+    assert_exactly_once(path, state)

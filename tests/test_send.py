@@ -1,0 +1,204 @@
+"""``send`` end to end against the sandbox over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiohttp.test_utils import TestServer
+from pytest_aiohttp import AiohttpServer
+
+from broadcaster.campaign import send_campaign
+from broadcaster.cli import main_parser
+from broadcaster.errors import CredentialsError, JournalBusyError
+from broadcaster.journal import Journal
+from broadcaster.options import recorded_options, settings_from
+from broadcaster.rate import Rate
+from broadcaster.sandbox import STATE, SandboxConfig, SandboxState, create_app
+
+KEY_ENV = {"HEYMARKET_API_KEY": "test-key"}
+
+
+def campaign(tmp_path: Path, count: int, phone: str = "1415555{n:04d}") -> str:
+    path = tmp_path / "spring.csv"
+    lines = ["phone_number,name"] + [f"{phone.format(n=n)},Person {n}" for n in range(count)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+async def sandbox(aiohttp_server: AiohttpServer, **options: Any) -> tuple[TestServer, SandboxState]:
+    options.setdefault("rate_limit", Rate(100_000, 60))
+    app = create_app(SandboxConfig(**options))
+    server = await aiohttp_server(app)
+    return server, app[STATE]
+
+
+async def send(argv: list[str], environ: dict[str, str] | None = None) -> tuple[int, str]:
+    args = main_parser().parse_args(["send", *argv])
+    env = KEY_ENV if environ is None else environ
+    out = io.StringIO()
+    code = await send_campaign(
+        settings_from(args, env), env, recorded_options(args), out, handle_signals=False
+    )
+    return code, out.getvalue()
+
+
+def fast(server: TestServer) -> list[str]:
+    return [
+        "--base-url", str(server.make_url("")), "--rate", "0", "--inbox-id", "101",
+        "--creator-id", "55", "--text", "Hi {{name}}", "--backoff-base", "0.005",
+        "--backoff-cap", "0.02", "--max-attempts", "30",
+    ]  # fmt: skip
+
+
+def records(path: str) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in Path(path).read_bytes().splitlines() if line.strip()]
+
+
+def outcomes(path: str) -> list[dict[str, Any]]:
+    return [r for r in records(path) if "status" in r]
+
+
+class TestFaults:
+    async def test_every_fault_at_once_every_row_sent_once(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        faults = {
+            "500": 0.04, "503": 0.04, "429": 0.03, "drop_before": 0.04, "drop_after": 0.04,
+            "slow": 0.02, "bad_json": 0.04,
+        }  # fmt: skip
+        server, state = await sandbox(aiohttp_server, faults=faults, seed=3, slow_delay=2.0)
+        path = campaign(tmp_path, 300)
+        code, out = await send([path, *fast(server), "--timeout", "0.3"])
+        assert code == 0, out
+        sent = outcomes(path + ".results.jsonl")
+        assert Counter(r["status"] for r in sent) == {"sent": 300}
+        assert len({r["key"] for r in sent}) == 300
+        assert (state.committed, state.conflicts) == (300, 0)
+        assert set(state.messages) == {r["key"] for r in sent}
+        assert set(state.faults) == set(faults)  # every kind happened
+        assert state.duplicates >= state.faults["drop_after"]  # each was saved by its local_id
+        assert all(r["request_id"] for r in sent)
+        assert max(r["attempts"] for r in sent) > 1
+
+    async def test_refused_rows_fail_after_one_attempt(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server, opted_out=frozenset({"14155550001"}))
+        path = campaign(tmp_path, 3)
+        code, out = await send([path, *fast(server)])
+        assert code == 1
+        failed = [r for r in outcomes(path + ".results.jsonl") if r["status"] == "failed"]
+        assert [(r["row"], r["attempts"], r["http_status"]) for r in failed] == [(3, 1, 400)]
+        assert failed[0]["error"] == (
+            "HTTP 400 bad_data: phone_number: the contact has opted out of messages"
+        )
+        assert state.requests == 3
+        assert "rows      3: 2 sent, 1 failed" in out
+
+
+class TestCredentials:
+    async def test_jwt_credentials_are_accepted(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server, secret_id="team-9", secret_key="k" * 40)
+        env = {"HEYMARKET_SECRET_ID": "team-9", "HEYMARKET_SECRET_KEY": "k" * 40}
+        code, _ = await send([campaign(tmp_path, 5), *fast(server)], env)
+        assert (code, state.committed) == (0, 5)
+
+    async def test_wrong_credentials_stop_the_run_and_fail_no_row(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server, api_key="right-key")
+        path = campaign(tmp_path, 50)
+        with pytest.raises(CredentialsError, match="refused the credentials") as caught:
+            await send([path, *fast(server)], {"HEYMARKET_API_KEY": "wrong-key"})
+        assert "wrong-key" not in str(caught.value)
+        assert outcomes(path + ".results.jsonl") == []
+        assert state.committed == 0
+        code, _ = await send([path, *fast(server)], {"HEYMARKET_API_KEY": "right-key"})
+        assert (code, state.committed) == (0, 50)
+
+    async def test_no_credentials_is_a_usage_error_before_anything(self, tmp_path: Path) -> None:
+        path = campaign(tmp_path, 1)
+        with pytest.raises(Exception, match="no credentials"):
+            await send([path], {})
+        assert not Path(path + ".results.jsonl").exists()
+
+
+class TestResumeAndModes:
+    async def test_a_second_run_sends_nothing_and_retry_failed_resends(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server, opted_out=frozenset({"14155550002"}))
+        path = campaign(tmp_path, 4)
+        assert (await send([path, *fast(server)]))[0] == 1
+        code, out = await send([path, *fast(server)])
+        assert (code, state.requests) == (1, 4)
+        assert "earlier   4 rows were settled by earlier runs: 3 sent, 1 failed" in out
+        assert "--retry-failed sends them again" in out
+        code, _ = await send([path, *fast(server), "--retry-failed"])
+        assert (code, state.requests) == (1, 5)  # only the failed row was tried again
+
+    async def test_dry_run_sends_nothing_and_writes_nothing(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server)
+        path = campaign(tmp_path, 20)
+        code, out = await send([path, *fast(server), "--dry-run", "--rate", "1/h"])
+        assert (code, state.requests) == (0, 0)
+        assert "rows      20: 20 sent" in out
+        assert "dry run   nothing was sent" in out
+        assert not Path(path + ".results.jsonl").exists()
+
+    async def test_in_process_sandbox(self, tmp_path: Path) -> None:
+        path = campaign(tmp_path, 12)
+        code, out = await send(
+            [
+                path,
+                "--sandbox",
+                "--rate",
+                "0",
+                "--text",
+                "x",
+                "--inbox-id",
+                "101",
+                "--creator-id",
+                "55",
+            ],
+            {},
+        )
+        assert code == 0
+        assert "sandbox   12 messages committed, 0 repeated requests" in out
+
+    async def test_a_locked_journal_is_refused(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server)
+        path = campaign(tmp_path, 2)
+        holder = Journal.open(path + ".results.jsonl")
+        try:
+            with pytest.raises(JournalBusyError):
+                await send([path, *fast(server)])
+        finally:
+            holder.close()
+        assert state.requests == 0
+
+    async def test_header_records_input_and_settings_never_secrets(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, _ = await sandbox(aiohttp_server)
+        path = campaign(tmp_path, 1)
+        await send([path, *fast(server)])
+        raw = Path(path + ".results.jsonl").read_text()
+        header = records(path + ".results.jsonl")[0]
+        assert header["type"] == "run"
+        assert header["campaign"] == "spring"
+        assert header["input"] == str(Path(path).resolve())
+        assert len(header["input_sha256"]) == 64
+        assert header["settings"]["rate"] == "0/s"
+        assert "test-key" not in raw
