@@ -113,7 +113,7 @@ async def test_killed_three_times_then_resumed(
         code, _, err = await run(trigger, *send_args(path, url))
         assert code == -signal.SIGKILL
         assert "Traceback" not in err
-    code, out, err = await run(trigger, *send_args(path, url))
+    code, _, err = await run(trigger, *send_args(path, url))
     assert code == 0, err
     assert "resuming" in err
     assert_exactly_once(path, state)
