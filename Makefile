@@ -18,9 +18,14 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.runtime
 
+DEMO_OPTIONS := --default-country-code 1 \
+	--text "Hi {{first_name}}, Bay Dental here: see you {{appointment}} at our {{clinic}} clinic. Reply C to confirm."
+
+# Validates the sample campaign, then sends it to the in-process sandbox at the default rate.
 demo: $(VENV)/.runtime
-	$(BIN)/broadcaster validate sample_data/campaign.csv --default-country-code 1 \
-		--text "Hi {{first_name}}, Bay Dental here: see you {{appointment}} at our {{clinic}} clinic. Reply C to confirm."
+	$(BIN)/broadcaster validate sample_data/campaign.csv $(DEMO_OPTIONS)
+	@mkdir -p .demo && rm -f .demo/campaign.results.jsonl
+	$(BIN)/broadcaster send sample_data/campaign.csv --sandbox --results .demo/campaign.results.jsonl $(DEMO_OPTIONS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -36,4 +41,4 @@ unit: $(VENV)/.dev
 test: lint typecheck unit
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage
+	rm -rf $(VENV) .demo .mypy_cache .pytest_cache .ruff_cache .coverage

@@ -216,7 +216,7 @@ def _progress() -> Any:  # noqa: ANN401 - a tick callback
 def _report(
     settings: Settings, engine: Engine, elapsed: float, sandbox: SandboxState | None, out: TextIO
 ) -> int:
-    out.write(summary(engine.tally, elapsed))
+    out.write(summary(engine.tally, elapsed, settings.rate))
     if sandbox is not None:
         out.write(
             f"sandbox   {sandbox.committed} messages committed, {sandbox.duplicates} repeated "

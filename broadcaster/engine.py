@@ -71,6 +71,22 @@ class Tally:
     pauses: int = 0
     latency_total: float = 0.0
     latency_max: float = 0.0
+    first_request: float | None = None
+    last_request: float | None = None
+
+    def note_request(self, at: float) -> None:
+        self.attempts += 1
+        if self.first_request is None:
+            self.first_request = at
+        self.last_request = at
+
+    @property
+    def mean_rate(self) -> float | None:
+        """Requests a second between the first and the last (None under two requests)."""
+        if self.first_request is None or self.last_request is None:
+            return None
+        span = self.last_request - self.first_request
+        return (self.attempts - 1) / span if span > 0 else None
 
     @property
     def problems(self) -> int:
@@ -213,9 +229,9 @@ class Engine:
         while True:
             attempt += 1
             started = await self._pacer.wait()
+            self.tally.note_request(started)
             reply = await self._attempt(message)
             latency = self._timing.clock() - started
-            self.tally.attempts += 1
             if reply.verdict == "unauthorized":
                 self.unauthorized = reply
                 self.abort()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from broadcaster.engine import Tally
 from broadcaster.outcome import STATUSES
-from broadcaster.rate import format_duration
+from broadcaster.rate import Rate, format_duration
 
 
-def summary(tally: Tally, elapsed: float) -> str:
+def summary(tally: Tally, elapsed: float, asked: Rate) -> str:
     lines = [
         (
             f"rows      {tally.rows}: {tally.sent} sent, {tally.failed} failed, "
@@ -25,8 +25,10 @@ def summary(tally: Tally, elapsed: float) -> str:
         f"{tally.pauses} pauses for 429, "
         f"latency mean {mean:.0f} ms, max {tally.latency_max * 1000:.0f} ms"
     )
-    rate = tally.attempts / elapsed if elapsed > 0 else 0.0
-    lines.append(f"time      {format_duration(elapsed)} ({rate:.1f} requests/s)")
+    pace = "unpaced" if asked.unpaced else f"asked {asked} ({asked.per_second:.2f}/s)"
+    if tally.mean_rate is not None:
+        pace = f"mean {tally.mean_rate:.2f} requests/s, {pace}"
+    lines.append(f"time      {format_duration(elapsed)}; {pace}")
     if earlier["failed"]:
         lines.append(
             f"note      {earlier['failed']} rows failed in an earlier run; "

@@ -216,6 +216,7 @@ class TestPacing:
         assert (len(times) - 1) / (times[-1] - times[0]) == pytest.approx(8, rel=0.01)
         assert max(bisect.bisect_right(times, t + 1.0) - i for i, t in enumerate(times)) <= 9
         assert len(journal.outcomes) == 400
+        assert engine.tally.mean_rate == pytest.approx(8, rel=0.01)
 
 
 class TestResume:
