@@ -20,7 +20,10 @@ class TestSummary:
         assert summary(tally(), 61.0, parse_rate("480/m")).splitlines() == [
             "rows      10: 6 sent, 1 failed, 1 invalid, 1 duplicate (skipped)",
             "earlier   1 rows were settled by earlier runs: 1 failed",
-            "requests  8 attempts for 7 messages, 0 pauses for 429, latency mean 120 ms, max 400 ms",
+            (
+                "requests  8 attempts for 7 messages, 0 pauses for 429, "
+                "latency mean 120 ms, max 400 ms"
+            ),
             "time      1m 01s; mean 8.00 requests/s, asked 480/m (8.00/s)",
             "note      1 rows failed in an earlier run; --retry-failed sends them again",
         ]
