@@ -19,7 +19,6 @@ from broadcaster.credentials import Credentials
 from broadcaster.outcome import Reply
 
 SEND_PATH = "/v1/message/send"
-INBOXES_PATH = "/v1/inboxes"
 _RETRYABLE_4XX = frozenset({408, 429})
 _SHOWN_BODY = 200
 
@@ -125,26 +124,19 @@ class HttpSender:
 
     async def send(self, body: Mapping[str, object]) -> Reply:
         """POST one message; never raises for what the network or the API does."""
-        return await self._request("POST", SEND_PATH, orjson.dumps(body))
-
-    async def get(self, path: str) -> tuple[Reply, object]:
-        """GET a JSON document (``/v1/inboxes``); the reply classifies the response."""
-        holder: list[object] = []
-        reply = await self._request("GET", path, None, holder)
-        return reply, holder[0] if holder else None
-
-    async def _request(
-        self, method: str, path: str, data: bytes | None, holder: list[object] | None = None
-    ) -> Reply:
         assert self._session is not None, "use HttpSender as an async context manager"  # noqa: S101
-        headers = {"Authorization": self._credentials.authorization()}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
+        headers = {
+            "Authorization": self._credentials.authorization(),
+            "Content-Type": "application/json",
+        }
         try:
-            async with self._session.request(
-                method, self._base_url + path, data=data, headers=headers, allow_redirects=False
+            async with self._session.post(
+                self._base_url + SEND_PATH,
+                data=orjson.dumps(body),
+                headers=headers,
+                allow_redirects=False,
             ) as response:
-                body = await response.read()
+                answer = await response.read()
                 status, response_headers = response.status, response.headers
         except TimeoutError:
             return Reply("retry", error=f"no response within {self._timeout:g}s")
@@ -154,6 +146,4 @@ class HttpSender:
             return Reply("retry", error=f"cannot connect: {exc.strerror or exc}")
         except aiohttp.ClientError as exc:
             return Reply("retry", error=f"{type(exc).__name__}: {exc}")
-        if holder is not None:
-            holder.append(_json(body))
-        return classify(status, response_headers, body, self._wall_clock())
+        return classify(status, response_headers, answer, self._wall_clock())

@@ -93,10 +93,6 @@ class Tally:
         """Rows that ended failed or invalid, now or in an earlier run."""
         return self.failed + self.invalid + self.earlier["failed"] + self.earlier["invalid"]
 
-    @property
-    def finished(self) -> int:
-        return self.sent + self.failed + self.invalid + self.duplicates + self.earlier.total()
-
 
 @dataclass(frozen=True, slots=True)
 class EngineSettings:

@@ -44,8 +44,3 @@ def render(template: str, lookup: Callable[[str], str | None]) -> str:
     if missing:
         raise MissingFields(tuple(missing))
     return rendered
-
-
-def token_names(template: str) -> list[str]:
-    """The field names a template refers to, in order of first use."""
-    return list(dict.fromkeys(match.group(1) for match in _TOKEN.finditer(template)))

@@ -134,11 +134,3 @@ class TestHttpSender:
         assert reply.verdict == "retry"
         assert reply.error is not None
         assert reply.error.startswith("cannot connect")
-
-    async def test_get_inboxes(self, aiohttp_server: AiohttpServer) -> None:
-        server = await server_for(aiohttp_server)
-        async with HttpSender(str(server.make_url("")), ApiKey("k"), timeout=5, connections=4) as s:
-            reply, document = await s.get("/v1/inboxes")
-        assert reply.http_status == 200
-        assert isinstance(document, list)
-        assert document[0]["id"] == 101
