@@ -10,6 +10,7 @@ from pytest_aiohttp import AiohttpClient
 
 from broadcaster.rate import Rate
 from broadcaster.sandbox import FAULT_KINDS, STATE, SandboxConfig, SandboxState, create_app
+from broadcaster.sandbox.state import mean_rate, peak_per_second
 from broadcaster.tokens import make_token
 
 AUTH = {"Authorization": "Bearer test-key"}
@@ -360,3 +361,21 @@ def test_fake_clock_is_not_the_real_one() -> None:
     clock = FakeClock(5.0)
     time.sleep(0)
     assert clock() == 5.0
+
+
+class TestPacingAtTheServer:
+    def test_peak_and_mean(self) -> None:
+        arrivals = [0.0, 0.1, 0.2, 1.0, 1.05, 1.1, 3.0]
+        assert peak_per_second(arrivals) == 5  # 0.1, 0.2, 1.0, 1.05, 1.1
+        assert peak_per_second([]) == 0
+        assert mean_rate(arrivals) == 2.0
+        assert mean_rate([5.0]) is None
+
+    async def test_stats_report_arrivals(self, aiohttp_client: AiohttpClient) -> None:
+        clock = FakeClock()
+        client = await sandbox(aiohttp_client, clock=clock)
+        for _ in range(3):
+            await send(client, SMS)
+            clock.now += 0.5
+        stats = await (await client.get("/_sandbox/stats")).json()
+        assert (stats["peak_per_second"], stats["mean_rate"]) == (3, 2.0)

@@ -59,6 +59,7 @@ def _error(status: int, error: str, message: str) -> web.Response:
 async def _send(request: web.Request) -> web.StreamResponse:
     config, state = request.app[CONFIG], request.app[STATE]
     state.requests += 1
+    state.arrivals.append(config.clock())
     refused = _authorize(request) or _rate_limit(request)
     if refused is not None:
         return refused

@@ -56,6 +56,7 @@ class SandboxState:
     messages: dict[str, Committed] = field(default_factory=dict)
     unkeyed: list[Committed] = field(default_factory=list)
     windows: dict[str, RollingWindow] = field(default_factory=dict)
+    arrivals: list[float] = field(default_factory=list)
     next_id: int = 1
 
     def commit(self, body: Mapping[str, Any], response: Mapping[str, Any], at: float) -> None:
@@ -78,4 +79,23 @@ class SandboxState:
             "unauthorized": self.unauthorized,
             "bad_requests": self.bad_requests,
             "faults": dict(self.faults),
+            "peak_per_second": peak_per_second(self.arrivals),
+            "mean_rate": mean_rate(self.arrivals),
         }
+
+
+def peak_per_second(arrivals: list[float]) -> int:
+    """The most requests that arrived within any one second (a closed window)."""
+    peak, start = 0, 0
+    for end, arrived in enumerate(arrivals):
+        while arrived - arrivals[start] > 1.0:
+            start += 1
+        peak = max(peak, end - start + 1)
+    return peak
+
+
+def mean_rate(arrivals: list[float]) -> float | None:
+    """Requests a second between the first arrival and the last."""
+    if len(arrivals) < 2 or arrivals[-1] <= arrivals[0]:  # noqa: PLR2004
+        return None
+    return round((len(arrivals) - 1) / (arrivals[-1] - arrivals[0]), 3)
