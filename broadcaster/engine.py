@@ -29,7 +29,8 @@ from broadcaster.reader import Record
 from broadcaster.retry import RetryPolicy
 
 log = structlog.get_logger("broadcaster")
-_YIELD_EVERY = 256  # rows the producer settles between yields to the loop
+_YIELD_EVERY = 256
+_NOT_PROCESSED = (408, 429)  # rows the producer settles between yields to the loop
 
 
 class Sender(Protocol):
@@ -125,6 +126,7 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         self._in_request: set[asyncio.Task[object]] = set()
         self._grace: asyncio.Task[None] | None = None
+        self._throttled = 0  # 429s in a row, run-wide: each pause is longer than the last
 
     async def run(
         self, records: Iterable[Record], tick: Callable[[Tally], None] | None = None
@@ -221,7 +223,7 @@ class Engine:
             await self._deliver(message)
 
     async def _deliver(self, message: Message) -> None:
-        policy, attempt = self._settings.policy, 0
+        policy, attempt, maybe_delivered = self._settings.policy, 0, False
         while True:
             attempt += 1
             started = await self._pacer.wait()
@@ -232,8 +234,10 @@ class Engine:
                 self.unauthorized = reply
                 self.abort()
                 return
+            self._throttled = self._throttled + 1 if reply.http_status == 429 else 0  # noqa: PLR2004
+            maybe_delivered = maybe_delivered or _ambiguous(reply)
             if reply.verdict != "retry" or policy.gives_up_after(attempt):
-                self._finish(message, reply, attempt, latency)
+                self._finish(message, reply, attempt, latency, maybe_delivered)
                 return
             if not await self._back_off(message, reply, attempt):
                 return
@@ -249,7 +253,9 @@ class Engine:
 
     async def _back_off(self, message: Message, reply: Reply, attempt: int) -> bool:
         """Wait before the next attempt; False when the run is stopping instead."""
-        delay = self._settings.policy.delay(attempt, reply.retry_after)
+        # A 429 is about the key, not the message: its pause grows with the run's 429 streak.
+        streak = self._throttled if reply.http_status == 429 else attempt  # noqa: PLR2004
+        delay = self._settings.policy.delay(max(streak, 1), reply.retry_after)
         if reply.pauses_everyone:
             self.tally.pauses += 1
             self._pacer.pause(delay)
@@ -267,11 +273,18 @@ class Engine:
             await self._timing.sleep(delay)
         return self.stopped_by is None
 
-    def _finish(self, message: Message, reply: Reply, attempts: int, latency: float) -> None:
+    def _finish(
+        self, message: Message, reply: Reply, attempts: int, latency: float, maybe_delivered: bool
+    ) -> None:
         status: Status = "sent" if reply.verdict == "sent" else "failed"
         error = reply.error
         if reply.verdict == "retry":
             error = f"gave up after {attempts} attempts; last: {reply.error}"
+        if status == "failed" and maybe_delivered:
+            error = (
+                f"{error}; an attempt may have reached the API (a dropped connection, a timeout "
+                "or a server error): --retry-failed settles it safely, with the same local_id"
+            )
         outcome = Outcome(
             status, message.key, message.line, message.key, reply.id, reply.date,
             reply.gallery_url, reply.request_id, reply.http_status, error, attempts,
@@ -298,6 +311,12 @@ class Engine:
             self._recorder.sync_if_due()
             if tick is not None:
                 tick(self.tally)
+
+
+def _ambiguous(reply: Reply) -> bool:
+    """An attempt the API may have committed unbeknown to us: anything retried but a 408 or
+    429, which say the request was not processed."""
+    return reply.verdict == "retry" and reply.http_status not in _NOT_PROCESSED
 
 
 def _first_leaf(group: BaseExceptionGroup[BroadcasterError]) -> BroadcasterError:

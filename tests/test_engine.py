@@ -166,8 +166,43 @@ class TestRetries:
         await clock.run(engine.run(rows("x")))
         (outcome,) = journal.outcomes
         assert (outcome.status, outcome.attempts) == ("failed", 3)
-        assert outcome.error == "gave up after 3 attempts; last: HTTP 500"
+        assert outcome.error == (
+            "gave up after 3 attempts; last: HTTP 500; an attempt may have reached the API "
+            "(a dropped connection, a timeout or a server error): --retry-failed settles it "
+            "safely, with the same local_id"
+        )
         assert len(sender.sends) == 3
+
+    async def test_only_429s_leave_no_doubt_about_delivery(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(clock, {"x": [Reply("retry", 429, error="HTTP 429")]})
+        engine, journal = make_engine(clock, sender, policy=RetryPolicy(2, 1.0, 8.0, MaxRandom()))
+        await clock.run(engine.run(rows("x")))
+        assert journal.outcomes[0].error == "gave up after 2 attempts; last: HTTP 429"
+
+    async def test_a_refusal_after_a_dropped_attempt_says_it_may_have_been_sent(self) -> None:
+        clock = VirtualTime()
+        dropped = Reply("retry", error="the server closed the connection without a response")
+        refused = Reply("failed", 400, error="HTTP 400 bad_data: phone_number: opted out")
+        engine, journal = make_engine(clock, ScriptedSender(clock, {"x": [dropped, refused]}))
+        await clock.run(engine.run(rows("x")))
+        error = journal.outcomes[0].error
+        assert error is not None
+        assert error.startswith("HTTP 400 bad_data: phone_number: opted out; an attempt may")
+
+    async def test_pauses_grow_with_the_run_wide_429_streak(self) -> None:
+        """Three requests in flight all meet 429: the pauses grow 1, 2, 4 s across messages,
+        where per-message backoff would pause each about 1 s and meet the limit again."""
+        clock = VirtualTime()
+        limited = Reply("retry", 429, error="HTTP 429")
+        sender = ScriptedSender(clock, {f"t{i}": [limited, SENT] for i in range(3)}, latency=0.05)
+        engine, journal = make_engine(clock, sender, rate=Rate(100), concurrency=3)
+        await clock.run(engine.run(rows("t0", "t1", "t2")))
+        first_tries, retries = sender.sends[:3], sender.sends[3:]
+        assert [round(t, 2) for t, _ in first_tries] == [0.0, 0.01, 0.02]
+        assert round(retries[0][0], 2) == 4.07  # the last 429 came back at 0.07 and paused 4 s
+        assert {o.status for o in journal.outcomes} == {"sent"}
+        assert engine.tally.pauses == 3
 
     async def test_a_429_pauses_every_message(self) -> None:
         """Nobody sends during the pause; after it, the schedule goes on at the rate."""
