@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from broadcaster.errors import UsageError
 from broadcaster.phones import parse_country_code
@@ -57,168 +58,46 @@ def country_code(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+# (group, flag, default, argparse keywords): the options of send, resume and validate.
+_OPTIONS: tuple[tuple[str, str, object, dict[str, Any]], ...] = (
+    ("campaign", "--format", None, {"choices": FORMATS, "help": "input format (default: from the name)"}),
+    ("campaign", "--campaign", None, {"metavar": "NAME", "help": "part of every key (default: the input's base name)"}),
+    ("campaign", "--inbox-id", None, {"type": positive_int, "metavar": "N", "help": "for rows without inbox_id"}),
+    ("campaign", "--creator-id", None, {"type": positive_int, "metavar": "N", "help": "for rows without creator_id"}),
+    ("campaign", "--text", None, {"metavar": "TEMPLATE", "help": "text for rows without one; {{field}} tokens allowed"}),
+    ("campaign", "--media-url", None, {"metavar": "URL", "help": "media_url for rows without one (makes MMS)"}),
+    ("campaign", "--template-id", None, {"type": positive_int, "metavar": "N", "help": "for rows without template_id"}),
+    ("campaign", "--default-country-code", None, {"type": country_code, "metavar": "CC", "help": "prefix for 10-digit national numbers, such as 1"}),
+    ("sending", "--base-url", None, {"metavar": "URL", "help": f"API base URL (env HEYMARKET_BASE_URL; default {DEFAULT_BASE_URL})"}),
+    ("sending", "--results", None, {"metavar": "PATH", "help": "results journal (default: INPUT.results.jsonl)"}),
+    ("sending", "--rate", parse_rate(DEFAULT_RATE), {"type": rate, "metavar": "R", "help": f"N, N/s, N/m or N/h; 0 = unpaced (default {DEFAULT_RATE})"}),
+    ("sending", "--concurrency", 16, {"type": positive_int, "metavar": "N", "help": "requests in flight at most (default 16)"}),
+    ("sending", "--max-attempts", 8, {"type": positive_int, "metavar": "N", "help": "attempts per message (default 8)"}),
+    ("sending", "--timeout", 30.0, {"type": positive_float, "metavar": "SECONDS", "help": "per request (default 30)"}),
+    ("sending", "--backoff-base", 0.5, {"type": positive_float, "metavar": "SECONDS", "help": "first retry waits up to this (default 0.5)"}),
+    ("sending", "--backoff-cap", 30.0, {"type": positive_float, "metavar": "SECONDS", "help": "no retry waits longer, but for Retry-After (default 30)"}),
+    ("sending", "--grace", 10.0, {"type": positive_float, "metavar": "SECONDS", "help": "after a first Ctrl-C, how long requests in flight may finish (default 10)"}),
+    ("sending", "--retry-failed", False, {"action": "store_true", "help": "also re-send rows recorded failed"}),
+    ("sending", "--dry-run", False, {"action": "store_true", "help": "no HTTP, no pacing, no journal writes: what would be sent"}),
+    ("sending", "--sandbox", False, {"action": "store_true", "help": "send to an in-process sandbox (no credentials)"}),
+    ("output", "--log-format", "console", {"choices": ("console", "json"), "help": "log lines for people or for machines"}),
+    ("output", "--quiet", False, {"action": "store_true", "help": "only warnings, errors and the summary"}),
+)  # fmt: skip
+
+
 def add_campaign_options(parser: argparse.ArgumentParser, *, resuming: bool = False) -> None:
     """The options of ``send``, accepted by ``validate`` too, so one can stand for the other.
 
     ``resuming``: no INPUT, and no defaults, so only the options given override the journal's.
     """
-
-    def default(*, value: object) -> object:
-        return argparse.SUPPRESS if resuming else value
-
     if not resuming:
         parser.add_argument(
             "input", metavar="INPUT", help="campaign file: CSV or JSONL (.gz too); - for stdin"
         )
-    content = parser.add_argument_group("campaign")
-    add = content.add_argument
-    add(
-        "--format",
-        choices=FORMATS,
-        default=default(value=None),
-        help="input format (default: from the name)",
-    )
-    add(
-        "--campaign",
-        metavar="NAME",
-        default=default(value=None),
-        help="part of every key (default: the input's base name)",
-    )
-    add(
-        "--inbox-id",
-        type=positive_int,
-        metavar="N",
-        default=default(value=None),
-        help="for rows without inbox_id",
-    )
-    add(
-        "--creator-id",
-        type=positive_int,
-        metavar="N",
-        default=default(value=None),
-        help="for rows without creator_id",
-    )
-    add(
-        "--text",
-        metavar="TEMPLATE",
-        default=default(value=None),
-        help="text for rows without one; {{field}} tokens allowed",
-    )
-    add(
-        "--media-url",
-        metavar="URL",
-        default=default(value=None),
-        help="media_url for rows without one (makes MMS)",
-    )
-    add(
-        "--template-id",
-        type=positive_int,
-        metavar="N",
-        default=default(value=None),
-        help="for rows without template_id",
-    )
-    add(
-        "--default-country-code",
-        type=country_code,
-        metavar="CC",
-        default=default(value=None),
-        help="prefix for 10-digit national numbers, such as 1",
-    )
-    sending = parser.add_argument_group("sending")
-    add = sending.add_argument
-    add(
-        "--base-url",
-        metavar="URL",
-        default=default(value=None),
-        help=f"API base URL (env HEYMARKET_BASE_URL; default {DEFAULT_BASE_URL})",
-    )
-    add(
-        "--results",
-        metavar="PATH",
-        default=default(value=None),
-        help="results journal (default: INPUT.results.jsonl)",
-    )
-    add(
-        "--rate",
-        type=rate,
-        default=default(value=parse_rate(DEFAULT_RATE)),
-        metavar="R",
-        help=f"N, N/s, N/m or N/h; 0 = unpaced (default {DEFAULT_RATE})",
-    )
-    add(
-        "--concurrency",
-        type=positive_int,
-        default=default(value=16),
-        metavar="N",
-        help="requests in flight at most (default 16)",
-    )
-    add(
-        "--max-attempts",
-        type=positive_int,
-        default=default(value=8),
-        metavar="N",
-        help="attempts per message (default 8)",
-    )
-    add(
-        "--timeout",
-        type=positive_float,
-        default=default(value=30.0),
-        metavar="SECONDS",
-        help="per request (default 30)",
-    )
-    add(
-        "--backoff-base",
-        type=positive_float,
-        default=default(value=0.5),
-        metavar="SECONDS",
-        help="first retry waits up to this (default 0.5)",
-    )
-    add(
-        "--backoff-cap",
-        type=positive_float,
-        default=default(value=30.0),
-        metavar="SECONDS",
-        help="no retry waits longer, but for Retry-After (default 30)",
-    )
-    add(
-        "--grace",
-        type=positive_float,
-        default=default(value=10.0),
-        metavar="SECONDS",
-        help="on a first Ctrl-C, how long requests in flight may finish (default 10)",
-    )
-    add(
-        "--retry-failed",
-        action="store_true",
-        default=default(value=False),
-        help="also re-send rows recorded failed",
-    )
-    add(
-        "--dry-run",
-        action="store_true",
-        default=default(value=False),
-        help="everything but the HTTP call (and the pacing); the journal is read, not written",
-    )
-    add(
-        "--sandbox",
-        action="store_true",
-        default=default(value=False),
-        help="send to an in-process sandbox (no credentials)",
-    )
-    output = parser.add_argument_group("output")
-    add = output.add_argument
-    add(
-        "--log-format",
-        choices=("console", "json"),
-        default=default(value="console"),
-        help="log lines for people or for machines",
-    )
-    add(
-        "--quiet",
-        action="store_true",
-        default=default(value=False),
-        help="only warnings, errors and the summary",
-    )
+    groups = {name: parser.add_argument_group(name) for name in ("campaign", "sending", "output")}
+    for group, flag, default, keywords in _OPTIONS:
+        chosen = argparse.SUPPRESS if resuming else default
+        groups[group].add_argument(flag, default=chosen, **keywords)
 
 
 # Options a run header records, so ``resume`` can run the same campaign again.
