@@ -10,11 +10,10 @@ duplicate row) never hides the status of the message it duplicates.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,16 +72,6 @@ def read_journal(path: str) -> JournalState:
         return JournalState()
     except OSError as exc:
         raise UsageError(f"cannot read results journal {path}: {exc.strerror}") from None
-
-
-def iter_records(path: str) -> Iterator[dict[str, Any]]:
-    """Every readable record of a journal, in order."""
-    with Path(path).open("rb") as handle:
-        for line in handle:
-            with contextlib.suppress(orjson.JSONDecodeError):
-                record = orjson.loads(line)
-                if isinstance(record, dict):
-                    yield record
 
 
 class Journal:

@@ -1,0 +1,112 @@
+"""``send`` and ``resume`` through ``main([...])``, as a user types them (in-process sandbox)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from broadcaster.cli import main
+
+SAMPLE = Path(__file__).parent.parent / "sample_data" / "campaign.csv"
+OPTIONS = ["--sandbox", "--rate", "0", "--default-country-code", "1", "--text", "Hi {{first_name}}"]
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> str:
+    return str(tmp_path / "run.results.jsonl")
+
+
+@pytest.fixture(autouse=True)
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HEYMARKET_API_KEY", "HEYMARKET_SECRET_ID", "HEYMARKET_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+class TestSend:
+    def test_send_then_resume(self, capsys: pytest.CaptureFixture[str], results: str) -> None:
+        assert main(["send", str(SAMPLE), *OPTIONS, "--results", results]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("rows      30: 30 sent, 0 failed, 0 invalid")
+        assert "sandbox   30 messages committed" in out
+        assert main(["resume", results, "--quiet"]) == 0
+        out, err = capsys.readouterr()
+        assert "earlier   30 rows were settled by earlier runs: 30 sent" in out
+        assert err == ""  # --quiet: no resuming line
+
+    def test_resume_options_override_the_recorded_ones(
+        self, capsys: pytest.CaptureFixture[str], results: str
+    ) -> None:
+        main(["send", str(SAMPLE), *OPTIONS, "--results", results])
+        capsys.readouterr()
+        assert main(["resume", results, "--text", "Hello {{first_name}}"]) == 0
+        out = capsys.readouterr().out
+        assert "rows      30: 26 sent" in out  # four rows carry their own text
+        headers = [
+            orjson.loads(line)
+            for line in Path(results).read_bytes().splitlines()
+            if b'"type":"run"' in line
+        ]
+        assert [h["settings"]["text"] for h in headers] == [
+            "Hi {{first_name}}",
+            "Hello {{first_name}}",
+        ]
+
+    def test_json_logs(self, capsys: pytest.CaptureFixture[str], results: str) -> None:
+        main(["send", str(SAMPLE), *OPTIONS, "--results", results])
+        capsys.readouterr()
+        main(["send", str(SAMPLE), *OPTIONS, "--results", results, "--log-format", "json"])
+        line = capsys.readouterr().err.splitlines()[0]
+        event = orjson.loads(line)
+        assert (event["event"], event["already_recorded"], event["level"]) == (
+            "resuming",
+            30,
+            "info",
+        )
+
+
+class TestUsage:
+    def test_no_credentials(self, capsys: pytest.CaptureFixture[str], results: str) -> None:
+        assert main(["send", str(SAMPLE), "--results", results]) == 2
+        assert capsys.readouterr().err.startswith("error: no credentials: set HEYMARKET_API_KEY")
+        assert not Path(results).exists()
+
+    def test_bad_base_url(self, capsys: pytest.CaptureFixture[str], results: str) -> None:
+        code = main(["send", str(SAMPLE), "--results", results, "--dry-run", "--base-url", "ftp:x"])
+        assert code == 2
+        assert "--base-url 'ftp:x': expected an http(s) URL" in capsys.readouterr().err
+
+    def test_missing_input_touches_no_journal(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, results: str
+    ) -> None:
+        assert main(["send", str(tmp_path / "nope.csv"), "--sandbox", "--results", results]) == 2
+        assert "no such file" in capsys.readouterr().err
+        assert not Path(results).exists()
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            (None, "no such results journal"),
+            (b'{"status":"sent","key":"a","row":2}\n', "no run is recorded in it"),
+            (b'{"type":"run","settings":{"input":"-"}}\n', "read stdin: pipe the input again"),
+        ],
+    )
+    def test_resume_errors(
+        self, capsys: pytest.CaptureFixture[str], results: str, content: bytes | None, message: str
+    ) -> None:
+        if content is not None:
+            Path(results).write_bytes(content)
+        assert main(["resume", results]) == 2
+        assert message in capsys.readouterr().err
+
+    def test_secrets_stay_out_of_help_and_errors(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, results: str
+    ) -> None:
+        monkeypatch.setenv("HEYMARKET_SECRET_ID", "id-topsecret")
+        main(["send", "--help"])
+        code = main(["send", str(SAMPLE), "--results", results])
+        out, err = capsys.readouterr()
+        assert code == 2
+        assert "topsecret" not in out + err
+        assert err.startswith("error: HEYMARKET_SECRET_KEY is not set")
