@@ -250,6 +250,11 @@ class TestRateLimit:
         response = await told.post("/v1/message/send", json=SMS, headers=AUTH)
         assert response.headers["Retry-After"] == "40"
 
+    async def test_zero_means_no_limit(self, aiohttp_client: AiohttpClient) -> None:
+        client = await sandbox(aiohttp_client, rate_limit=Rate(0), clock=FakeClock())
+        statuses = {(await send(client, SMS))[0] for _ in range(20)}
+        assert statuses == {200}
+
     async def test_each_key_has_its_own_window(self, aiohttp_client: AiohttpClient) -> None:
         client = await sandbox(aiohttp_client, rate_limit=Rate(1, 60), clock=FakeClock())
         await send(client, SMS)

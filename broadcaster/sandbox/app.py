@@ -196,6 +196,8 @@ def _valid_jwt(token: str, config: SandboxConfig) -> bool:
 
 def _rate_limit(request: web.Request) -> web.Response | None:
     config, state = request.app[CONFIG], request.app[STATE]
+    if config.rate_limit.unpaced:  # --rate-limit 0: no limit, for benchmarks
+        return None
     identity = request.headers.get("Authorization", "")
     window = state.windows.get(identity)
     if window is None:

@@ -33,7 +33,7 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
         type=rate,
         default=parse_rate("500/m"),
         metavar="R",
-        help="rolling-window limit per key (default 500/m)",
+        help="rolling-window limit per key; 0 = none (default 500/m)",
     )
     parser.add_argument(
         "--retry-after",
