@@ -40,5 +40,10 @@ unit: $(VENV)/.dev
 
 test: lint typecheck unit
 
+# Ratios against baselines run side by side (see benchmarks/); not part of `make test`.
+bench: $(VENV)/.runtime
+	$(BIN)/python benchmarks/plan_throughput.py 100000
+	$(BIN)/python benchmarks/send_throughput.py 20000 16
+
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .pytest_cache .ruff_cache .coverage
