@@ -9,7 +9,7 @@ import itertools
 import shlex
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -20,7 +20,14 @@ from yarl import URL
 
 from broadcaster import __version__
 from broadcaster.client import HttpSender
-from broadcaster.credentials import API_KEY, SECRET_ID, SECRET_KEY, ApiKey, credentials_from
+from broadcaster.credentials import (
+    API_KEY,
+    SECRET_ID,
+    SECRET_KEY,
+    ApiKey,
+    Credentials,
+    credentials_from,
+)
 from broadcaster.engine import Engine, EngineSettings, Recorder, Sender, Tally, Timing
 from broadcaster.errors import CredentialsError, UsageError
 from broadcaster.journal import Journal, MemoryJournal, read_journal
@@ -130,7 +137,7 @@ def _digest(path: str) -> str | None:
 
 @contextlib.asynccontextmanager
 async def _sender(
-    settings: Settings, credentials: object
+    settings: Settings, credentials: Credentials | None
 ) -> AsyncIterator[tuple[Sender, SandboxState | None]]:
     if settings.dry_run:
         yield DryRunSender(), None
@@ -152,7 +159,7 @@ async def _sender(
         await runner.cleanup()
 
 
-def _http(settings: Settings, base_url: str, credentials: Any) -> HttpSender:  # noqa: ANN401
+def _http(settings: Settings, base_url: str, credentials: Credentials) -> HttpSender:
     return HttpSender(
         base_url, credentials, timeout=settings.timeout, connections=settings.concurrency
     )
@@ -193,7 +200,7 @@ def _on_signal(engine: Engine, name: str) -> None:
     engine.stop(name)
 
 
-def _progress() -> Any:  # noqa: ANN401 - a tick callback
+def _progress() -> Callable[[Tally], None]:
     ticks = itertools.count(1)
     started = time.monotonic()
 

@@ -145,9 +145,10 @@ class Engine:
                 if self._grace is not None:
                     self._grace.cancel()
         except BaseExceptionGroup as group:
-            # An input that turns unreadable mid-way is the user's error, not a crash.
-            expected = group.subgroup(BroadcasterError)
-            if expected is None or expected.exceptions is None:
+            # An input that turns unreadable mid-way is the user's error, not a crash; a bug
+            # beside it must still surface whole.
+            expected, rest = group.split(BroadcasterError)
+            if expected is None or rest is not None:
                 raise
             raise _first_leaf(expected) from None
         return self.tally

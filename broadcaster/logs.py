@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from typing import TextIO
@@ -14,15 +15,33 @@ def _dumps(obj: object, **_: object) -> str:
     return orjson.dumps(obj, default=str).decode()
 
 
+class StderrLogger:
+    """Writes each line to the stream of the moment (``sys.stderr`` unless given).
+
+    A log line that cannot be written (stderr closed, a broken pipe) is dropped: losing a log
+    line must never stop a campaign, whose record is the journal.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    def msg(self, message: str) -> None:
+        stream = self._stream or sys.stderr
+        with contextlib.suppress(OSError, ValueError):
+            stream.write(message + "\n")
+            stream.flush()
+
+    debug = info = warning = error = critical = msg
+
+
 def configure_logging(
     log_format: str = "console", quiet: bool = False, stream: TextIO | None = None
 ) -> None:
-    out = stream or sys.stderr
     renderer: structlog.typing.Processor
     if log_format == "json":
         renderer = structlog.processors.JSONRenderer(serializer=_dumps)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        renderer = structlog.dev.ConsoleRenderer(colors=(stream or sys.stderr).isatty())
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -32,6 +51,6 @@ def configure_logging(
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.WARNING if quiet else logging.INFO
         ),
-        logger_factory=structlog.PrintLoggerFactory(out),
+        logger_factory=lambda *_: StderrLogger(stream),
         cache_logger_on_first_use=False,
     )

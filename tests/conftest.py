@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 
 @pytest.fixture
@@ -18,3 +20,10 @@ def write(tmp_path: Path) -> object:
         return str(path)
 
     return _write
+
+
+@pytest.fixture(autouse=True)
+def _default_logging() -> Iterator[None]:
+    """Each test starts with structlog's defaults, whatever a CLI test configured."""
+    yield
+    structlog.reset_defaults()
