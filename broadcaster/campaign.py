@@ -9,7 +9,7 @@ import itertools
 import shlex
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,11 +28,12 @@ from broadcaster.credentials import (
     Credentials,
     credentials_from,
 )
-from broadcaster.engine import Engine, EngineSettings, Recorder, Sender, Tally, Timing
+from broadcaster.engine import Engine, EngineSettings, Recorder, Sender, Timing
 from broadcaster.errors import CredentialsError, UsageError
 from broadcaster.journal import Journal, MemoryJournal, read_journal
 from broadcaster.outcome import Reply
 from broadcaster.pacer import Pacer
+from broadcaster.progress import Progress, terminal
 from broadcaster.rate import Rate
 from broadcaster.reader import STDIN, Record, read_rows
 from broadcaster.retry import RetryPolicy
@@ -44,7 +45,6 @@ from broadcaster.summary import summary
 log = structlog.get_logger("broadcaster")
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 SIGNAL_EXITS = {"SIGINT": 130, "SIGTERM": 143}
-PROGRESS_EVERY = 10  # seconds between progress lines
 
 
 class DryRunSender:
@@ -69,6 +69,12 @@ async def send_campaign(  # noqa: PLR0913 - the last two are seams for tests
     credentials = None if settings.sandbox or settings.dry_run else credentials_from(environ)
     with read_rows(settings.input, settings.format) as rows:
         records = _primed(rows)  # a file that cannot be read fails before the journal is touched
+        progress = Progress(
+            _count_rows(settings),
+            settings.rate,
+            time.monotonic,
+            None if settings.quiet else terminal(),
+        )
         recorder = _recorder(settings)
         try:
             _announce(settings, recorder, options)
@@ -76,9 +82,10 @@ async def send_campaign(  # noqa: PLR0913 - the last two are seams for tests
                 engine = _engine(settings, sender, recorder, timing)
                 started = timing.clock()
                 with _signals(engine, enabled=handle_signals):
-                    await engine.run(records, _progress())
+                    await engine.run(records, progress.tick)
                 elapsed = timing.clock() - started
         finally:
+            progress.close()
             if isinstance(recorder, Journal):
                 recorder.close()
     return _report(settings, engine, elapsed, sandbox, out)
@@ -103,6 +110,13 @@ def _recorder(settings: Settings) -> Journal | MemoryJournal:
 
 def _announce(settings: Settings, recorder: Recorder, options: Mapping[str, object]) -> None:
     done = len(recorder.statuses)
+    damaged = recorder.state.damaged if isinstance(recorder, Journal | MemoryJournal) else 0
+    if damaged:
+        log.warning(
+            "damaged lines",
+            count=damaged,
+            note="lines of the journal that are not records were skipped (a crash can tear one)",
+        )
     if done:
         log.info(
             "resuming",
@@ -200,24 +214,12 @@ def _on_signal(engine: Engine, name: str) -> None:
     engine.stop(name)
 
 
-def _progress() -> Callable[[Tally], None]:
-    ticks = itertools.count(1)
-    started = time.monotonic()
-
-    def tick(tally: Tally) -> None:
-        if next(ticks) % PROGRESS_EVERY:
-            return
-        elapsed = time.monotonic() - started
-        log.info(
-            "progress",
-            rows=tally.rows,
-            sent=tally.sent,
-            failed=tally.failed,
-            invalid=tally.invalid,
-            requests_per_s=round(tally.attempts / elapsed, 2) if elapsed else 0.0,
-        )
-
-    return tick
+def _count_rows(settings: Settings) -> int | None:
+    """The input's row count, for progress (a quick pass; not for stdin, read only once)."""
+    if settings.input == STDIN:
+        return None
+    with read_rows(settings.input, settings.format) as rows:
+        return sum(1 for _ in rows)
 
 
 def _report(

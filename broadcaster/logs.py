@@ -10,6 +10,8 @@ from typing import TextIO
 import orjson
 import structlog
 
+CLEAR_LINE = "\r\x1b[2K"
+
 
 def _dumps(obj: object, **_: object) -> str:
     return orjson.dumps(obj, default=str).decode()
@@ -28,7 +30,8 @@ class StderrLogger:
     def msg(self, message: str) -> None:
         stream = self._stream or sys.stderr
         with contextlib.suppress(OSError, ValueError):
-            stream.write(message + "\n")
+            # On a terminal a progress line may stand unfinished: clear it, it is redrawn.
+            stream.write(CLEAR_LINE + message + "\n" if stream.isatty() else message + "\n")
             stream.flush()
 
     debug = info = warning = error = critical = msg

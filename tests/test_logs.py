@@ -28,3 +28,16 @@ class TestLogs:
         stream = io.StringIO()
         stream.close()
         StderrLogger(stream).msg("lost, harmlessly")
+
+    def test_on_a_terminal_a_log_line_clears_the_progress_line_first(self) -> None:
+        class Terminal(io.StringIO):
+            def isatty(self) -> bool:
+                return True
+
+        terminal = Terminal()
+        terminal.write("[####....] 40/80 rows")
+        StderrLogger(terminal).msg("paused")
+        assert terminal.getvalue() == "[####....] 40/80 rows\r\x1b[2Kpaused\n"
+        piped = io.StringIO()
+        StderrLogger(piped).msg("paused")
+        assert piped.getvalue() == "paused\n"

@@ -1,0 +1,119 @@
+"""Progress for a run that takes hours: rows settled of the total, the rate, and an ETA.
+
+On a terminal, one status line on stderr, redrawn every second; elsewhere (CI, log files), a
+``progress`` log line every ``every`` seconds. The ETA divides the rows left by the recent rate
+of settled rows, never by more than the asked rate (rows that need no request settle at once,
+and would make the first minutes look faster than the campaign will be).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+import structlog
+
+from broadcaster.engine import Tally
+from broadcaster.logs import CLEAR_LINE
+from broadcaster.rate import Rate, format_duration
+
+log = structlog.get_logger("broadcaster")
+WINDOW = 30.0  # seconds of history behind the recent rate
+_BAR = 24
+
+
+def settled(tally: Tally) -> int:
+    """Rows that reached an end, in this run or an earlier one."""
+    return tally.sent + tally.failed + tally.invalid + tally.duplicates + tally.earlier.total()
+
+
+class Progress:
+    """Call ``tick(tally)`` once a second; ``close()`` at the end."""
+
+    def __init__(
+        self,
+        total: int | None,
+        asked: Rate,
+        clock: Callable[[], float],
+        stream: TextIO | None = None,
+        every: float = 10.0,
+    ) -> None:
+        self._total = total
+        self._asked = asked
+        self._clock = clock
+        self._stream = stream
+        self._every = every
+        self._history: collections.deque[tuple[float, int]] = collections.deque()
+        self._logged_at = clock()
+        self._drawn = False
+
+    def tick(self, tally: Tally) -> None:
+        now, done = self._clock(), settled(tally)
+        self._history.append((now, done))
+        while self._history and self._history[0][0] < now - WINDOW:
+            self._history.popleft()
+        if self._stream is not None:
+            self._draw(self.line(tally))
+        elif now - self._logged_at >= self._every:
+            self._logged_at = now
+            log.info("progress", status=self.line(tally))
+
+    def line(self, tally: Tally) -> str:
+        done = settled(tally)
+        parts = [f"{done:,}" + (f"/{self._total:,} rows" if self._total else " rows")]
+        if self._total:
+            parts.append(f"{min(100.0, 100 * done / self._total):.0f}%")
+        rate = self.recent_rate()
+        if rate is not None:
+            parts.append(f"{rate:.1f} rows/s")
+        eta = self.eta(done)
+        if eta is not None:
+            parts.append(f"ETA {format_duration(eta)}")
+        parts.append(f"{tally.sent:,} sent, {tally.failed:,} failed, {tally.invalid:,} invalid")
+        bar = _bar(done / self._total) + " " if self._total else ""
+        return bar + " · ".join(parts)
+
+    def recent_rate(self) -> float | None:
+        if len(self._history) < 2:  # noqa: PLR2004
+            return None
+        (start, first), (end, last) = self._history[0], self._history[-1]
+        return (last - first) / (end - start) if end > start else None
+
+    def eta(self, done: int) -> float | None:
+        if not self._total:
+            return None
+        rate = self.recent_rate()
+        if not self._asked.unpaced:
+            rate = min(rate, self._asked.per_second) if rate else self._asked.per_second
+        if not rate or rate <= 0:
+            return None
+        return max(0, self._total - done) / rate
+
+    def close(self) -> None:
+        if self._stream is not None and self._drawn:
+            self._write(CLEAR_LINE)
+
+    def _draw(self, line: str) -> None:
+        self._drawn = True
+        self._write(CLEAR_LINE + line)
+
+    def _write(self, text: str) -> None:
+        assert self._stream is not None  # noqa: S101
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except (OSError, ValueError):
+            self._stream = None  # the terminal went away: keep sending, stop drawing
+
+
+def _bar(fraction: float) -> str:
+    filled = min(_BAR, math.floor(fraction * _BAR))
+    return "[" + "#" * filled + "." * (_BAR - filled) + "]"
+
+
+def terminal() -> TextIO | None:
+    """stderr when it is a terminal, else None (progress goes to the log instead)."""
+    return sys.stderr if sys.stderr.isatty() else None

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+import pytest
+import structlog
+from structlog.testing import capture_logs
+
+from broadcaster.engine import Tally
+from broadcaster.progress import Progress, settled
+from broadcaster.rate import Rate, parse_rate
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run_ticks(
+    progress: Progress, clock: Clock, tally: Tally, seconds: int, per_second: int
+) -> None:
+    for _ in range(seconds):
+        clock.now += 1
+        tally.sent += per_second
+        progress.tick(tally)
+
+
+class TestProgress:
+    def test_line_on_a_terminal(self) -> None:
+        clock, stream, tally = Clock(), io.StringIO(), Tally()
+        progress = Progress(160, parse_rate("480/m"), clock, stream)
+        progress.tick(tally)
+        run_ticks(progress, clock, tally, 10, 8)
+        last = stream.getvalue().split("\r\x1b[2K")[-1]
+        assert last == (
+            "[############............] 80/160 rows · 50% · 8.0 rows/s · ETA 10s · "
+            "80 sent, 0 failed, 0 invalid"
+        )
+        progress.close()
+        assert stream.getvalue().endswith("\r\x1b[2K")
+
+    def test_eta_never_assumes_more_than_the_asked_rate(self) -> None:
+        """Resuming, thousands of rows settle at once; the ETA stays at the asked rate."""
+        clock, tally = Clock(), Tally(earlier=Counter({"sent": 5000}))
+        progress = Progress(10_000, Rate(10), clock, io.StringIO())
+        progress.tick(tally)
+        run_ticks(progress, clock, tally, 2, 10)
+        assert progress.recent_rate() == pytest.approx(10.0)
+        tally.earlier["sent"] += 3000
+        clock.now += 1
+        progress.tick(tally)
+        assert progress.recent_rate() == pytest.approx(3020 / 3)  # resumed rows settle at once
+        assert progress.eta(settled(tally)) == pytest.approx((10_000 - 8020) / 10)
+
+    def test_unpaced_eta_uses_the_recent_rate(self) -> None:
+        clock, tally = Clock(), Tally()
+        progress = Progress(1000, Rate(0), clock, io.StringIO())
+        progress.tick(tally)
+        run_ticks(progress, clock, tally, 5, 100)
+        assert progress.eta(settled(tally)) == pytest.approx(5.0)
+
+    def test_no_total_no_eta(self) -> None:
+        clock, stream = Clock(), io.StringIO()
+        progress = Progress(None, Rate(8), clock, stream)
+        tally = Tally(sent=3)
+        progress.tick(tally)
+        assert progress.line(tally) == "3 rows · 3 sent, 0 failed, 0 invalid"
+
+    def test_off_a_terminal_a_log_line_every_ten_seconds(self) -> None:
+        clock, tally = Clock(), Tally()
+        progress = Progress(100, Rate(1), clock, None)
+        structlog.reset_defaults()
+        with capture_logs() as logs:
+            run_ticks(progress, clock, tally, 25, 1)
+        assert [entry["event"] for entry in logs] == ["progress", "progress"]
+        assert logs[0]["status"].startswith("[##")
+
+    def test_a_terminal_that_goes_away_stops_the_drawing_only(self) -> None:
+        clock, stream = Clock(), io.StringIO()
+        progress = Progress(10, Rate(1), clock, stream)
+        stream.close()
+        progress.tick(Tally())
+        progress.tick(Tally(sent=1))
+        progress.close()
+        assert progress.line(Tally(sent=1)).startswith("[##")
