@@ -53,6 +53,17 @@ class TestSend:
             "Hello {{first_name}}",
         ]
 
+    def test_a_torn_journal_is_resumed_with_a_warning(
+        self, capsys: pytest.CaptureFixture[str], results: str
+    ) -> None:
+        main(["send", str(SAMPLE), *OPTIONS, "--results", results])
+        with Path(results).open("ab") as journal:
+            journal.write(b'{"status":"sent","key":"torn-by-a-cra')
+        capsys.readouterr()
+        assert main(["resume", results, "--log-format", "json"]) == 0
+        warning = orjson.loads(capsys.readouterr().err.splitlines()[0])
+        assert (warning["event"], warning["count"]) == ("damaged lines", 1)
+
     def test_json_logs(self, capsys: pytest.CaptureFixture[str], results: str) -> None:
         main(["send", str(SAMPLE), *OPTIONS, "--results", results])
         capsys.readouterr()
