@@ -45,10 +45,6 @@ class Pacer:
         limit = 1 if rate.unpaced else math.floor(rate.per_second * WINDOW) + 1
         self._recent: deque[float] = deque(maxlen=limit)
 
-    @property
-    def paused_until(self) -> float:
-        return self._resume_at
-
     async def wait(self) -> float:
         """Wait for this request's turn; return the clock reading it leaves at."""
         if self._unpaced:

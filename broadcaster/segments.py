@@ -16,10 +16,6 @@ def is_gsm7(text: str) -> bool:
     return all(char in _GSM_BASIC or char in _GSM_EXTENDED for char in text)
 
 
-def encoding(text: str) -> str:
-    return "GSM-7" if is_gsm7(text) else "UCS-2"
-
-
 def segment_count(text: str) -> int:
     """Segments the text is split into; a character is never split across two."""
     if not text:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from broadcaster.segments import encoding, segment_count
+from broadcaster.segments import is_gsm7, segment_count
 
 
 class TestSegments:
@@ -33,6 +33,6 @@ class TestSegments:
         assert segment_count("a" * 152 + "€" + "a" * 10) == 2
         assert segment_count("a" * 152 + "€" + "a" * 152) == 3
 
-    def test_encoding(self) -> None:
-        assert encoding("Hello @ £5") == "GSM-7"
-        assert encoding("Zoë") == "UCS-2"
+    def test_gsm7_or_not(self) -> None:
+        assert is_gsm7("Hello @ £5 {€}")
+        assert not is_gsm7("Zoë")
