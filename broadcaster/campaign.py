@@ -108,13 +108,14 @@ def _recorder(settings: Settings) -> Journal | MemoryJournal:
     return Journal.open(settings.results_path)
 
 
-def _announce(settings: Settings, recorder: Recorder, options: Mapping[str, object]) -> None:
+def _announce(
+    settings: Settings, recorder: Journal | MemoryJournal, options: Mapping[str, object]
+) -> None:
     done = len(recorder.statuses)
-    damaged = recorder.state.damaged if isinstance(recorder, Journal | MemoryJournal) else 0
-    if damaged:
+    if recorder.state.damaged:
         log.warning(
             "damaged lines",
-            count=damaged,
+            count=recorder.state.damaged,
             note="lines of the journal that are not records were skipped (a crash can tear one)",
         )
     if done:
@@ -215,8 +216,9 @@ def _on_signal(engine: Engine, name: str) -> None:
 
 
 def _count_rows(settings: Settings) -> int | None:
-    """The input's row count, for progress (a quick pass; not for stdin, read only once)."""
-    if settings.input == STDIN:
+    """The input's row count, for progress: a quick pass, skipped when no progress is shown
+    (--quiet) and for stdin, which can be read only once."""
+    if settings.input == STDIN or settings.quiet:
         return None
     with read_rows(settings.input, settings.format) as rows:
         return sum(1 for _ in rows)
