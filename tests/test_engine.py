@@ -87,6 +87,21 @@ def by_status(journal: MemoryJournal) -> dict[Status, list[int]]:
     return found
 
 
+async def run_with_signals(
+    clock: VirtualTime, engine: Engine, signals: list[tuple[float, str]]
+) -> None:
+    """Run 40 rows while ``engine.stop(name)`` is called at each (virtual) time given."""
+
+    async def deliver() -> None:
+        for when, name in signals:
+            await clock.sleep(when - clock.now)
+            engine.stop(name)
+
+    stopper = asyncio.ensure_future(deliver())
+    await engine.run(rows(*(f"t{i}" for i in range(40))))
+    await stopper
+
+
 class TestSettling:
     async def test_rows_that_need_no_request_get_none(self) -> None:
         """Invalid rows and duplicates are recorded without a request."""
@@ -317,17 +332,7 @@ class TestStopping:
         clock = VirtualTime()
         sender = ScriptedSender(clock, latency=1.5)
         engine, journal = make_engine(clock, sender, rate=Rate(2), concurrency=8)
-
-        async def stop_at(when: float) -> None:
-            await clock.sleep(when)
-            engine.stop("SIGINT")
-
-        async def scenario() -> None:
-            stopper = asyncio.ensure_future(stop_at(2.2))
-            await engine.run(rows(*(f"t{i}" for i in range(40))))
-            await stopper
-
-        await clock.run(scenario())
+        await clock.run(run_with_signals(clock, engine, [(2.2, "SIGINT")]))
         started = [t for t, _ in sender.sends]
         assert started == [0.0, 0.5, 1.0, 1.5, 2.0]  # nothing left after the stop at 2.2
         assert len(journal.outcomes) == 5  # each request in flight finished and was recorded
@@ -337,19 +342,7 @@ class TestStopping:
         clock = VirtualTime()
         sender = ScriptedSender(clock, latency=30.0)
         engine, journal = make_engine(clock, sender, rate=Rate(2), concurrency=8)
-
-        async def scenario() -> None:
-            async def stop_twice() -> None:
-                await clock.sleep(1.2)
-                engine.stop("SIGINT")
-                await clock.sleep(0.5)
-                engine.stop("SIGINT")
-
-            stopper = asyncio.ensure_future(stop_twice())
-            await engine.run(rows(*(f"t{i}" for i in range(40))))
-            await stopper
-
-        await clock.run(scenario())
+        await clock.run(run_with_signals(clock, engine, [(1.2, "SIGINT"), (1.7, "SIGINT")]))
         assert len(sender.sends) == 3
         assert journal.outcomes == []  # cancelled in flight: unrecorded, so resumable
         assert clock.now < 30
@@ -358,16 +351,6 @@ class TestStopping:
         clock = VirtualTime()
         sender = ScriptedSender(clock, latency=60.0)
         engine, journal = make_engine(clock, sender, rate=Rate(2), concurrency=8, grace=4.0)
-
-        async def scenario() -> None:
-            async def stop_once() -> None:
-                await clock.sleep(1.2)
-                engine.stop("SIGTERM")
-
-            stopper = asyncio.ensure_future(stop_once())
-            await engine.run(rows(*(f"t{i}" for i in range(40))))
-            await stopper
-
-        await clock.run(scenario())
+        await clock.run(run_with_signals(clock, engine, [(1.2, "SIGTERM")]))
         assert journal.outcomes == []
         assert clock.now == pytest.approx(5.2)
