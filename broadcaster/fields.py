@@ -6,14 +6,26 @@ that into an invalid row naming the field.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import orjson
+
+from broadcaster.limits import MAX_TEXT_CHARS
 
 _TRUE = frozenset({"true", "yes", "1", "y", "t"})
 _FALSE = frozenset({"false", "no", "0", "n", "f"})
 _MAX_INT = 2**63 - 1
 _SHOWN_CHARS = 40
+# C0 controls but tab, line feed and carriage return; DEL; C1 controls; lone surrogates.
+_UNSENDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_C0_NAMES = (
+    "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "HT", "LF", "VT", "FF", "CR",
+    "SO", "SI", "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM", "SUB",
+    "ESC", "FS", "GS", "RS", "US",
+)  # fmt: skip
+_DEL = 0x7F
+_C1_LAST = 0x9F
 
 
 class FieldError(ValueError):
@@ -96,6 +108,37 @@ def merge_value(value: object) -> str | None:
     if isinstance(value, str | int | float):
         return str(value)
     raise FieldError("a merge field must be text or a number, not a list or an object")
+
+
+def check_text(text: str) -> None:
+    """Raise ``FieldError`` for text no phone shows as written.
+
+    That is a control character (C0 but tab and line breaks, DEL, C1), a lone surrogate (from
+    undecodable input), or more than ``MAX_TEXT_CHARS`` characters (code points).
+    """
+    bad = _UNSENDABLE.search(text)
+    if bad is not None:
+        code = ord(bad.group())
+        where = f"U+{code:04X} at character {bad.start() + 1}"
+        if code > _C1_LAST:
+            raise FieldError(
+                f"contains {where}, a lone surrogate (undecodable input: is it UTF-8?)"
+            )
+        raise FieldError(f"contains a control character {where} ({_control_name(code)})")
+    if len(text) > MAX_TEXT_CHARS:
+        raise FieldError(f"is {len(text):,} characters long; the limit is {MAX_TEXT_CHARS:,}")
+
+
+def _control_name(code: int) -> str:
+    if code < len(_C0_NAMES):
+        return _C0_NAMES[code]
+    if code == _DEL:
+        return "DEL"
+    try:
+        meant = bytes([code]).decode("cp1252")
+    except UnicodeDecodeError:
+        return "a C1 control"
+    return f"a C1 control, perhaps {meant!r} mis-converted from Windows-1252"
 
 
 def _show(value: object) -> str:

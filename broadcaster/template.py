@@ -1,8 +1,23 @@
 """``{{name}}`` merge tokens, the syntax of Heymarket templates.
 
 Rendering is one pass of string substitution: a value is inserted literally and never
-rendered again, names are plain lookups (no attributes, no indexing, no filters, no code).
-``{{name|default}}`` supplies text for an empty or absent field.
+checked or rendered again, names are plain lookups (no attributes, no indexing, no filters,
+no code). ``{{name|default}}`` supplies text for an empty or absent field.
+
+A template is checked before it is rendered, so a mistake makes the row invalid instead of
+reaching customers as literal braces. Braces come in runs (``{``, ``{{``, ``}}}``...):
+
+- ``{{`` opens a merge field, which the next run of braces must close with exactly ``}}``:
+  ``{{ name }}`` or ``{{ name|default }}``. The name (white space around it ignored) must not
+  be empty and cannot contain ``|``; neither name nor default can contain a brace.
+- ``}}`` that closes no merge field is stray; three or more braces in a row are a mistake.
+- ``{word}`` in single braces, where the word starts with a letter or ``_`` and holds only
+  letters, digits, ``_``, ``-`` and ``.`` (spaces around allowed), is a merge field written
+  with single braces, even ``{SAVE20}``.
+- Any other lone ``{`` or ``}`` is text: ``:-}``, ``{not a token}``, ``{1}``, ``{ }``.
+
+Text these rules refuse can still be sent: put it in a column and merge it, since values are
+inserted as they are.
 """
 
 from __future__ import annotations
@@ -10,8 +25,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
-_TOKEN = re.compile(r"\{\{\s*([^{}|]+?)\s*(?:\|([^{}]*))?\}\}")
+from broadcaster.fields import FieldError
+
+_WORD = re.compile(r"[ \t]*[^\W\d][\w.-]*[ \t]*")
+_SHOWN_CHARS = 30
+
+
+class TemplateSyntaxError(FieldError):
+    """A template's braces do not make well-formed merge fields; the message says where."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,22 +49,130 @@ class MissingFields(Exception):  # noqa: N818 - it names what is missing, as use
         return f"no value for {listed} (give the field a value, or write {{{{name|default}}}})"
 
 
+class _Token(NamedTuple):
+    name: str
+    default: str | None
+
+
+def check_template(template: str) -> None:
+    """Raise ``TemplateSyntaxError`` for the first brace mistake (module docstring)."""
+    _parse(template)
+
+
 def render(template: str, lookup: Callable[[str], str | None]) -> str:
-    """Replace each token with ``lookup(name)``, or its default; raise ``MissingFields``."""
+    """Check, then replace each token with ``lookup(name)`` or its default.
+
+    Raises ``TemplateSyntaxError`` (a ``FieldError``) or ``MissingFields``.
+    """
     missing: list[str] = []
-
-    def substitute(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        value = lookup(name)
+    pieces: list[str] = []
+    for part in _parse(template):
+        if isinstance(part, str):
+            pieces.append(part)
+            continue
+        value = lookup(part.name)
         if value is not None:
-            return value
-        if default is not None:
-            return default
-        if name not in missing:
-            missing.append(name)
-        return ""
-
-    rendered = _TOKEN.sub(substitute, template)
+            pieces.append(value)
+        elif part.default is not None:
+            pieces.append(part.default)
+        elif part.name not in missing:
+            missing.append(part.name)
     if missing:
         raise MissingFields(tuple(missing))
-    return rendered
+    return "".join(pieces)
+
+
+@lru_cache(maxsize=16)  # rows often share one template: --text, or a column of copies
+def _parse(template: str) -> tuple[str | _Token, ...]:
+    """The template as literal text and tokens, or ``TemplateSyntaxError``."""
+    parts: list[str | _Token] = []
+    runs = _runs(template)
+    literal_from = 0
+    index = 0
+    while index < len(runs):
+        start, braces = runs[index]
+        after = runs[index + 1] if index + 1 < len(runs) else None
+        if braces == "{{":
+            if start > literal_from:
+                parts.append(template[literal_from:start])
+            parts.append(_token(template, start, after))
+            literal_from = after[0] + len(after[1]) if after is not None else len(template)
+            index += 2
+            continue
+        where = f"at character {start + 1}"
+        if braces.startswith("{{"):
+            closed = after is not None and after[1][0] == "}"
+            end = after[0] + len(after[1]) if after is not None and closed else start + len(braces)
+            raise TemplateSyntaxError(
+                f"too many braces in {_excerpt(template, start, end)} {where}: "
+                "a merge field is written {{name}}"
+            )
+        if braces.startswith("}}"):
+            raise TemplateSyntaxError(f"stray {braces!r} {where}")
+        if braces == "{" and after is not None and after[1] in ("}", "}}"):
+            word = template[start + 1 : after[0]]
+            if _WORD.fullmatch(word):
+                shown = _excerpt(template, start, after[0] + len(after[1]))
+                how = "single braces" if after[1] == "}" else "one opening brace"
+                raise TemplateSyntaxError(
+                    f"{shown} {where} has {how}: write {{{{{word.strip()}}}}}"
+                )
+        index += 1
+    if literal_from < len(template):
+        parts.append(template[literal_from:])
+    return tuple(parts)
+
+
+def _runs(template: str) -> list[tuple[int, str]]:
+    """Where each run of braces (``{``, ``}}``, ``{{{``...) starts, and the run."""
+    runs: list[tuple[int, str]] = []
+    end = len(template)
+    opening, closing = template.find("{"), template.find("}")
+    while opening >= 0 or closing >= 0:
+        start = closing if opening < 0 or 0 <= closing < opening else opening
+        brace = template[start]
+        stop = start + 1
+        while stop < end and template[stop] == brace:
+            stop += 1
+        runs.append((start, template[start:stop]))
+        if brace == "{":
+            opening = template.find("{", stop)
+        else:
+            closing = template.find("}", stop)
+    return runs
+
+
+def _token(template: str, start: int, after: tuple[int, str] | None) -> _Token:
+    """The token whose ``{{`` is at ``start``; the ``after`` run of braces must close it."""
+    closing = after[1] if after is not None else ""
+    inside = template[start + 2 : after[0] if after is not None else len(template)]
+    name, bar, default = inside.partition("|")
+    name = name.strip()
+    if closing == "}}" and name:
+        return _Token(name, default if bar else None)
+    where = f"at character {start + 1}"
+    end = start + 2 + len(inside) + len(closing)
+    if closing == "}}":
+        raise TemplateSyntaxError(f"empty merge field {_excerpt(template, start, end)} {where}")
+    if closing.startswith("}}"):
+        raise TemplateSyntaxError(
+            f"too many braces in {_excerpt(template, start, end)} {where}: "
+            "a merge field is written {{name}}"
+        )
+    hint = ""
+    if closing == "}" and name:
+        hint = f": write {{{{{inside.strip()}}}}}"
+    elif closing.startswith("{"):
+        end = start + 2 + len(inside)
+        hint = " (a default cannot contain braces)" if bar else ""
+    raise TemplateSyntaxError(
+        f"unclosed merge field {_excerpt(template, start, end)} {where}{hint}"
+    )
+
+
+def _excerpt(template: str, start: int, end: int) -> str:
+    """``template[start:end]`` quoted for a message: one line, at most ``_SHOWN_CHARS``."""
+    shown = template[start:end].split("\n", 1)[0].rstrip()
+    if len(shown) > _SHOWN_CHARS:
+        shown = shown[: _SHOWN_CHARS - 3] + "..."
+    return f"'{shown}'"

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from broadcaster.fields import (
     FieldError,
+    check_text,
     is_blank,
     merge_value,
     parse_bool,
@@ -11,6 +14,7 @@ from broadcaster.fields import (
     parse_list,
     parse_text,
 )
+from broadcaster.limits import MAX_TEXT_CHARS
 
 
 class TestParseInt:
@@ -84,3 +88,85 @@ class TestTextAndMerge:
         assert merge_value("") is None
         with pytest.raises(FieldError):
             merge_value(["x"])
+
+
+class TestCheckText:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "",
+            "Hi Ann,\tsee you\r\nTuesday\n",
+            "emoji 👋🏽 and accents é, ñ, 中文",
+            "x" * MAX_TEXT_CHARS,
+            "\u00a0no-break space and \u00ad soft hyphen are not controls",
+        ],
+    )
+    def test_ordinary_text_passes(self, text: str) -> None:
+        """Tab, line feed and carriage return are the control characters a text may hold."""
+        check_text(text)
+
+    @pytest.mark.parametrize(
+        ("text", "reason"),
+        [
+            ("Hi Ann\x00", "contains a control character U+0000 at character 7 (NUL)"),
+            ("\x1b[31mred", "contains a control character U+001B at character 1 (ESC)"),
+            ("a\x0bb", "contains a control character U+000B at character 2 (VT)"),
+            ("a\x0cb", "contains a control character U+000C at character 2 (FF)"),
+            ("bell\x07", "contains a control character U+0007 at character 5 (BEL)"),
+            ("unit\x1f", "contains a control character U+001F at character 5 (US)"),
+            ("del\x7f", "contains a control character U+007F at character 4 (DEL)"),
+        ],
+    )
+    def test_a_c0_control_or_del_is_an_error(self, text: str, reason: str) -> None:
+        with pytest.raises(FieldError) as caught:
+            check_text(text)
+        assert str(caught.value) == reason
+
+    def test_a_c1_control_is_an_error_with_a_guess_at_what_was_meant(self) -> None:
+        """U+0092 is what Windows-1252's apostrophe becomes when read as Latin-1."""
+        with pytest.raises(FieldError) as caught:
+            check_text("it\x92s")
+        assert str(caught.value) == (
+            "contains a control character U+0092 at character 3 "
+            "(a C1 control, perhaps '\u2019' mis-converted from Windows-1252)"
+        )
+
+    @pytest.mark.parametrize("char", ["\x80", "\x81", "\x85", "\x9d", "\x9f"])
+    def test_every_c1_control_is_an_error(self, char: str) -> None:
+        with pytest.raises(FieldError, match=f"U\\+{ord(char):04X} at character 2 \\(a C1"):
+            check_text(f"a{char}b")
+
+    def test_the_first_control_character_is_named(self) -> None:
+        with pytest.raises(FieldError, match="U\\+0001 at character 2"):
+            check_text("a\x01b\x00")
+
+    @pytest.mark.parametrize("code", [0xDCFF, 0xD800, 0xDFFF])
+    def test_a_lone_surrogate_is_an_error(self, code: int) -> None:
+        """What undecodable bytes become under ``surrogateescape`` (a ``--text`` argument)."""
+        with pytest.raises(FieldError) as caught:
+            check_text(f"Hi {chr(code)}")
+        assert str(caught.value) == (
+            f"contains U+{code:04X} at character 4, a lone surrogate "
+            "(undecodable input: is it UTF-8?)"
+        )
+
+    def test_text_over_the_limit_is_an_error(self) -> None:
+        with pytest.raises(FieldError) as caught:
+            check_text("x" * (MAX_TEXT_CHARS + 1))
+        assert str(caught.value) == "is 1,601 characters long; the limit is 1,600"
+
+    def test_length_counts_characters_not_bytes(self) -> None:
+        check_text("é" * MAX_TEXT_CHARS)
+
+    @given(st.text(st.characters(blacklist_categories=["Cc", "Cs"]), max_size=50))
+    def test_text_without_controls_or_surrogates_passes(self, text: str) -> None:
+        check_text(text)
+
+    @given(st.text(max_size=50), st.characters(categories=["Cc", "Cs"]), st.text(max_size=50))
+    def test_any_control_or_surrogate_fails_but_tab_and_line_breaks(
+        self, before: str, char: str, after: str
+    ) -> None:
+        if char in "\t\n\r":
+            return
+        with pytest.raises(FieldError):
+            check_text(before + char + after)
