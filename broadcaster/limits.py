@@ -1,0 +1,16 @@
+"""The limits every input format shares: a row that passes one passes the same in the other.
+
+A value past a limit makes its row invalid with the reason; it never stops the run.
+"""
+
+from __future__ import annotations
+
+# Python's csv module refuses larger fields by default; JSONL rows are held to the same size.
+MAX_FIELD_CHARS = 131_072
+# No campaign needs more columns; a file with more is a mistake (or hostile) and costs memory.
+MAX_COLUMNS = 1_000
+# Nested JSON values are never part of a message; deeper ones are refused before they cost.
+MAX_JSON_DEPTH = 8
+# Carriers cap a concatenated SMS at 1,600 characters (10 UCS-2 or 7 GSM-7 segments and more
+# are split or refused); the API documents no limit of its own.
+MAX_TEXT_CHARS = 1_600
