@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.errors import UsageError
-from broadcaster.phones import parse_country_code
+from broadcaster.phones import DEFAULT_REGION, parse_region, region_for_country_code
 from broadcaster.plan import Defaults
 from broadcaster.rate import Rate, parse_rate
 from broadcaster.reader import FORMATS
 from broadcaster.settings import DEFAULT_BASE_URL, DEFAULT_RATE, Settings, default_campaign
+from broadcaster.template import TemplateSyntaxError, check_template
 
 
 def positive_int(text: str) -> int:
@@ -52,8 +53,26 @@ def rate(text: str) -> Rate:
 
 
 def country_code(text: str) -> str:
+    """A calling code that names a region (``1``, ``+44``), kept as its digits."""
     try:
-        return parse_country_code(text)
+        region_for_country_code(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip().removeprefix("+")
+
+
+def template_text(text: str) -> str:
+    """``--text``: a template with a mistake is refused once, up front, not row by row."""
+    try:
+        check_template(text)
+    except TemplateSyntaxError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def region(text: str) -> str:
+    try:
+        return parse_region(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -64,10 +83,11 @@ _OPTIONS: tuple[tuple[str, str, object, dict[str, Any]], ...] = (
     ("campaign", "--campaign", None, {"metavar": "NAME", "help": "part of every key (default: the input's base name)"}),
     ("campaign", "--inbox-id", None, {"type": positive_int, "metavar": "N", "help": "for rows without inbox_id"}),
     ("campaign", "--creator-id", None, {"type": positive_int, "metavar": "N", "help": "for rows without creator_id"}),
-    ("campaign", "--text", None, {"metavar": "TEMPLATE", "help": "text for rows without one; {{field}} tokens allowed"}),
+    ("campaign", "--text", None, {"type": template_text, "metavar": "TEMPLATE", "help": "text for rows without one; {{field}} tokens allowed"}),
     ("campaign", "--media-url", None, {"metavar": "URL", "help": "media_url for rows without one (makes MMS)"}),
     ("campaign", "--template-id", None, {"type": positive_int, "metavar": "N", "help": "for rows without template_id"}),
-    ("campaign", "--default-country-code", None, {"type": country_code, "metavar": "CC", "help": "prefix for 10-digit national numbers, such as 1"}),
+    ("campaign", "--region", None, {"type": region, "metavar": "CC", "help": f"where numbers written without + are read first: a two-letter country code (default {DEFAULT_REGION})"}),
+    ("campaign", "--default-country-code", None, {"type": country_code, "metavar": "N", "help": "the same, as a calling code: 1 means US, 44 GB"}),
     ("sending", "--base-url", None, {"metavar": "URL", "help": f"API base URL (env HEYMARKET_BASE_URL; default {DEFAULT_BASE_URL})"}),
     ("sending", "--results", None, {"metavar": "PATH", "help": "results journal (default: INPUT.results.jsonl)"}),
     ("sending", "--rate", parse_rate(DEFAULT_RATE), {"type": rate, "metavar": "R", "help": f"N, N/s, N/m or N/h; 0 = unpaced (default {DEFAULT_RATE})"}),
@@ -103,7 +123,7 @@ def add_campaign_options(parser: argparse.ArgumentParser, *, resuming: bool = Fa
 # Options a run header records, so ``resume`` can run the same campaign again.
 RECORDED = (
     "input", "format", "campaign", "inbox_id", "creator_id", "text", "media_url", "template_id",
-    "default_country_code", "base_url", "rate", "concurrency", "max_attempts", "timeout",
+    "region", "default_country_code", "base_url", "rate", "concurrency", "max_attempts", "timeout",
     "backoff_base", "backoff_cap", "grace", "retry_failed", "sandbox",
 )  # fmt: skip
 
@@ -134,6 +154,19 @@ def options_from_record(
     return argparse.Namespace(**merged)
 
 
+def _region(args: argparse.Namespace) -> str:
+    """``--region``, or the region ``--default-country-code`` names; they must agree."""
+    named = getattr(args, "region", None)
+    code = getattr(args, "default_country_code", None)
+    from_code = region_for_country_code(code) if code else None
+    if named and from_code and named != from_code:
+        raise UsageError(
+            f"--region {named} and --default-country-code {code} ({from_code}) disagree: "
+            "give one of them"
+        )
+    return named or from_code or DEFAULT_REGION
+
+
 def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings:
     defaults = Defaults(
         campaign=args.campaign or default_campaign(args.input),
@@ -142,7 +175,7 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         text=args.text,
         media_url=args.media_url,
         template_id=args.template_id,
-        default_country_code=args.default_country_code,
+        region=_region(args),
     )
     return Settings(
         input=args.input,

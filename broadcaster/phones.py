@@ -1,50 +1,221 @@
-"""Phone numbers in the API's form: E.164 digits without the ``+`` (``14155551234``)."""
+"""Phone numbers in the API's form: E.164 digits without the ``+`` (``14155551234``).
+
+Reading, validation and formatting are Google's libphonenumber (the ``phonenumbers``
+package); this module decides which text it is given and in what order:
+
+1. The raw text must look like a phone number and nothing else: ASCII digits, spaces
+   (no-break spaces too), ``-``, ``.``, ``(``, ``)``, ``/`` and one leading ``+``. Left to
+   itself the library pulls a number out of surrounding text, reads vanity letters
+   (``1-800-FLOWERS``) and keeps extensions, none of which a text message can reach, so
+   letters are refused with the reason. A spreadsheet float (``14155550132.0``,
+   ``1.4155550132E+10``) is refused too, never repaired: the ``.0`` would become a digit
+   and scientific notation has already lost digits, so the only fix is to format the column
+   as text.
+2. A leading ``+`` means international: the country code follows.
+3. Otherwise the text is read as written in the region (``--region``, US by default): its
+   national form with any trunk ``0`` (``07911 123456`` in GB), its international prefix
+   (``011 44 …`` in US) or its own country code first (``14155551234`` in US).
+   One exception comes first: in a region whose national numbers start with a trunk prefix
+   (``0`` in DE, ``1`` in US), digits that start with the region's country code are read as
+   that country code first when this gives a valid number. The library alone reads
+   ``4915123456789`` in DE as a national number, +49 4915123456789, which its loose German
+   ranges call valid; a German writes that number ``0151 23456789`` nationally, so digits
+   starting ``49`` there mean the country code. Regions without a trunk prefix (IT, ES, NO)
+   write national numbers bare, so there the national reading stays first.
+4. Only if that is not a valid number is it read as the API writes numbers: country code and
+   digits without the ``+`` (``447911123456``), or after the ``00`` international prefix most
+   countries use (``00 44 …``).
+
+The region wins because ambiguity is common, not rare: about one valid ten-digit US number
+in ten is also a valid international number when read as ``+`` and its digits, so refusing
+ambiguous numbers would refuse good rows. Numbers of other countries are written with a
+``+``, or with their country code where the region's reading fails.
+
+Numbers in the canonical API form of the North American plan (``14155551234`` or
+``4155551234`` in a +1 region) skip ``phonenumbers.parse``: for them its result is known (see
+``_nanp_fast_path``), and a property test checks the two paths agree.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, ValidationResult
 
 from broadcaster.fields import FieldError
 
-_DECORATION = re.compile(r"[\s\-.()\u00a0]")
-_MIN_DIGITS = 11
-_MAX_DIGITS = 15
-_NATIONAL_DIGITS = 10
-_MAX_COUNTRY_DIGITS = 3
+DEFAULT_REGION = "US"
+
+_SPACES = " \u00a0\u2007\u202f"  # space, no-break, figure and narrow no-break space
+_ALLOWED = re.compile(rf"\+?[0-9{_SPACES}\-.()/]*")
+_SPREADSHEET = re.compile(r"\+?[0-9]+(?:\.0+|(?:\.[0-9]+)?[eE][+-]?[0-9]+)")
+_EXTENSION = re.compile(r"[0-9]\W*(?:ext(?:ension)?|x)\W*[0-9]+$", re.IGNORECASE)
+_NOT_DIGIT = re.compile(r"[^0-9]")
+_MAX_COUNTRY_CODE_DIGITS = 3
+
+_NANP_REGIONS = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1])
+_NANP_API_FORM = re.compile(r"1?([2-9][0-9]{9})")
+
+_WHY_NOT_POSSIBLE = {  # {where} names the country code, when it is not the region's own
+    ValidationResult.TOO_SHORT: "too short{where}",
+    ValidationResult.TOO_LONG: "too long{where}",
+    ValidationResult.INVALID_LENGTH: "the wrong number of digits{where}",
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "too short{where}",
+    ValidationResult.IS_POSSIBLE: "not in a number range in use{where}",
+}
+_WHY_NOT_PARSED = {
+    NumberParseException.INVALID_COUNTRY_CODE: "no such country code",
+    NumberParseException.NOT_A_NUMBER: "too short",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
 
 
-def normalize_phone(raw: str, default_country_code: str | None = None) -> str:
-    """Strip the ways people write numbers, add the country code to national numbers.
+def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
+    """E.164 digits without '+', or raise FieldError with a reason a user reads.
 
-    ``+1 (415) 555-1234``, ``1.415.555.1234`` and ``14155551234`` all give ``14155551234``;
-    ``415-555-1234`` does too when the default country code is ``1``.
+    ``region`` is a code from ``phonenumbers.SUPPORTED_REGIONS`` (see ``parse_region``); an
+    unknown one raises a plain ``ValueError``, since it is the caller's mistake, not the row's.
     """
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown region {region!r}")
     text = raw.strip()
-    digits = _DECORATION.sub("", text.removeprefix("+"))
-    if not digits:
-        raise FieldError("empty phone number")
-    if not (digits.isascii() and digits.isdigit()):
-        raise FieldError(f"{raw.strip()!r} is not a phone number")
-    if len(digits) == _NATIONAL_DIGITS and not text.startswith("+"):
-        if default_country_code is None:
-            raise FieldError(
-                f"{raw.strip()!r} has 10 digits and no country code "
-                "(write it in full, or pass --default-country-code)"
-            )
-        digits = default_country_code + digits
-    if not _MIN_DIGITS <= len(digits) <= _MAX_DIGITS:
-        raise FieldError(f"{raw.strip()!r} has {len(digits)} digits; expected 11 to 15")
-    return digits
+    fast = _nanp_fast_path(text, region)
+    if fast is not None:
+        return fast
+    return _normalize(text, region)
 
 
-def parse_country_code(text: str) -> str:
-    """``1``, ``+44``: one to three digits."""
+def parse_region(text: str) -> str:
+    """``--region``: a two-letter region code, any case: ``us``, `` GB `` give ``US``, ``GB``."""
+    region = text.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            f"region {text!r}: expected a two-letter country code such as US, GB or DE"
+        )
+    return region
+
+
+def region_for_country_code(text: str) -> str:
+    """The old ``--default-country-code``: ``1`` or ``+1`` give ``US``, ``44`` gives ``GB``.
+
+    A code shared by several regions gives its main one (``1`` is ``US``, ``7`` is ``RU``),
+    which reads the same national numbers.
+    """
     code = text.strip().removeprefix("+")
-    if not (
-        code.isascii()
-        and code.isdigit()
-        and 1 <= len(code) <= _MAX_COUNTRY_DIGITS
-        and code[0] != "0"
-    ):
-        raise ValueError(f"country code {text!r}: expected 1 to 3 digits, such as 1 or 44")
-    return code
+    if code.isascii() and code.isdigit() and len(code) <= _MAX_COUNTRY_CODE_DIGITS:
+        region = phonenumbers.region_code_for_country_code(int(code))
+        if region in phonenumbers.SUPPORTED_REGIONS:
+            return region
+    raise ValueError(f"country code {text!r}: expected a country's calling code, such as 1 or 44")
+
+
+def _normalize(text: str, region: str) -> str:
+    """The policy of the module docstring, on stripped text."""
+    _check_characters(text)
+    if text.startswith("+"):
+        number, why = _valid(text, None)
+        if number is None:
+            raise FieldError(f"{text!r} is not a valid phone number: {why}")
+        return _api_form(number)
+    digits = _NOT_DIGIT.sub("", text)
+    own_code = _own_code_when_trunk_prefixed(region)
+    if own_code is not None and digits.startswith(own_code):
+        number, _ = _valid("+" + digits, None)
+        if number is not None:
+            return _api_form(number)
+    number, why = _valid(text, region)
+    if number is None:
+        number, _ = _valid("+" + digits.removeprefix("00"), None)
+    if number is None:
+        raise FieldError(
+            f"{text!r} is not a valid phone number in {region}: {why} "
+            "(write it with + and the country code, or pass --region)"
+        )
+    return _api_form(number)
+
+
+def _nanp_fast_path(text: str, region: str) -> str | None:
+    """``14155551234`` or ``4155551234`` in a +1 region, without ``phonenumbers.parse``.
+
+    Every reading of these strings by the full path gives country code 1 and the ten digits.
+    ``parse("+1" + ten, None)`` (the country-code-first reading of ``1…``): 1 is a whole country
+    code, and the US national prefix ``1`` cannot match ten digits starting 2-9.
+    ``parse(text, region)``: the regions' international prefix is ``011``, so it cannot match;
+    eleven digits are too long for any +1 region, so a leading ``1`` is the country code; and
+    no +1 region's national prefix pattern (``1``, or seven digits to the end) matches ten
+    digits starting 2-9. So the full path answers these digits exactly when they are valid.
+    ``None`` (take the full path) otherwise, so refusals and their reasons come from one place.
+    """
+    if region not in _NANP_REGIONS:
+        return None
+    match = _NANP_API_FORM.fullmatch(text)
+    if match is None:
+        return None
+    national = match.group(1)
+    if not phonenumbers.is_valid_number(PhoneNumber(country_code=1, national_number=int(national))):
+        return None
+    return "1" + national
+
+
+def _check_characters(text: str) -> None:
+    if not text:
+        raise FieldError("empty phone number")
+    if _SPREADSHEET.fullmatch(text):
+        raise FieldError(
+            f"{text!r} looks like a spreadsheet number, not a phone number "
+            "(format the column as text)"
+        )
+    if _ALLOWED.fullmatch(text):
+        if not any(char.isdigit() for char in text):
+            raise FieldError(f"{text!r} has no digits")
+        return
+    if _EXTENSION.search(text):
+        raise FieldError(f"{text!r} has an extension, which a text message cannot reach")
+    if any(char.isalpha() for char in text):
+        raise FieldError(f"{text!r} has letters; write the phone number in digits only")
+    if "+" in text[1:]:
+        raise FieldError(f"{text!r} has a '+' that is not at the start")
+    if any(char.isdigit() for char in text if not char.isascii()):
+        raise FieldError(f"{text!r} has digits other than 0-9")
+    odd = next(char for char in text if not _ALLOWED.fullmatch(char) or char == "+")
+    raise FieldError(f"{text!r} has {odd!r}, which is not part of a phone number")
+
+
+def _valid(text: str, region: str | None) -> tuple[PhoneNumber | None, str]:
+    """The number if ``text`` parses to a valid one, else ``None`` and why not.
+
+    The reason names the country code unless it is the region's own.
+    """
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException as exc:
+        return None, _WHY_NOT_PARSED.get(exc.error_type, "not a phone number")
+    if number.extension is not None:  # pragma: no cover - letters and '#' are refused first
+        return None, "it has an extension"
+    if phonenumbers.is_valid_number(number):
+        return number, ""
+    code = number.country_code
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason == ValidationResult.INVALID_COUNTRY_CODE:
+        return None, f"+{code} is not a country code"
+    where = (
+        "" if region and phonenumbers.country_code_for_region(region) == code else f" for +{code}"
+    )
+    why = _WHY_NOT_POSSIBLE.get(reason, "not a phone number{where}")
+    return None, why.format(where=where)
+
+
+@functools.cache
+def _own_code_when_trunk_prefixed(region: str) -> str | None:
+    """The region's country code, if its national numbers start with a trunk prefix."""
+    if phonenumbers.ndd_prefix_for_region(region, strip_non_digits=True) is None:
+        return None
+    return str(phonenumbers.country_code_for_region(region))
+
+
+def _api_form(number: PhoneNumber) -> str:
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164).removeprefix("+")

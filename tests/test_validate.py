@@ -38,7 +38,7 @@ class TestSampleCampaign:
 
     def test_csv_and_jsonl_give_the_same_keys(self) -> None:
         """The same campaign in either format sends the same messages under the same keys."""
-        defaults = Defaults("campaign", default_country_code="1", text="Hi {{first_name}}")
+        defaults = Defaults("campaign", region="US", text="Hi {{first_name}}")
 
         def keys(name: str) -> list[str]:
             with read_rows(str(SAMPLE / name)) as rows:
@@ -75,7 +75,10 @@ class TestNewUserMistakes:
         code, out, err = run(capsys, "validate", path)
         assert (code, err) == (1, "")
         assert out.splitlines()[:7] == [
-            f"{path}:3: phone_number: '555-01' has 5 digits; expected 11 to 15",
+            (
+                f"{path}:3: phone_number: '555-01' is not a valid phone number in US: too short "
+                "(write it with + and the country code, or pass --region)"
+            ),
             f"{path}:4: chat_id: give only one target, not both phone_number and chat_id",
             f"{path}:5: row: no target: give phone_number, chat_id, list_id or targets",
             f"{path}:6: row: has 7 fields, the header has 8",
