@@ -9,7 +9,9 @@ import itertools
 import shlex
 import signal
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -30,9 +32,16 @@ from broadcaster.credentials import (
 )
 from broadcaster.engine import Engine, EngineSettings, Recorder, Sender, Timing
 from broadcaster.errors import CredentialsError, UsageError
-from broadcaster.journal import Journal, MemoryJournal, read_journal
+from broadcaster.journal import (
+    Journal,
+    JournalState,
+    MemoryJournal,
+    check_results_path,
+    read_journal,
+)
 from broadcaster.outcome import Reply
 from broadcaster.pacer import Pacer
+from broadcaster.plan import plan
 from broadcaster.progress import Progress, terminal
 from broadcaster.rate import Rate
 from broadcaster.reader import STDIN, Record, read_rows
@@ -41,6 +50,7 @@ from broadcaster.sandbox import STATE, SandboxConfig, create_app
 from broadcaster.sandbox.state import SandboxState
 from broadcaster.settings import Settings
 from broadcaster.summary import summary
+from broadcaster.triage import Settled, Triage
 
 log = structlog.get_logger("broadcaster")
 EXIT_OK, EXIT_PROBLEMS = 0, 1
@@ -67,14 +77,11 @@ async def send_campaign(  # noqa: PLR0913 - the last two are seams for tests
     timing = timing or Timing()
     _check_base_url(settings)
     credentials = None if settings.sandbox or settings.dry_run else credentials_from(environ)
+    check_results_path(settings.results_path, None if settings.input == STDIN else settings.input)
     with read_rows(settings.input, settings.format) as rows:
         records = _primed(rows)  # a file that cannot be read fails before the journal is touched
-        progress = Progress(
-            _count_rows(settings),
-            settings.rate,
-            time.monotonic,
-            None if settings.quiet else terminal(),
-        )
+        total = _count_rows(settings)
+        progress = Progress(total, settings.rate, time.monotonic, _progress_stream(settings))
         recorder = _recorder(settings)
         try:
             _announce(settings, recorder, options)
@@ -88,11 +95,23 @@ async def send_campaign(  # noqa: PLR0913 - the last two are seams for tests
             progress.close()
             if isinstance(recorder, Journal):
                 recorder.close()
-    return _report(settings, engine, elapsed, sandbox, out)
+    if total is None and not engine.tally.input_done and settings.input != STDIN:
+        total = _count_rows(replace(settings, quiet=False))  # a stopped run says what is left
+    return _report(settings, engine, Ended(elapsed, total, sandbox), out)
+
+
+def _progress_stream(settings: Settings) -> TextIO | None:
+    return None if settings.quiet else terminal()
 
 
 def _check_base_url(settings: Settings) -> None:
     url = URL(settings.base_url)
+    if url.user is not None or url.password is not None:
+        # Said without the URL itself: it holds the secret.
+        raise UsageError(
+            "--base-url must not carry a user name or password: credentials come from the "
+            f"environment ({API_KEY}, or {SECRET_ID} and {SECRET_KEY})"
+        )
     if url.scheme not in ("http", "https") or not url.host:
         raise UsageError(f"--base-url {settings.base_url!r}: expected an http(s) URL")
 
@@ -111,29 +130,54 @@ def _recorder(settings: Settings) -> Journal | MemoryJournal:
 def _announce(
     settings: Settings, recorder: Journal | MemoryJournal, options: Mapping[str, object]
 ) -> None:
-    done = len(recorder.statuses)
-    if recorder.state.damaged:
+    state = recorder.state
+    digest = _digest(settings.input)
+    if state.damaged:
         log.warning(
             "damaged lines",
-            count=recorder.state.damaged,
+            count=state.damaged,
             note="lines of the journal that are not records were skipped (a crash can tear one)",
         )
-    if done:
+    if state.statuses:
         log.info(
             "resuming",
-            already_recorded=done,
+            already_recorded=len(state.statuses),
             note="rows with an outcome in the journal are not sent again",
             results=settings.results_path,
         )
+        _notice_changed_input(settings, state, digest)
     if isinstance(recorder, Journal):
-        recorder.write_header(_header(settings, options))
+        recorder.write_header(_header(settings, options, digest))
 
 
-def _header(settings: Settings, options: Mapping[str, object]) -> dict[str, Any]:
+def _notice_changed_input(settings: Settings, state: JournalState, digest: str | None) -> None:
+    """Say up front when this input is not the one the journal's last run read."""
+    recorded = [h.get("input_sha256") for h in state.headers if h.get("input_sha256")]
+    if digest is None or not recorded or recorded[-1] == digest:
+        return
+    counts: Counter[str] = Counter()
+    triage = Triage(settings.defaults.campaign, state, settings.retry_failed)
+    with read_rows(settings.input, settings.format) as rows:
+        for record in rows:
+            decision = triage.decide(plan(record, settings.defaults))
+            counts["settled" if isinstance(decision, Settled) else "new"] += 1
+    log.warning(
+        "input changed",
+        input=settings.input,
+        note=f"this is not the file the journal's last run read (sha256 {str(recorded[-1])[:12]} "
+        f"then, {digest[:12]} now): of its {counts.total():,} rows, {counts['new']:,} have no "
+        f"record yet (new or changed) and will be sent or checked; the {counts['settled']:,} "
+        "already settled are not sent again",
+    )
+
+
+def _header(
+    settings: Settings, options: Mapping[str, object], digest: str | None
+) -> dict[str, Any]:
     return {
         "campaign": settings.defaults.campaign,
         "input": options.get("input"),
-        "input_sha256": _digest(settings.input),
+        "input_sha256": digest,
         "settings": dict(options),
         "version": __version__,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -187,7 +231,7 @@ def _engine(settings: Settings, sender: Sender, recorder: Recorder, timing: Timi
     rate = Rate(0) if settings.dry_run else settings.rate
     pacer = Pacer(rate, clock=timing.clock, sleep=timing.sleep)
     engine_settings = EngineSettings(
-        settings.defaults, settings.concurrency, policy, settings.retry_failed, settings.grace
+        settings.defaults, settings.concurrency, policy, settings.retry_failed, settings.grace, rate
     )
     return Engine(engine_settings, sender, recorder, pacer, timing)
 
@@ -224,14 +268,21 @@ def _count_rows(settings: Settings) -> int | None:
         return sum(1 for _ in rows)
 
 
-def _report(
-    settings: Settings, engine: Engine, elapsed: float, sandbox: SandboxState | None, out: TextIO
-) -> int:
-    out.write(summary(engine.tally, elapsed, settings.rate))
-    if sandbox is not None:
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """How a run ended, beside its tally: for the summary."""
+
+    elapsed: float
+    total: int | None  # the input's rows, when known
+    sandbox: SandboxState | None
+
+
+def _report(settings: Settings, engine: Engine, ended: Ended, out: TextIO) -> int:
+    out.write(summary(engine.tally, ended.elapsed, settings.rate, ended.total, settings.dry_run))
+    if ended.sandbox is not None:
         out.write(
-            f"sandbox   {sandbox.committed} messages committed, {sandbox.duplicates} repeated "
-            f"requests answered from the idempotency store\n"
+            f"sandbox   {ended.sandbox.committed} messages committed, {ended.sandbox.duplicates} "
+            "repeated requests answered from the idempotency store\n"
         )
     if settings.dry_run:
         out.write("dry run   nothing was sent and the results journal was not written\n")
@@ -241,10 +292,17 @@ def _report(
             f"{SECRET_ID} and {SECRET_KEY}. No row was marked failed; run the same command "
             "again to resume"
         )
+    resume = f"broadcaster resume {shlex.quote(settings.results_path)}"
+    if engine.stuck is not None:
+        out.write(
+            f"stopped   nothing got through: {engine.stuck.error} (no row was marked failed). "
+            f"When the API answers again, resume with:\n          {resume}\n"
+        )
+        return EXIT_PROBLEMS
     if engine.stopped_by is not None:
         out.write(
             f"stopped   by {engine.stopped_by}; the journal is complete up to here. Resume with:\n"
-            f"          broadcaster resume {shlex.quote(settings.results_path)}\n"
+            f"          {resume}\n"
         )
         return SIGNAL_EXITS.get(engine.stopped_by, EXIT_PROBLEMS)
     return EXIT_PROBLEMS if engine.tally.problems else EXIT_OK

@@ -143,7 +143,7 @@ class HttpSender:
         except aiohttp.ServerDisconnectedError:
             return Reply("retry", error="the server closed the connection without a response")
         except aiohttp.ClientConnectorError as exc:
-            return Reply("retry", error=f"cannot connect: {exc.strerror or exc}")
+            return Reply("retry", error=f"cannot connect: {exc.strerror or exc}", connected=False)
         except aiohttp.ClientError as exc:
             return Reply("retry", error=f"{type(exc).__name__}: {exc}")
         return classify(status, response_headers, answer, self._wall_clock())

@@ -1,16 +1,22 @@
 """The engine: reader → plan → bounded queue → workers → journal, under one TaskGroup.
 
-The producer plans each row and settles what needs no request (invalid rows, duplicates, rows
-an earlier run finished); workers, as many as requests may be in flight, take messages from a
-bounded queue (so memory stays flat), wait for the pacer, send, retry with the same body, and
-record the outcome. ``stop()`` (the first signal) stops dispatching and lets requests in flight
-finish; ``abort()`` (the second, or the grace period's end) cancels at once. Cancellation
-cannot tear the journal: records are written synchronously.
+The producer plans each row and lets triage settle what needs no request (invalid rows, rows
+an earlier run finished); a duplicate is recorded only once its message has ended. Workers, as
+many as requests may be in flight, take messages from a bounded queue (so memory stays flat),
+wait for the pacer, send, retry with the same body, and record the outcome.
+
+Replies about the API rather than the message (a 429, a Retry-After, no connection) pause every
+request, and cost a message no attempt while the run still makes progress; a message that runs
+out of attempts on them while nothing else gets through stops the run instead (it is stuck, and
+resuming later is the cure, not failing row after row). ``stop()`` (the first signal) stops
+dispatching and lets requests in flight finish; ``abort()`` (the second, or the grace period's
+end) cancels at once. Cancellation cannot tear the journal: records are written synchronously.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections import Counter
@@ -22,15 +28,19 @@ from typing import Protocol
 import structlog
 
 from broadcaster.errors import BroadcasterError
+from broadcaster.journal import JournalState
 from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
-from broadcaster.plan import Defaults, Invalid, Message, plan
+from broadcaster.plan import Defaults, Message, plan
+from broadcaster.rate import Rate
 from broadcaster.reader import Record
 from broadcaster.retry import RetryPolicy
+from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Triage
 
 log = structlog.get_logger("broadcaster")
-_YIELD_EVERY = 256
-_NOT_PROCESSED = (408, 429)  # rows the producer settles between yields to the loop
+_YIELD_EVERY = 256  # rows the producer settles between yields to the loop
+_LATENCY_SAMPLES = 20  # replies seen before judging whether --concurrency can reach --rate
+_RATE_SHORTFALL = 0.97
 
 
 class Sender(Protocol):
@@ -41,7 +51,7 @@ class Recorder(Protocol):
     """Where outcomes go: the journal, or a dry run's memory."""
 
     @property
-    def statuses(self) -> Mapping[str, Status]: ...
+    def state(self) -> JournalState: ...
 
     def record(self, outcome: Outcome) -> None: ...
 
@@ -60,7 +70,7 @@ class Timing:
 
 @dataclass(slots=True)
 class Tally:
-    """Every row of the input, by how it stands after this run."""
+    """Every row read, by how it stands after this run; and the requests it took."""
 
     rows: int = 0
     sent: int = 0
@@ -69,17 +79,28 @@ class Tally:
     duplicates: int = 0
     earlier: Counter[Status] = field(default_factory=Counter)
     attempts: int = 0
-    pauses: int = 0
+    pauses: Counter[str] = field(default_factory=Counter)
     latency_total: float = 0.0
     latency_max: float = 0.0
     first_request: float | None = None
     last_request: float | None = None
+    input_done: bool = False  # every row of the input was read
 
     def note_request(self, at: float) -> None:
         self.attempts += 1
         if self.first_request is None:
             self.first_request = at
         self.last_request = at
+
+    @property
+    def settled(self) -> int:
+        """Rows that reached an end, in this run or an earlier one."""
+        return self.sent + self.failed + self.invalid + self.duplicates + self.earlier.total()
+
+    @property
+    def unsettled(self) -> int:
+        """Rows read that have not reached an end: queued, in flight, or waiting on their twin."""
+        return self.rows - self.settled
 
     @property
     def mean_rate(self) -> float | None:
@@ -102,6 +123,7 @@ class EngineSettings:
     policy: RetryPolicy
     retry_failed: bool = False
     grace: float = 10.0
+    rate: Rate = field(default_factory=lambda: Rate(0))
 
 
 class Engine:
@@ -115,18 +137,24 @@ class Engine:
     ) -> None:
         self.tally = Tally()
         self.unauthorized: Reply | None = None
+        self.stuck: Reply | None = None  # the reply a message ran out of attempts on, run stuck
         self.stopped_by: str | None = None
         self._settings = settings
         self._sender = sender
         self._recorder = recorder
         self._pacer = pacer
         self._timing = timing or Timing()
+        self._triage = Triage(settings.defaults.campaign, recorder.state, settings.retry_failed)
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue(settings.concurrency * 2)
-        self._first_seen: dict[str, tuple[int, Status | None]] = {}
+        # Messages of this run not yet ended, with the duplicates that wait for their outcome.
+        self._waiting: dict[str, list[Duplicate]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._in_request: set[asyncio.Task[object]] = set()
         self._grace: asyncio.Task[None] | None = None
-        self._throttled = 0  # 429s in a row, run-wide: each pause is longer than the last
+        self._throttled = 0  # pausing replies in a row, run-wide: each pause longer than the last
+        self._ended = 0  # messages answered for good: the run's progress
+        self._latency = (0, 0.0)  # replies and their summed latency
+        self._warned_concurrency = False
 
     async def run(
         self, records: Iterable[Record], tick: Callable[[Tally], None] | None = None
@@ -177,44 +205,36 @@ class Engine:
 
     async def _produce(self, records: Iterable[Record]) -> None:
         for record in records:
-            message = self._triage(plan(record, self._settings.defaults))
+            message = self._settle(self._triage.decide(plan(record, self._settings.defaults)))
             if message is not None:
                 await self._queue.put(message)
             elif self.tally.rows % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let signals, ticks and workers in
+        self.tally.input_done = True
         for _ in range(self._settings.concurrency):
             await self._queue.put(None)
 
-    def _triage(self, planned: Message | Invalid) -> Message | None:
-        """Settle a row that needs no request; return the message that does."""
+    def _settle(self, decision: Decision) -> Message | None:
+        """Count and record a row that needs no request; return the message that does."""
         self.tally.rows += 1
-        earlier = self._recorder.statuses.get(planned.key)
-        if isinstance(planned, Invalid):
-            if earlier == "invalid":
-                self.tally.earlier["invalid"] += 1
-            else:
-                self.tally.invalid += 1
-                self._record(Outcome("invalid", planned.key, planned.line, error=planned.reason))
-            return None
-        first, before = self._first_seen.setdefault(planned.key, (planned.line, earlier))
-        if first != planned.line:
-            # What the journal said before this run: the first row may have been sent since.
-            self._duplicate(planned, first, before)
-            return None
-        if earlier in ("sent", "skipped") or (
-            earlier == "failed" and not self._settings.retry_failed
-        ):
-            self.tally.earlier[earlier] += 1
-            return None
-        return planned
+        if isinstance(decision, Message):
+            self._waiting[decision.key] = []
+            return decision
+        if isinstance(decision, Settled):
+            self.tally.earlier[decision.status] += 1
+        elif isinstance(decision, Rejected):
+            self.tally.invalid += 1
+            self._record(Outcome("invalid", decision.key, decision.line, error=decision.reason))
+        elif decision.key in self._waiting:
+            self._waiting[decision.key].append(decision)  # its message has not ended yet
+        else:
+            self._record_duplicate(decision)
+        return None
 
-    def _duplicate(self, message: Message, first: int, earlier: Status | None) -> None:
-        if earlier is not None:  # recorded by an earlier run
-            self.tally.earlier["skipped"] += 1
-            return
+    def _record_duplicate(self, duplicate: Duplicate) -> None:
         self.tally.duplicates += 1
-        error = f"duplicate of line {first} (the same message, sent once)"
-        self._record(Outcome("skipped", message.key, message.line, message.key, error=error))
+        key = duplicate.key
+        self._record(Outcome("skipped", key, duplicate.line, key, error=duplicate.reason))
 
     async def _work(self) -> None:
         while self.stopped_by is None:
@@ -224,24 +244,55 @@ class Engine:
             await self._deliver(message)
 
     async def _deliver(self, message: Message) -> None:
-        policy, attempt, maybe_delivered = self._settings.policy, 0, False
+        attempts = charged = 0
+        maybe_committed = False
+        progress = self._ended
         while True:
-            attempt += 1
             started = await self._pacer.wait()
             self.tally.note_request(started)
             reply = await self._attempt(message)
             latency = self._timing.clock() - started
+            attempts += 1
+            self._note_reply(reply, latency)
             if reply.verdict == "unauthorized":
                 self.unauthorized = reply
                 self.abort()
                 return
-            self._throttled = self._throttled + 1 if reply.http_status == 429 else 0  # noqa: PLR2004
-            maybe_delivered = maybe_delivered or _ambiguous(reply)
-            if reply.verdict != "retry" or policy.gives_up_after(attempt):
-                self._finish(message, reply, attempt, latency, maybe_delivered)
+            if reply.verdict != "retry":
+                self._ended += 1
+                self._finish(message, reply, attempts, latency, maybe_committed=False)
                 return
-            if not await self._back_off(message, reply, attempt):
+            maybe_committed = maybe_committed or reply.may_have_been_committed
+            # A pausing reply costs no attempt while other messages still get through.
+            if not (reply.pauses_everyone and self._ended > progress):
+                charged += 1
+            progress = self._ended
+            if self._settings.policy.gives_up_after(charged):
+                if reply.pauses_everyone:
+                    self._stop_stuck(reply, attempts)
+                    return
+                self._finish(message, reply, attempts, latency, maybe_committed)
                 return
+            if not await self._back_off(message, reply, charged):
+                return
+
+    def _note_reply(self, reply: Reply, latency: float) -> None:
+        self._throttled = self._throttled + 1 if reply.pauses_everyone else 0
+        count, total = self._latency
+        self._latency = (count + 1, total + latency)
+
+    def _stop_stuck(self, reply: Reply, attempts: int) -> None:
+        """Nothing gets through: stop, resumable, rather than fail row after row."""
+        if self.stopped_by is not None:
+            return
+        self.stuck = reply
+        log.error(
+            "stopping",
+            reason=f"{attempts} attempts of one message met {reply.pause_cause} while no other "
+            "message got through",
+            note="nothing was marked failed; resume later",
+        )
+        self.stop("stuck")
 
     async def _attempt(self, message: Message) -> Reply:
         task = asyncio.current_task()
@@ -254,15 +305,15 @@ class Engine:
 
     async def _back_off(self, message: Message, reply: Reply, attempt: int) -> bool:
         """Wait before the next attempt; False when the run is stopping instead."""
-        # A 429 is about the key, not the message: its pause grows with the run's 429 streak.
-        streak = self._throttled if reply.http_status == 429 else attempt  # noqa: PLR2004
+        # About the API, not the message: everyone pauses, longer with the run's streak.
+        streak = self._throttled if reply.pauses_everyone else attempt
         delay = self._settings.policy.delay(max(streak, 1), reply.retry_after)
         if reply.pauses_everyone:
-            self.tally.pauses += 1
-            self._pacer.pause(delay)
-            log.warning(
-                "paused", seconds=round(delay, 3), http_status=reply.http_status, row=message.line
-            )
+            if self._pacer.pause(delay):
+                self.tally.pauses[reply.pause_cause] += 1
+                log.warning(
+                    "paused", seconds=round(delay, 3), cause=reply.pause_cause, row=message.line
+                )
         else:
             log.debug(
                 "retrying",
@@ -275,13 +326,13 @@ class Engine:
         return self.stopped_by is None
 
     def _finish(
-        self, message: Message, reply: Reply, attempts: int, latency: float, maybe_delivered: bool
+        self, message: Message, reply: Reply, attempts: int, latency: float, maybe_committed: bool
     ) -> None:
         status: Status = "sent" if reply.verdict == "sent" else "failed"
         error = reply.error
         if reply.verdict == "retry":
             error = f"gave up after {attempts} attempts; last: {reply.error}"
-        if status == "failed" and maybe_delivered:
+        if status == "failed" and maybe_committed:
             error = (
                 f"{error}; an attempt may have reached the API (a dropped connection, a timeout "
                 "or a server error): --retry-failed settles it safely, with the same local_id"
@@ -299,6 +350,8 @@ class Engine:
             log.warning("failed", row=message.line, key=message.key, error=error)
         self.tally.latency_total += latency
         self.tally.latency_max = max(self.tally.latency_max, latency)
+        for duplicate in self._waiting.pop(message.key, ()):
+            self._record_duplicate(duplicate)
 
     def _record(self, outcome: Outcome) -> None:
         at = datetime.fromtimestamp(self._timing.wall_clock(), UTC).isoformat(
@@ -310,14 +363,28 @@ class Engine:
         while True:
             await self._timing.sleep(1.0)
             self._recorder.sync_if_due()
+            self._check_concurrency()
             if tick is not None:
                 tick(self.tally)
 
-
-def _ambiguous(reply: Reply) -> bool:
-    """An attempt the API may have committed unbeknown to us: anything retried but a 408 or
-    429, which say the request was not processed."""
-    return reply.verdict == "retry" and reply.http_status not in _NOT_PROCESSED
+    def _check_concurrency(self) -> None:
+        """Warn once when the requests in flight cannot reach the rate at the latency seen."""
+        count, total = self._latency
+        rate = self._settings.rate
+        if self._warned_concurrency or rate.unpaced or count < _LATENCY_SAMPLES or total <= 0:
+            return
+        mean = total / count
+        ceiling = self._settings.concurrency / mean
+        if ceiling >= rate.per_second * _RATE_SHORTFALL:
+            return
+        self._warned_concurrency = True
+        needed = math.ceil(rate.per_second * mean * 1.25)
+        log.warning(
+            "concurrency too low",
+            note=f"--concurrency {self._settings.concurrency} at {mean * 1000:.0f} ms mean "
+            f"latency sends at most {ceiling:.2f}/s, below --rate {rate}: raise --concurrency "
+            f"to {needed} or more",
+        )
 
 
 def _first_leaf(group: BaseExceptionGroup[BroadcasterError]) -> BroadcasterError:

@@ -3,6 +3,7 @@
     BroadcasterError            anything the CLI turns into ``error: ...`` and exit 2
     ├── UsageError              an option or setting is unusable; nothing was sent
     │   └── JournalBusyError    another process is writing the results journal
+    ├── JournalWriteError       the results journal cannot be written (a full disk, an I/O error)
     ├── InputError              the input file as a whole cannot be read (missing, empty, no header)
     └── CredentialsError        the API answered 401: every row would meet the same answer
 
@@ -23,6 +24,10 @@ class UsageError(BroadcasterError):
 
 class JournalBusyError(UsageError):
     """Another process holds the results journal's lock."""
+
+
+class JournalWriteError(BroadcasterError):
+    """Writing the results journal failed; the run stops with what was recorded kept."""
 
 
 class InputError(BroadcasterError):

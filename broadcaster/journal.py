@@ -4,15 +4,22 @@ A run header record (``"type": "run"``), then one outcome record per row that re
 Each record goes to the OS with ``os.write`` before its row counts as done, so a kill -9 loses
 nothing that had finished; ``fsync`` follows at least once a second and at close. Nothing
 already written is ever rewritten. Reading tolerates a torn last line (and skips, and counts,
-any line that is not a record). Latest record wins, except that a ``skipped`` record (a
-duplicate row) never hides the status of the message it duplicates.
+any line that is not a record).
+
+A key's status is its message's: the latest ``sent``, ``failed`` or ``invalid`` record. A
+``skipped`` record (a duplicate row) never settles a message: it is counted, so that a resumed
+run knows how many of the key's duplicate rows already have their record, and nothing more.
+The journal is refused when it is the input itself, not a regular file, or a stranger's file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import stat
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +27,15 @@ from typing import Any
 
 import orjson
 
-from broadcaster.errors import JournalBusyError, UsageError
+from broadcaster.errors import JournalBusyError, JournalWriteError, UsageError
 from broadcaster.outcome import STATUSES, Outcome, Status
 
 RUN = "run"
 SYNC_INTERVAL = 1.0
+# How a journal's first line begins (orjson keeps the order records are built in); a line torn
+# by a crash still begins so, or is the start of one of these.
+_FIRST_LINE_FORMS = (b'{"type":"run"', b'{"status":"')
+_FIRST_LINE_LIMIT = 1 << 20
 
 
 @dataclass(slots=True)
@@ -34,6 +45,10 @@ class JournalState:
     statuses: dict[str, Status] = field(default_factory=dict)
     headers: list[dict[str, Any]] = field(default_factory=list)
     damaged: int = 0
+    # Records per key of rows that share a key with another row: duplicates (``skipped``) and
+    # identical invalid rows. A resumed run records only the rows beyond these counts.
+    skipped: Counter[str] = field(default_factory=Counter)
+    invalid: Counter[str] = field(default_factory=Counter)
 
     def apply(self, record: object) -> None:
         if not isinstance(record, dict):
@@ -46,8 +61,11 @@ class JournalState:
             self.damaged += 1
 
     def note(self, key: str, status: Status) -> None:
-        if status == "skipped" and key in self.statuses:
+        if status == "skipped":
+            self.skipped[key] += 1
             return
+        if status == "invalid":
+            self.invalid[key] += 1
         self.statuses[key] = status
 
 
@@ -74,6 +92,50 @@ def read_journal(path: str) -> JournalState:
         raise UsageError(f"cannot read results journal {path}: {exc.strerror}") from None
 
 
+def check_results_path(path: str, input_path: str | None) -> None:
+    """Refuse a journal that is the input itself, not a regular file, or not a journal.
+
+    Appending to any of those would destroy something or loop forever (a journal that is its
+    own input reads its records back as rows).
+    """
+    try:
+        info = Path(path).stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UsageError(f"--results {path}: cannot use it ({exc.strerror})") from None
+    if input_path is not None and Path(input_path).exists() and Path(path).samefile(input_path):
+        raise UsageError(
+            f"--results {path} is the input file itself: give the journal a path of its own "
+            "(the default is INPUT.results.jsonl)"
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"--results {path} is not a regular file: give the path of a file")
+    if not _is_journal(path):
+        raise UsageError(
+            f"--results {path} exists and is not a results journal: give another path "
+            "(a journal is only ever appended to, and this file is not one)"
+        )
+
+
+def _is_journal(path: str) -> bool:
+    """Empty, or its first line is a run header or an outcome record (or one torn short)."""
+    with Path(path).open("rb") as handle:
+        raw = handle.readline(_FIRST_LINE_LIMIT)
+    if not raw:
+        return True  # an empty file: a new journal
+    first = raw.rstrip(b"\r\n")
+    if not first.strip():
+        return False  # a journal never begins with a blank line
+    try:
+        record = orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return any(first.startswith(form) or form.startswith(first) for form in _FIRST_LINE_FORMS)
+    state = JournalState()
+    state.apply(record)
+    return not state.damaged
+
+
 class Journal:
     """The writer. ``Journal.open(path)`` locks the file and reads what it holds."""
 
@@ -91,6 +153,9 @@ class Journal:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         except OSError as exc:
             raise UsageError(f"cannot open results journal {path}: {exc.strerror}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UsageError(f"--results {path} is not a regular file: give the path of a file")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -137,16 +202,31 @@ class Journal:
             return
         try:
             self.sync()
+        except OSError as exc:
+            raise JournalWriteError(self._failure(exc)) from None
         finally:
             os.close(self._fd)  # closing releases the lock
             self._fd = -1
 
     def _write(self, data: bytes) -> None:
+        """Append a whole record, or nothing: a failed write is cut back, never left torn."""
+        size = os.fstat(self._fd).st_size
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, size)
+            raise JournalWriteError(self._failure(exc)) from None
         self._dirty = True
+
+    def _failure(self, exc: OSError) -> str:
+        return (
+            f"cannot write results journal {self.path}: {exc.strerror or exc}. What was "
+            "recorded before is kept; fix the cause and run the same command again to resume"
+        )
 
 
 class MemoryJournal:

@@ -7,6 +7,7 @@ error into a ``Reply``; the engine turns the last reply into an ``Outcome`` for 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Literal
 
 Verdict = Literal["sent", "failed", "retry", "unauthorized"]
@@ -32,11 +33,29 @@ class Reply:
     gallery_url: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    connected: bool = True  # False: no connection was made, so the request never left
 
     @property
     def pauses_everyone(self) -> bool:
-        """A 429, or any response naming a Retry-After, is about the key, not the message."""
-        return self.http_status == 429 or self.retry_after is not None  # noqa: PLR2004
+        """About the API, not the message: a 429, a Retry-After, or no connection at all."""
+        throttled = self.http_status == HTTPStatus.TOO_MANY_REQUESTS
+        return throttled or self.retry_after is not None or not self.connected
+
+    @property
+    def pause_cause(self) -> str:
+        """Why a reply that pauses everyone does, as the summary counts it."""
+        if self.http_status == HTTPStatus.TOO_MANY_REQUESTS:
+            return "HTTP 429"
+        if not self.connected:
+            return "no connection"
+        return f"Retry-After on HTTP {self.http_status}"
+
+    @property
+    def may_have_been_committed(self) -> bool:
+        """An attempt the API may have committed unbeknown to us: one to be retried that
+        reached it, unless its answer says it was not processed (408, 429)."""
+        unprocessed = self.http_status in (HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS)
+        return self.verdict == "retry" and self.connected and not unprocessed
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ rate (vegeta's model). Three properties define it, and the tests hold it to them
   departures holds a request back until the oldest is more than a second old, whatever the
   timers do (aiolimiter's bucket lets ``max_rate`` out at once, so it cannot promise this);
 - after a pause or a stall it goes on at the rate without a catch-up burst: the schedule may lag
-  the clock by one slot at most, and a pause moves it past the pause.
+  the clock by one slot at most, and a pause moves it past the pause. Unpaced (rate 0), a pause
+  still holds every request.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class Pacer:
         """Wait for this request's turn; return the clock reading it leaves at."""
         if self._unpaced:
             await self._sleep(0)
+            while (left := self._resume_at - self._clock()) > 0:  # a pause holds everyone
+                await self._sleep(left)
             return self._clock()
         while True:
             epoch = self._epoch
@@ -58,14 +61,18 @@ class Pacer:
                 self._recent.append(now)
                 return now
 
-    def pause(self, seconds: float) -> None:
-        """Hold every request for ``seconds`` from now, then go on at the rate."""
+    def pause(self, seconds: float) -> bool:
+        """Hold every request for ``seconds`` from now, then go on at the rate (also unpaced).
+
+        False when a pause already in force lasts longer: nothing changed.
+        """
         until = self._clock() + seconds
         if until <= self._resume_at:
-            return
+            return False
         self._resume_at = until
         self._next = until
         self._epoch += 1  # requests waiting for a slot take a new one after the pause
+        return True
 
     def _reserve(self) -> float:
         # The schedule may lag the clock by one slot (absorbing late wake-ups), never more: a

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from broadcaster.fields import (
     FieldError,
     Problem,
+    check_text,
     is_blank,
     merge_value,
     parse_bool,
@@ -23,8 +24,8 @@ from broadcaster.fields import (
     parse_text,
 )
 from broadcaster.keys import check_local_id, derive_key
-from broadcaster.phones import normalize_phone
-from broadcaster.reader import TARGET_FIELDS, Record
+from broadcaster.phones import DEFAULT_REGION, normalize_phone
+from broadcaster.reader import TARGET_FIELDS, Record, did_you_mean
 from broadcaster.segments import segment_count
 from broadcaster.template import MissingFields, render
 
@@ -48,7 +49,7 @@ class Defaults:
     text: str | None = None
     media_url: str | None = None
     template_id: int | None = None
-    default_country_code: str | None = None
+    region: str = DEFAULT_REGION  # where a number written without + is read first
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ class Message:
     line: int
     key: str
     body: Mapping[str, object]
+    own_local_id: bool = False  # the key is the row's own local_id, not derived
 
     @property
     def family(self) -> str:
@@ -100,12 +102,14 @@ def plan(record: Record, defaults: Defaults) -> Planned:
     values = _with_defaults(record.fields, defaults)
     given = {name for name in _BODY_ORDER if not is_blank(values.get(name))}
     body = _body(values, record.fields, defaults, problems)
-    problems.extend(_rule_problems(body, given))
+    problems.extend(_rule_problems(body, given, record.fields))
     if problems:
         return _invalid(record, defaults, problems)
-    own = record.fields.get("local_id")
-    key = parse_text(own).strip() if not is_blank(own) else derive_key(defaults.campaign, body)
-    return Message(record.line, key, {**body, "local_id": key})
+    own = own_local_id(record.fields)
+    if own is None:
+        key = derive_key(defaults.campaign, body)
+        return Message(record.line, key, {**body, "local_id": key})
+    return Message(record.line, own, {**body, "local_id": own}, own_local_id=True)
 
 
 def _body(
@@ -125,12 +129,26 @@ def _body(
             problems.append(Problem(name, str(exc)))
         except MissingFields as exc:
             problems.append(Problem(name, str(exc)))
-    own = fields.get("local_id")
-    if not is_blank(own):
-        reason = check_local_id(str(own).strip())
-        if reason is not None:
-            problems.append(Problem("local_id", reason))
+    try:
+        own_local_id(fields)
+    except FieldError as exc:
+        problems.append(Problem("local_id", str(exc)))
     return body
+
+
+def own_local_id(fields: Mapping[str, object]) -> str | None:
+    """The row's own ``local_id`` (text, or a JSON integer), or None when it has none."""
+    own = fields.get("local_id")
+    if is_blank(own):
+        return None
+    if isinstance(own, bool) or not isinstance(own, str | int):
+        kinds = {bool: "true or false", float: "a fractional number", list: "an array"}
+        raise FieldError(f"expected text, got {kinds.get(type(own), 'an object')}")
+    text = str(own).strip()
+    reason = check_local_id(text)
+    if reason is not None:
+        raise FieldError(reason)
+    return text
 
 
 def _with_defaults(fields: Mapping[str, object], defaults: Defaults) -> dict[str, object]:
@@ -146,15 +164,22 @@ def _parse(name: str, raw: object, fields: Mapping[str, object], defaults: Defau
     if name in _INTEGER_FIELDS:
         return parse_int(raw)
     if name == "phone_number":
-        return normalize_phone(parse_text(raw), defaults.default_country_code)
+        return normalize_phone(parse_text(raw), defaults.region)
     if name == "targets":
-        return [normalize_phone(item, defaults.default_country_code) for item in parse_list(raw)]
+        return [normalize_phone(item, defaults.region) for item in parse_list(raw)]
     if name == "private":
         return parse_bool(raw)
     if name in ("text", "media_url"):
-        rendered = render(parse_text(raw), _lookup(fields))
-        return rendered.strip() if name == "media_url" else rendered
+        return _rendered(name, raw, fields)
     return parse_text(raw)
+
+
+def _rendered(name: str, raw: object, fields: Mapping[str, object]) -> str:
+    rendered = render(parse_text(raw), _lookup(fields))
+    if name == "media_url":
+        return rendered.strip()
+    check_text(rendered)  # after rendering: a merge value can bring a control character too
+    return rendered
 
 
 def _lookup(fields: Mapping[str, object]) -> Callable[[str], str | None]:
@@ -167,7 +192,9 @@ def _lookup(fields: Mapping[str, object]) -> Callable[[str], str | None]:
     return lookup
 
 
-def _rule_problems(body: Mapping[str, object], given: set[str]) -> list[Problem]:
+def _rule_problems(
+    body: Mapping[str, object], given: set[str], fields: Mapping[str, object]
+) -> list[Problem]:
     """The rules across fields; a field given but unparsable is already reported."""
     problems: list[Problem] = []
     for name in ("inbox_id", "creator_id"):
@@ -176,7 +203,9 @@ def _rule_problems(body: Mapping[str, object], given: set[str]) -> list[Problem]
             problems.append(Problem(name, f"missing (add a column {name}, or pass --{option})"))
     targets = [name for name in TARGET_FIELDS if name in given]
     if not targets:
-        problems.append(Problem("row", "no target: give phone_number, chat_id, list_id or targets"))
+        hint = did_you_mean(fields)  # a column meant as the target, misnamed
+        reason = "no target: give phone_number, chat_id, list_id or targets"
+        problems.append(Problem("row", f"{reason}; {hint}" if hint else reason))
     elif len(targets) > 1:
         problems.append(
             Problem(targets[1], f"give only one target, not both {' and '.join(targets)}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import math
+import shutil
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -22,12 +23,8 @@ from broadcaster.rate import Rate, format_duration
 
 log = structlog.get_logger("broadcaster")
 WINDOW = 30.0  # seconds of history behind the recent rate
+LOG_EVERY = 10.0  # seconds between progress log lines off a terminal
 _BAR = 24
-
-
-def settled(tally: Tally) -> int:
-    """Rows that reached an end, in this run or an earlier one."""
-    return tally.sent + tally.failed + tally.invalid + tally.duplicates + tally.earlier.total()
 
 
 class Progress:
@@ -39,30 +36,30 @@ class Progress:
         asked: Rate,
         clock: Callable[[], float],
         stream: TextIO | None = None,
-        every: float = 10.0,
+        width: Callable[[], int] = lambda: shutil.get_terminal_size().columns,
     ) -> None:
         self._total = total
         self._asked = asked
         self._clock = clock
         self._stream = stream
-        self._every = every
+        self._width = width
         self._history: collections.deque[tuple[float, int]] = collections.deque()
         self._logged_at = clock()
         self._drawn = False
 
     def tick(self, tally: Tally) -> None:
-        now, done = self._clock(), settled(tally)
+        now, done = self._clock(), tally.settled
         self._history.append((now, done))
         while self._history and self._history[0][0] < now - WINDOW:
             self._history.popleft()
         if self._stream is not None:
-            self._draw(self.line(tally))
-        elif now - self._logged_at >= self._every:
+            self._draw(self.fitted(tally))
+        elif now - self._logged_at >= LOG_EVERY:
             self._logged_at = now
             log.info("progress", status=self.line(tally))
 
     def line(self, tally: Tally) -> str:
-        done = settled(tally)
+        done = tally.settled
         parts = [f"{done:,}" + (f"/{self._total:,} rows" if self._total else " rows")]
         if self._total:
             parts.append(f"{min(100.0, 100 * done / self._total):.0f}%")
@@ -75,6 +72,14 @@ class Progress:
         parts.append(f"{tally.sent:,} sent, {tally.failed:,} failed, {tally.invalid:,} invalid")
         bar = _bar(done / self._total) + " " if self._total else ""
         return bar + " · ".join(parts)
+
+    def fitted(self, tally: Tally) -> str:
+        """The line cut to the terminal's width: a line that wraps cannot be redrawn in place."""
+        room = max(1, self._width() - 1)
+        line = self.line(tally)
+        if len(line) > room and self._total:
+            line = line[_BAR + 3 :]  # the bar goes first
+        return line if len(line) <= room else line[: room - 1] + "…"
 
     def recent_rate(self) -> float | None:
         if len(self._history) < 2:  # noqa: PLR2004

@@ -1,4 +1,4 @@
-"""The end-of-run summary: what a user reads to trust the run."""
+"""The end-of-run summary: what a user reads to trust the run. Its counts add up to the rows."""
 
 from __future__ import annotations
 
@@ -7,31 +7,76 @@ from broadcaster.outcome import STATUSES
 from broadcaster.rate import Rate, format_duration
 
 
-def summary(tally: Tally, elapsed: float, asked: Rate) -> str:
-    lines = [
-        (
-            f"rows      {tally.rows}: {tally.sent} sent, {tally.failed} failed, "
-            f"{tally.invalid} invalid, {tally.duplicates} duplicate (skipped)"
-        ),
-    ]
+def summary(
+    tally: Tally, elapsed: float, asked: Rate, total: int | None = None, dry_run: bool = False
+) -> str:
+    """``total``: the input's rows when known; a run that read them all knows it itself."""
+    rows = tally.rows if tally.input_done or total is None else max(total, tally.rows)
     earlier = tally.earlier
+    verb = "would be sent" if dry_run else "sent"
+    lines = [
+        f"rows      {rows:,}: {tally.sent:,} {verb}, {tally.failed:,} failed, "
+        f"{tally.invalid:,} invalid, {tally.duplicates:,} duplicate (skipped)"
+        + (" in this run" if earlier.total() else "")
+    ]
     if earlier.total():
-        done = ", ".join(f"{earlier[s]} {s}" for s in STATUSES if earlier[s])
-        lines.append(f"earlier   {earlier.total()} rows were settled by earlier runs: {done}")
-    requests = tally.sent + tally.failed
-    mean = tally.latency_total / requests * 1000 if requests else 0.0
-    lines.append(
-        f"requests  {tally.attempts} attempts for {requests} messages, "
-        f"{tally.pauses} pauses for 429, "
-        f"latency mean {mean:.0f} ms, max {tally.latency_max * 1000:.0f} ms"
-    )
-    pace = "unpaced" if asked.unpaced else f"asked {asked} ({asked.per_second:.2f}/s)"
-    if tally.mean_rate is not None:
-        pace = f"mean {tally.mean_rate:.2f} requests/s, {pace}"
-    lines.append(f"time      {format_duration(elapsed)}; {pace}")
+        done = ", ".join(f"{earlier[s]:,} {s}" for s in STATUSES if earlier[s])
+        lines.append(f"earlier   {earlier.total():,} settled by earlier runs: {done}")
+    left = _left(tally, total)
+    if left:
+        lines.append(f"left      {left}")
+    if dry_run:
+        lines.append(f"time      {_estimate(tally.sent, asked)}")
+    else:
+        lines.extend(_requests(tally, elapsed, asked))
     if earlier["failed"]:
         lines.append(
-            f"note      {earlier['failed']} rows failed in an earlier run; "
+            f"note      {earlier['failed']:,} rows failed in an earlier run; "
             "--retry-failed sends them again"
         )
     return "".join(line + "\n" for line in lines)
+
+
+def _left(tally: Tally, total: int | None) -> str | None:
+    """Rows not ended: read and unfinished, and (for a stopped run) not read at all."""
+    unread: int | None = 0  # None: unknown, the input was a stream never read to its end
+    if not tally.input_done:
+        unread = None if total is None else max(0, total - tally.rows)
+    if not tally.unsettled and unread == 0:
+        return None
+    parts = [f"{tally.unsettled:,} read and not finished"] if tally.unsettled else []
+    if unread is None:
+        parts.append("the rest of the input not read")
+    elif unread:
+        parts.append(f"{unread:,} not read")
+    head = "" if unread is None else f"{tally.unsettled + unread:,} rows not ended: "
+    return head + ", ".join(parts) + " (a resumed run takes them up)"
+
+
+def _requests(tally: Tally, elapsed: float, asked: Rate) -> list[str]:
+    requests = tally.sent + tally.failed
+    mean = tally.latency_total / requests * 1000 if requests else 0.0
+    pace = "unpaced" if asked.unpaced else f"asked {asked} ({asked.per_second:.2f}/s)"
+    if tally.mean_rate is not None:
+        pace = f"mean {tally.mean_rate:.2f} requests/s, {pace}"
+    return [
+        (
+            f"requests  {tally.attempts:,} attempts for {requests:,} messages, {_pauses(tally)}, "
+            f"latency mean {mean:.0f} ms, max {tally.latency_max * 1000:.0f} ms"
+        ),
+        f"time      {format_duration(elapsed)}; {pace}",
+    ]
+
+
+def _pauses(tally: Tally) -> str:
+    count = tally.pauses.total()
+    if not count:
+        return "no pauses"
+    causes = ", ".join(f"{n} for {cause}" for cause, n in tally.pauses.most_common())
+    return f"{count} {'pause' if count == 1 else 'pauses'} ({causes})"
+
+
+def _estimate(messages: int, asked: Rate) -> str:
+    if asked.unpaced:
+        return f"{messages:,} requests, unpaced"
+    return f"{messages:,} requests at {asked}: about {format_duration(asked.duration(messages))}"

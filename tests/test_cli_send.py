@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import orjson
@@ -32,7 +34,7 @@ class TestSend:
         assert "sandbox   30 messages committed" in out
         assert main(["resume", results, "--quiet"]) == 0
         out, err = capsys.readouterr()
-        assert "earlier   30 rows were settled by earlier runs: 30 sent" in out
+        assert "earlier   30 settled by earlier runs: 30 sent" in out
         assert err == ""  # --quiet: no resuming line
 
     def test_resume_options_override_the_recorded_ones(
@@ -121,3 +123,101 @@ class TestUsage:
         assert code == 2
         assert "topsecret" not in out + err
         assert err.startswith("error: HEYMARKET_SECRET_KEY is not set")
+
+
+class TestJournalPlace:
+    def test_the_input_as_its_own_journal_is_refused_and_left_alone(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        campaign = tmp_path / "c.csv"
+        campaign.write_bytes(SAMPLE.read_bytes())
+        (tmp_path / "alias.csv").symlink_to(campaign)
+        for results in (campaign, tmp_path / "alias.csv"):
+            assert main(["send", str(campaign), *OPTIONS, "--results", str(results)]) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1
+            assert "is the input file itself" in err
+        assert campaign.read_bytes() == SAMPLE.read_bytes()
+
+    @pytest.mark.parametrize("device", ["/dev/full", "/dev/null"])
+    def test_a_device_as_journal_is_refused(
+        self, capsys: pytest.CaptureFixture[str], device: str
+    ) -> None:
+        assert main(["send", str(SAMPLE), *OPTIONS, "--results", device]) == 2
+        assert capsys.readouterr().err == (
+            f"error: --results {device} is not a regular file: give the path of a file\n"
+        )
+
+    def test_a_strangers_file_is_refused_and_left_alone(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        other = tmp_path / "notes.txt"
+        other.write_text("my notes\n")
+        assert main(["send", str(SAMPLE), *OPTIONS, "--results", str(other)]) == 2
+        assert "exists and is not a results journal" in capsys.readouterr().err
+        assert other.read_text() == "my notes\n"
+
+    def test_a_full_disk_stops_the_run_with_one_line_and_a_whole_journal(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, results: str
+    ) -> None:
+        real_write = os.write
+        writes = [0]
+
+        def fills_up(fd: int, data: bytes | memoryview) -> int:
+            if fd > 2:  # the journal, not stdout or stderr
+                writes[0] += 1
+                if writes[0] > 6:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+            return real_write(fd, data)
+
+        monkeypatch.setattr(os, "write", fills_up)
+        assert main(["send", str(SAMPLE), *OPTIONS, "--results", results]) == 2
+        monkeypatch.undo()
+        err = capsys.readouterr().err
+        assert "error: cannot write results journal" in err
+        assert "Traceback" not in err
+        lines = Path(results).read_bytes().splitlines()
+        assert len(lines) == 6  # the header and five outcomes, each whole
+        assert all(orjson.loads(line) for line in lines)
+        assert main(["send", str(SAMPLE), *OPTIONS, "--results", results]) == 0
+
+
+class TestMistakesCaughtUpFront:
+    def test_a_base_url_with_a_password_is_refused_without_echoing_it(
+        self, capsys: pytest.CaptureFixture[str], results: str
+    ) -> None:
+        url = "https://user:hunter2@api.example.com"
+        assert main(["send", str(SAMPLE), *OPTIONS, "--base-url", url, "--results", results]) == 2
+        err = capsys.readouterr().err
+        assert "must not carry a user name or password" in err
+        assert "hunter2" not in err
+        assert not Path(results).exists()
+
+    @pytest.mark.parametrize(
+        "text", ["Hi {{first_name}", "Hi {first_name}", "Hi {{}}", "Hi }} there"]
+    )
+    def test_a_broken_text_template_is_refused_once(
+        self, capsys: pytest.CaptureFixture[str], results: str, text: str
+    ) -> None:
+        options = [*OPTIONS[:-2], "--text", text]
+        assert main(["send", str(SAMPLE), *options, "--results", results]) == 2
+        assert "--text" in capsys.readouterr().err
+        assert not Path(results).exists()
+
+    def test_a_changed_input_is_announced_with_what_is_new(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, results: str
+    ) -> None:
+        campaign = tmp_path / "weekly.csv"
+        rows = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+        campaign.write_text("".join(rows[:11]), encoding="utf-8")  # the header and ten rows
+        assert main(["send", str(campaign), *OPTIONS, "--results", results]) == 0
+        campaign.write_text("".join(rows), encoding="utf-8")  # next week: twenty more
+        capsys.readouterr()
+        assert (
+            main(["send", str(campaign), *OPTIONS, "--results", results, "--log-format", "json"])
+            == 0
+        )
+        events = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
+        (changed,) = [e for e in events if e["event"] == "input changed"]
+        assert "of its 30 rows, 20 have no record yet" in changed["note"]
+        assert "the 10 already settled are not sent again" in changed["note"]

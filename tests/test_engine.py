@@ -117,7 +117,7 @@ class TestSettling:
         assert sorted(text for _, text in sender.sends) == ["a", "b"]
         assert by_status(journal) == {"sent": [2, 3], "invalid": [4], "skipped": [5]}
         (skipped,) = [o for o in journal.outcomes if o.status == "skipped"]
-        assert skipped.error == "duplicate of line 2 (the same message, sent once)"
+        assert skipped.error == "duplicate of line 2: the same message, sent once (see that row)"
         assert (tally.rows, tally.sent, tally.invalid, tally.duplicates, tally.problems) == (
             4,
             2,
@@ -188,22 +188,63 @@ class TestRetries:
         )
         assert len(sender.sends) == 3
 
-    async def test_only_429s_leave_no_doubt_about_delivery(self) -> None:
+    async def test_a_message_out_of_attempts_on_429s_while_nothing_gets_through_stops_the_run(
+        self,
+    ) -> None:
+        """The run is stuck, not the row: stop, resumable, with nothing marked failed."""
         clock = VirtualTime()
-        sender = ScriptedSender(clock, {"x": [Reply("retry", 429, error="HTTP 429")]})
+        limited = Reply("retry", 429, error="HTTP 429")
+        sender = ScriptedSender(clock, {f"t{i}": [limited] for i in range(20)})
         engine, journal = make_engine(clock, sender, policy=RetryPolicy(2, 1.0, 8.0, MaxRandom()))
-        await clock.run(engine.run(rows("x")))
-        assert journal.outcomes[0].error == "gave up after 2 attempts; last: HTTP 429"
+        await clock.run(engine.run(rows(*(f"t{i}" for i in range(20)))))
+        assert engine.stuck == limited
+        assert engine.stopped_by == "stuck"
+        assert journal.outcomes == []
+        assert len(sender.sends) < 20
 
-    async def test_a_refusal_after_a_dropped_attempt_says_it_may_have_been_sent(self) -> None:
+    async def test_429s_cost_no_attempt_while_other_messages_get_through(self) -> None:
+        """Unpaced into a limit: a message throttled more often than --max-attempts still goes."""
+        clock = VirtualTime()
+        limited = Reply("retry", 429, error="HTTP 429")
+        script = {"x": [limited] * 5 + [SENT]}
+        sender = ScriptedSender(clock, script, latency=0.01)
+        policy = RetryPolicy(2, 0.01, 0.01, MaxRandom())
+        engine, journal = make_engine(clock, sender, policy=policy, concurrency=2)
+        await clock.run(engine.run(rows("x", *(f"t{i}" for i in range(40)))))
+        (outcome,) = [o for o in journal.outcomes if o.row == 2]
+        assert (outcome.status, outcome.attempts) == ("sent", 6)
+        assert engine.stuck is None
+
+    async def test_a_429_pauses_everyone_when_unpaced(self) -> None:
+        """Rate 0 obeys a 429 too: nobody sends while the pause lasts."""
+        clock = VirtualTime()
+        sender = ScriptedSender(clock, {"t0": [Reply("retry", 429, error="HTTP 429"), SENT]})
+        engine, _ = make_engine(clock, sender, rate=UNPACED, concurrency=1)
+        await clock.run(engine.run(rows(*(f"t{i}" for i in range(5)))))
+        times = [t for t, _ in sender.sends]
+        assert times == [0.0, 1.0, 1.0, 1.0, 1.0, 1.0]  # the backoff ceiling for a first 429
+        assert engine.tally.pauses == {"HTTP 429": 1}
+
+    async def test_no_connection_pauses_everyone_and_never_claims_delivery(self) -> None:
+        clock = VirtualTime()
+        refused = Reply("retry", error="cannot connect: refused", connected=False)
+        sender = ScriptedSender(clock, {"t0": [refused, SENT]})
+        engine, journal = make_engine(clock, sender, rate=UNPACED, concurrency=1)
+        await clock.run(engine.run(rows("t0", "t1")))
+        assert [t for t, _ in sender.sends] == [0.0, 1.0, 1.0]
+        assert engine.tally.pauses == {"no connection": 1}
+        assert {o.status for o in journal.outcomes} == {"sent"}
+
+    async def test_a_refusal_after_a_dropped_attempt_does_not_claim_it_may_have_been_sent(
+        self,
+    ) -> None:
+        """The same body refused for good was refused the first time too."""
         clock = VirtualTime()
         dropped = Reply("retry", error="the server closed the connection without a response")
         refused = Reply("failed", 400, error="HTTP 400 bad_data: phone_number: opted out")
         engine, journal = make_engine(clock, ScriptedSender(clock, {"x": [dropped, refused]}))
         await clock.run(engine.run(rows("x")))
-        error = journal.outcomes[0].error
-        assert error is not None
-        assert error.startswith("HTTP 400 bad_data: phone_number: opted out; an attempt may")
+        assert journal.outcomes[0].error == "HTTP 400 bad_data: phone_number: opted out"
 
     async def test_pauses_grow_with_the_run_wide_429_streak(self) -> None:
         """Three requests in flight all meet 429: the pauses grow 1, 2, 4 s across messages,
@@ -217,7 +258,7 @@ class TestRetries:
         assert [round(t, 2) for t, _ in first_tries] == [0.0, 0.01, 0.02]
         assert round(retries[0][0], 2) == 4.07  # the last 429 came back at 0.07 and paused 4 s
         assert {o.status for o in journal.outcomes} == {"sent"}
-        assert engine.tally.pauses == 3
+        assert engine.tally.pauses == {"HTTP 429": 3}
 
     async def test_a_429_pauses_every_message(self) -> None:
         """Nobody sends during the pause; after it, the schedule goes on at the rate."""
@@ -231,7 +272,7 @@ class TestRetries:
         hit = next(t for t, text in sender.sends if text == "t3") + 0.05  # when the 429 came back
         assert not [t for t in times if hit < t < hit + 1.0]  # paused for the backoff (1 s)
         assert min(t for t in times if t > hit) == pytest.approx(hit + 1.0)
-        assert engine.tally.pauses == 1
+        assert engine.tally.pauses == {"HTTP 429": 1}
 
     async def test_retry_after_is_honoured_by_everyone(self) -> None:
         clock = VirtualTime()
@@ -241,7 +282,7 @@ class TestRetries:
         await clock.run(engine.run(rows(*(f"t{i}" for i in range(20)))))
         times = sorted(t for t, _ in sender.sends)
         assert times[1] == pytest.approx(6.0)  # the second request waited for Retry-After
-        assert engine.tally.pauses == 1
+        assert engine.tally.pauses == {"Retry-After on HTTP 503": 1}
 
     async def test_other_errors_back_off_only_their_own_message(self) -> None:
         clock = VirtualTime()
@@ -252,7 +293,7 @@ class TestRetries:
         others_meanwhile = [t for t, text in sender.sends if text != "t0" and 0 < t < retried_at[1]]
         assert retried_at[1] >= 1.0
         assert len(others_meanwhile) >= 9
-        assert engine.tally.pauses == 0
+        assert not engine.tally.pauses
 
 
 class TestPacing:
@@ -283,11 +324,11 @@ class TestResume:
         keys = await self.keys(("a", "b", "c", "d"))
         clock = VirtualTime()
         sender = ScriptedSender(clock)
-        earlier = self.journal_with({keys["2"]: "sent", keys["3"]: "failed", keys["4"]: "skipped"})
+        earlier = self.journal_with({keys["2"]: "sent", keys["3"]: "failed", keys["4"]: "sent"})
         engine, journal = make_engine(clock, sender, journal=earlier)
         tally = await clock.run(engine.run(rows("a", "b", "c", "d")))
         assert [text for _, text in sender.sends] == ["d"]
-        assert tally.earlier == {"sent": 1, "failed": 1, "skipped": 1}
+        assert tally.earlier == {"sent": 2, "failed": 1}
         assert [outcome.row for outcome in journal.outcomes] == [5]
         assert tally.problems == 1  # the earlier failure still counts against the exit code
 
@@ -354,3 +395,111 @@ class TestStopping:
         await clock.run(run_with_signals(clock, engine, [(1.2, "SIGTERM")]))
         assert journal.outcomes == []
         assert clock.now == pytest.approx(5.2)
+
+
+class TestDuplicates:
+    async def test_a_duplicate_is_not_recorded_while_its_message_has_not_ended(self) -> None:
+        """A wrong key stops the first run: the twin must not settle the unsent message."""
+        clock = VirtualTime()
+        refused = ScriptedSender(clock, {"a": [Reply("unauthorized", 401, error="HTTP 401")]})
+        engine, journal = make_engine(clock, refused, concurrency=1)
+        twin = rows("a")[0].fields
+        records = [*rows("a"), Record(3, twin)]
+        await clock.run(engine.run(records))
+        assert journal.outcomes == []
+        sender = ScriptedSender(clock)
+        again, journal2 = make_engine(clock, sender, journal=MemoryJournal(journal.state))
+        tally = await clock.run(again.run(records))
+        assert [text for _, text in sender.sends] == ["a"]
+        assert by_status(journal2) == {"sent": [2], "skipped": [3]}
+        assert (tally.sent, tally.duplicates, tally.earlier.total()) == (1, 1, 0)
+
+    async def test_a_duplicate_is_recorded_right_after_its_message_ends(self) -> None:
+        clock = VirtualTime()
+        refusal = Reply("failed", 400, error="HTTP 400 bad_data")
+        engine, journal = make_engine(clock, ScriptedSender(clock, {"a": [refusal]}, latency=1.0))
+        await clock.run(engine.run([*rows("a"), Record(3, rows("a")[0].fields)]))
+        assert [(o.status, o.row) for o in journal.outcomes] == [("failed", 2), ("skipped", 3)]
+
+    async def test_a_stop_leaves_waiting_duplicates_unrecorded_and_counted_as_left(self) -> None:
+        clock = VirtualTime()
+        engine, journal = make_engine(clock, ScriptedSender(clock, latency=30.0), rate=Rate(2))
+        twins = [Record(line, rows("t0")[0].fields) for line in range(50, 53)]
+
+        async def stop_soon() -> None:
+            await clock.sleep(0.2)
+            engine.stop("SIGINT")
+            await clock.sleep(0.1)
+            engine.stop("SIGINT")  # the second stop aborts the request in flight
+
+        stopper = asyncio.ensure_future(stop_soon())
+        await clock.run(engine.run([*rows("t0"), *twins]))
+        await stopper
+        assert journal.outcomes == []
+        assert engine.tally.unsettled == engine.tally.rows == 4
+
+    async def test_a_resumed_run_records_only_the_duplicates_beyond_those_recorded(self) -> None:
+        """Told apart by count: three twins, one already recorded, two recorded now."""
+        clock = VirtualTime()
+        first, journal = make_engine(clock, ScriptedSender(clock))
+        twin = rows("a")[0].fields
+        await clock.run(first.run([*rows("a"), Record(3, twin)]))
+        sender = ScriptedSender(clock)
+        again, journal2 = make_engine(clock, sender, journal=MemoryJournal(journal.state))
+        tally = await clock.run(again.run([*rows("a"), *(Record(n, twin) for n in (3, 4, 5))]))
+        assert sender.sends == []
+        assert by_status(journal2) == {"skipped": [4, 5]}
+        assert tally.earlier == {"sent": 1, "skipped": 1}
+
+    async def test_a_skipped_record_alone_never_settles_its_message(self) -> None:
+        """A journal written before this rule (the twin recorded first) still sends it."""
+        keys = await TestResume().keys(("a",))
+        clock = VirtualTime()
+        state = JournalState()
+        state.note(keys["2"], "skipped")
+        sender = ScriptedSender(clock)
+        engine, _ = make_engine(clock, sender, journal=MemoryJournal(state))
+        await clock.run(engine.run(rows("a")))
+        assert [text for _, text in sender.sends] == ["a"]
+
+    async def test_identical_invalid_rows_are_each_recorded_once_and_never_called_earlier(
+        self,
+    ) -> None:
+        clock = VirtualTime()
+        bad = [Record(2, {"text": "no target"}), Record(3, {"text": "no target"})]
+        engine, journal = make_engine(clock, ScriptedSender(clock))
+        tally = await clock.run(engine.run(bad))
+        assert by_status(journal) == {"invalid": [2, 3]}
+        assert (tally.invalid, tally.earlier.total()) == (2, 0)
+        again, journal2 = make_engine(
+            clock, ScriptedSender(clock), journal=MemoryJournal(journal.state)
+        )
+        tally = await clock.run(again.run(bad))
+        assert journal2.outcomes == []
+        assert tally.earlier == {"invalid": 2}
+
+    async def test_a_reused_local_id_for_another_message_is_invalid(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(clock)
+        engine, journal = make_engine(clock, sender)
+        own = {"phone_number": "14155550100", "local_id": "order-1"}
+        records = [
+            Record(2, {**own, "text": "a"}),
+            Record(3, {**own, "text": "b"}),
+            Record(4, {**own, "text": "a"}),
+        ]
+        await clock.run(engine.run(records))
+        assert [text for _, text in sender.sends] == ["a"]
+        assert by_status(journal) == {"sent": [2], "invalid": [3], "skipped": [4]}
+        (invalid,) = [o for o in journal.outcomes if o.status == "invalid"]
+        assert invalid.error == "local_id: order-1 is already used by line 2 for another message"
+
+    async def test_every_row_ends_with_exactly_one_record(self) -> None:
+        clock = VirtualTime()
+        messages = [rows(f"t{i}")[0].fields for i in range(7)]
+        twins = [Record(line, messages[line % 7]) for line in range(2, 62)]  # 53 duplicates
+        engine, journal = make_engine(clock, ScriptedSender(clock, latency=0.3), rate=Rate(20))
+        records = [*twins, Record(99, {"text": "no target"})]
+        tally = await clock.run(engine.run(records))
+        assert sorted(o.row for o in journal.outcomes) == [r.line for r in records]
+        assert (tally.sent, tally.duplicates, tally.invalid, tally.unsettled) == (7, 53, 1, 0)

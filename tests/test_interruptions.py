@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import sys
 from collections import Counter
@@ -48,13 +49,13 @@ async def start(aiohttp_server: AiohttpServer, trigger: Trigger) -> tuple[str, S
 
 def campaign(tmp_path: Path) -> str:
     path = tmp_path / "big.csv"
-    body = "".join(f"1415{n:07d},P{n}\n" for n in range(ROWS))
+    body = "".join(f"1415{2_000_000 + n:07d},P{n}\n" for n in range(ROWS))
     path.write_text("phone_number,name\n" + body, encoding="utf-8")
     return str(path)
 
 
-async def run(trigger: Trigger, *argv: str) -> tuple[int, str, str]:
-    env = {**os.environ, "HEYMARKET_API_KEY": "k"}
+async def run(trigger: Trigger, *argv: str, key: str = "k") -> tuple[int, str, str]:
+    env = {**os.environ, "HEYMARKET_API_KEY": key}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "broadcaster", *argv,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
@@ -139,3 +140,43 @@ async def test_sigint_and_sigterm_stop_cleanly_and_resume(
     code, out, err = await run(trigger, "resume", f"{path}.results.jsonl")
     assert code == 0, err
     assert_exactly_once(path, state)
+
+
+def campaign_with_duplicates(tmp_path: Path, seed: int) -> tuple[str, int]:
+    """300 rows of 100 messages, each written three times at random places."""
+    order = [n % 100 for n in range(300)]
+    random.Random(seed).shuffle(order)
+    path = tmp_path / "twins.csv"
+    body = "".join(f"1415{2_000_000 + n:07d},P{n}\n" for n in order)
+    path.write_text("phone_number,name\n" + body, encoding="utf-8")
+    return str(path), 100
+
+
+async def test_duplicates_never_lose_their_message_across_a_wrong_key_and_kills(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    """A wrong key, then SIGKILLs at random commit counts: each message committed once, and
+    every row ends with exactly one record."""
+    trigger = Trigger()
+    config = SandboxConfig(
+        api_key="right", rate_limit=Rate(100_000, 60), on_commit=trigger,
+        faults={"503": 0.03, "drop_after": 0.02},
+    )  # fmt: skip
+    app = create_app(config)
+    server = await aiohttp_server(app)
+    url, state = str(server.make_url("")), app[STATE]
+    path, messages = campaign_with_duplicates(tmp_path, seed=7)
+    code, _, err = await run(trigger, *send_args(path, url), key="wrong")
+    assert code == 2, err
+    assert state.committed == 0
+    for kill_at in sorted(random.Random(11).sample(range(5, messages - 5), 3)):
+        trigger.at = kill_at
+        code, _, err = await run(trigger, *send_args(path, url), key="right")
+        assert code == -signal.SIGKILL, err
+    code, out, err = await run(trigger, *send_args(path, url), key="right")
+    assert code == 0, err
+    assert (state.committed, state.conflicts) == (messages, 0)
+    outcomes = [r for r in journal(path) if "status" in r]
+    assert sorted(r["row"] for r in outcomes) == list(range(2, 302))
+    assert Counter(r["status"] for r in outcomes) == {"sent": messages, "skipped": 200}
+    assert "left" not in out

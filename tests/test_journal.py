@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
 import orjson
 import pytest
 
-from broadcaster.errors import JournalBusyError, UsageError
-from broadcaster.journal import Journal, read_journal, read_state
+from broadcaster.errors import JournalBusyError, JournalWriteError, UsageError
+from broadcaster.journal import Journal, check_results_path, read_journal, read_state
 from broadcaster.outcome import Outcome
 
 
@@ -105,3 +106,111 @@ class TestState:
 
     def test_no_journal_yet(self, tmp_path: Path) -> None:
         assert read_journal(str(tmp_path / "none.jsonl")).statuses == {}
+
+
+class TestStateCounts:
+    def test_skipped_records_count_duplicates_and_settle_nothing(self) -> None:
+        state = read_state(
+            [
+                b'{"status":"skipped","key":"a","row":3}\n',
+                b'{"status":"sent","key":"b","row":4}\n',
+                b'{"status":"skipped","key":"b","row":5}\n',
+                b'{"status":"skipped","key":"b","row":6}\n',
+            ]
+        )
+        assert state.statuses == {"b": "sent"}
+        assert state.skipped == {"a": 1, "b": 2}
+
+    def test_invalid_records_are_counted_per_key(self) -> None:
+        state = read_state([b'{"status":"invalid","key":"x","row":2}\n'] * 2)
+        assert (state.statuses, state.invalid) == ({"x": "invalid"}, {"x": 2})
+
+
+class TestResultsPath:
+    def test_the_input_itself_is_refused(self, tmp_path: Path) -> None:
+        campaign = tmp_path / "c.csv"
+        campaign.write_text("phone_number\n14155550100\n")
+        with pytest.raises(UsageError, match="is the input file itself"):
+            check_results_path(str(campaign), str(campaign))
+
+    def test_the_input_through_a_symlink_is_refused(self, tmp_path: Path) -> None:
+        campaign = tmp_path / "c.csv"
+        campaign.write_text("phone_number\n14155550100\n")
+        (tmp_path / "link.jsonl").symlink_to(campaign)
+        with pytest.raises(UsageError, match="is the input file itself"):
+            check_results_path(str(tmp_path / "link.jsonl"), str(campaign))
+
+    @pytest.mark.parametrize("device", ["/dev/null", "/dev/full", "/dev/zero"])
+    def test_a_device_is_refused(self, device: str) -> None:
+        with pytest.raises(UsageError, match="is not a regular file"):
+            check_results_path(device, None)
+
+    def test_a_directory_and_a_fifo_are_refused(self, tmp_path: Path) -> None:
+        os.mkfifo(tmp_path / "fifo")
+        for path in (tmp_path, tmp_path / "fifo"):
+            with pytest.raises(UsageError, match="is not a regular file"):
+                check_results_path(str(path), None)
+
+    @pytest.mark.parametrize(
+        "content",
+        [b"phone_number,text\n1415,hi\n", b'{"phone_number":"1415"}\n', b"\n", b"[1]\n", b"x"],
+    )
+    def test_a_file_that_is_not_a_journal_is_refused(self, tmp_path: Path, content: bytes) -> None:
+        path = tmp_path / "other.jsonl"
+        path.write_bytes(content)
+        with pytest.raises(UsageError, match="exists and is not a results journal"):
+            check_results_path(str(path), None)
+        assert path.read_bytes() == content
+
+    @pytest.mark.parametrize(
+        "content",
+        [
+            b"",
+            b'{"type":"run","campaign":"c"}\n{"status":"sent","key":"a","row":2}\n',
+            b'{"status":"sent","key":"a","row":2}\n',
+            b'{"type":"ru',  # the header torn by a crash
+            b'{"type":"run","campa\n{"type":"run","campaign":"c"}\n',  # torn, then resumed
+        ],
+    )
+    def test_a_journal_or_a_new_file_is_accepted(self, tmp_path: Path, content: bytes) -> None:
+        path = tmp_path / "r.jsonl"
+        path.write_bytes(content)
+        check_results_path(str(path), str(tmp_path / "c.csv"))
+        check_results_path(str(tmp_path / "new.jsonl"), None)
+
+
+class TestWriteFailures:
+    def test_a_failed_write_is_cut_back_and_stops_with_one_clear_error(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A full disk mid-record: what was recorded stays whole, nothing is left torn."""
+        path = tmp_path / "r.jsonl"
+        journal = Journal.open(str(path))
+        journal.record(Outcome("sent", "a", 2))
+        before = path.read_bytes()
+        real_write = os.write
+
+        def half_then_full(fd: int, data: bytes | memoryview) -> int:
+            if len(data) > 10:
+                return real_write(fd, bytes(data[:10]))
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "write", half_then_full)
+        with pytest.raises(JournalWriteError, match=r"No space left on device\. What was recorded"):
+            journal.record(Outcome("sent", "b", 3))
+        monkeypatch.undo()
+        journal.close()
+        assert path.read_bytes() == before
+
+    def test_a_failed_sync_at_close_is_reported(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        journal = Journal.open(str(tmp_path / "r.jsonl"))
+        journal.record(Outcome("sent", "a", 2))
+
+        def failing(_: int) -> None:
+            raise OSError(errno.EIO, "Input/output error")
+
+        monkeypatch.setattr(os, "fsync", failing)
+        with pytest.raises(JournalWriteError, match="Input/output error"):
+            journal.close()

@@ -63,7 +63,7 @@ class TestValidRows:
     def test_group_mms_targets(self) -> None:
         msg = message(
             {"targets": "+1 415 555 0100; 415-555-0101", "media_url": "https://x.test/a.png"},
-            Defaults("c", 101, 55, default_country_code="1"),
+            Defaults("c", 101, 55, region="US"),
         )
         assert msg.body["targets"] == ["14155550100", "14155550101"]
         assert msg.family == "targets"
@@ -103,7 +103,10 @@ class TestInvalidRows:
             ),
             (
                 {"phone_number": "555", "text": "x"},
-                "phone_number: '555' has 3 digits; expected 11 to 15",
+                (
+                    "phone_number: '555' is not a valid phone number in US: too short (write it "
+                    "with + and the country code, or pass --region)"
+                ),
             ),
             (
                 {"chat_id": 1, "media_url": "ftp://x.test/a.png"},
@@ -144,7 +147,7 @@ class TestInvalidRows:
 
     def test_every_problem_of_a_row_is_reported(self) -> None:
         assert problems({"phone_number": "abc", "media_url": "nope", "private": "2"}) == [
-            "phone_number: 'abc' is not a phone number",
+            "phone_number: 'abc' has letters; write the phone number in digits only",
             "private: expected true or false, got '2'",
             "media_url: 'nope' is not an http(s) URL",
         ]
@@ -204,3 +207,13 @@ class TestKeys:
 
 def _identity(row: dict[str, object]) -> tuple[str, ...]:
     return tuple(str(row[name]) for name in sorted(row))
+
+
+class TestHints:
+    def test_a_row_without_a_target_names_the_column_meant(self) -> None:
+        planned = plan(Record(2, {"phone": "14155550100", "text": "hi"}), Defaults("c", 101, 55))
+        assert isinstance(planned, Invalid)
+        assert planned.reason == (
+            "row: no target: give phone_number, chat_id, list_id or targets; "
+            "did you mean phone_number for 'phone'?"
+        )

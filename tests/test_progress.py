@@ -8,7 +8,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from broadcaster.engine import Tally
-from broadcaster.progress import Progress, settled
+from broadcaster.progress import Progress
 from broadcaster.rate import Rate, parse_rate
 
 
@@ -32,7 +32,7 @@ def run_ticks(
 class TestProgress:
     def test_line_on_a_terminal(self) -> None:
         clock, stream, tally = Clock(), io.StringIO(), Tally()
-        progress = Progress(160, parse_rate("480/m"), clock, stream)
+        progress = Progress(160, parse_rate("480/m"), clock, stream, width=lambda: 120)
         progress.tick(tally)
         run_ticks(progress, clock, tally, 10, 8)
         last = stream.getvalue().split("\r\x1b[2K")[-1]
@@ -42,6 +42,18 @@ class TestProgress:
         )
         progress.close()
         assert stream.getvalue().endswith("\r\x1b[2K")
+
+    @pytest.mark.parametrize("columns", [80, 60, 20])
+    def test_the_line_fits_the_terminal_so_a_redraw_never_leaves_a_stale_line(
+        self, columns: int
+    ) -> None:
+        """A line as wide as the terminal wraps, and clearing the line clears only its tail."""
+        clock, stream, tally = Clock(), io.StringIO(), Tally(sent=12_345, failed=67)
+        progress = Progress(1_000_000, parse_rate("480/m"), clock, stream, width=lambda: columns)
+        progress.tick(tally)
+        drawn = stream.getvalue().split("\r\x1b[2K")[-1]
+        assert len(drawn) < columns
+        assert drawn.startswith("12,412/1,000,000 rows"[: columns - 2])  # the bar goes first
 
     def test_eta_never_assumes_more_than_the_asked_rate(self) -> None:
         """Resuming, thousands of rows settle at once; the ETA stays at the asked rate."""
@@ -54,14 +66,14 @@ class TestProgress:
         clock.now += 1
         progress.tick(tally)
         assert progress.recent_rate() == pytest.approx(3020 / 3)  # resumed rows settle at once
-        assert progress.eta(settled(tally)) == pytest.approx((10_000 - 8020) / 10)
+        assert progress.eta(tally.settled) == pytest.approx((10_000 - 8020) / 10)
 
     def test_unpaced_eta_uses_the_recent_rate(self) -> None:
         clock, tally = Clock(), Tally()
         progress = Progress(1000, Rate(0), clock, io.StringIO())
         progress.tick(tally)
         run_ticks(progress, clock, tally, 5, 100)
-        assert progress.eta(settled(tally)) == pytest.approx(5.0)
+        assert progress.eta(tally.settled) == pytest.approx(5.0)
 
     def test_no_total_no_eta(self) -> None:
         clock, stream = Clock(), io.StringIO()

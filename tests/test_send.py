@@ -139,7 +139,8 @@ class TestResumeAndModes:
         assert (await send([path, *fast(server)]))[0] == 1
         code, out = await send([path, *fast(server)])
         assert (code, state.requests) == (1, 4)
-        assert "earlier   4 rows were settled by earlier runs: 3 sent, 1 failed" in out
+        assert "rows      4: 0 sent, 0 failed, 0 invalid, 0 duplicate (skipped) in this run" in out
+        assert "earlier   4 settled by earlier runs: 3 sent, 1 failed" in out
         assert "--retry-failed sends them again" in out
         code, _ = await send([path, *fast(server), "--retry-failed"])
         assert (code, state.requests) == (1, 5)  # only the failed row was tried again
@@ -151,8 +152,11 @@ class TestResumeAndModes:
         path = campaign(tmp_path, 20)
         code, out = await send([path, *fast(server), "--dry-run", "--rate", "1/h"])
         assert (code, state.requests) == (0, 0)
-        assert "rows      20: 20 sent" in out
-        assert "dry run   nothing was sent" in out
+        assert out.splitlines() == [
+            "rows      20: 20 would be sent, 0 failed, 0 invalid, 0 duplicate (skipped)",
+            "time      20 requests at 1/h: about 20h 00m 00s",
+            "dry run   nothing was sent and the results journal was not written",
+        ]
         assert not Path(path + ".results.jsonl").exists()
 
     async def test_in_process_sandbox(self, tmp_path: Path) -> None:

@@ -8,7 +8,15 @@ from broadcaster.summary import summary
 
 
 def tally() -> Tally:
-    t = Tally(rows=10, sent=6, failed=1, invalid=1, duplicates=1, earlier=Counter({"failed": 1}))
+    t = Tally(
+        rows=10,
+        sent=6,
+        failed=1,
+        invalid=1,
+        duplicates=1,
+        earlier=Counter({"failed": 1}),
+        input_done=True,
+    )
     for at in (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875):
         t.note_request(at)
     t.latency_total, t.latency_max = 7 * 0.12, 0.4
@@ -16,23 +24,64 @@ def tally() -> Tally:
 
 
 class TestSummary:
-    def test_every_line(self) -> None:
+    def test_every_line_of_a_resumed_run(self) -> None:
         assert summary(tally(), 61.0, parse_rate("480/m")).splitlines() == [
-            "rows      10: 6 sent, 1 failed, 1 invalid, 1 duplicate (skipped)",
-            "earlier   1 rows were settled by earlier runs: 1 failed",
-            (
-                "requests  8 attempts for 7 messages, 0 pauses for 429, "
-                "latency mean 120 ms, max 400 ms"
-            ),
+            "rows      10: 6 sent, 1 failed, 1 invalid, 1 duplicate (skipped) in this run",
+            "earlier   1 settled by earlier runs: 1 failed",
+            "requests  8 attempts for 7 messages, no pauses, latency mean 120 ms, max 400 ms",
             "time      1m 01s; mean 8.00 requests/s, asked 480/m (8.00/s)",
             "note      1 rows failed in an earlier run; --retry-failed sends them again",
         ]
 
+    def test_a_first_run_says_nothing_of_earlier_runs(self) -> None:
+        first = Tally(rows=3, sent=2, invalid=1, input_done=True)
+        text = summary(first, 1.0, Rate(8))
+        assert "earlier" not in text
+        assert "in this run" not in text
+        assert text.startswith("rows      3: 2 sent, 0 failed, 1 invalid, 0 duplicate (skipped)\n")
+
+    def test_pauses_are_counted_by_their_cause(self) -> None:
+        paused = tally()
+        paused.pauses.update({"HTTP 429": 2, "Retry-After on HTTP 503": 1})
+        assert "3 pauses (2 for HTTP 429, 1 for Retry-After on HTTP 503)" in summary(
+            paused, 1.0, Rate(8)
+        )
+
+    def test_a_stopped_run_counts_what_ended_and_says_what_is_left(self) -> None:
+        """400 rows read of 1,000: 380 ended, 20 in flight or queued, 600 never read."""
+        stopped = Tally(rows=400, sent=370, failed=2, duplicates=8)
+        lines = summary(stopped, 50.0, Rate(8), total=1000).splitlines()
+        assert lines[:2] == [
+            "rows      1,000: 370 sent, 2 failed, 0 invalid, 8 duplicate (skipped)",
+            (
+                "left      620 rows not ended: 20 read and not finished, 600 not read "
+                "(a resumed run takes them up)"
+            ),
+        ]
+
+    def test_a_stopped_run_of_a_stream_cannot_count_what_it_never_read(self) -> None:
+        stopped = Tally(rows=40, sent=30)
+        assert (
+            "left      10 read and not finished, the rest of the input not read "
+            "(a resumed run takes them up)"
+        ) in summary(stopped, 5.0, Rate(8))
+
+    def test_a_dry_run_would_send_and_shows_no_request_rate(self) -> None:
+        dry = Tally(rows=5, sent=4, invalid=1, input_done=True)
+        for at in (0.0, 0.001, 0.002, 0.003):
+            dry.note_request(at)
+        assert summary(dry, 0.01, parse_rate("480/m"), dry_run=True).splitlines() == [
+            "rows      5: 4 would be sent, 0 failed, 1 invalid, 0 duplicate (skipped)",
+            "time      4 requests at 480/m: about 0s",
+        ]
+
     def test_unpaced_and_no_requests(self) -> None:
-        text = summary(Tally(rows=3, earlier=Counter({"sent": 3})), 0.2, Rate(0))
+        done = Tally(rows=3, earlier=Counter({"sent": 3}), input_done=True)
+        text = summary(done, 0.2, Rate(0))
         assert "time      0s; unpaced" in text
         assert "latency mean 0 ms" in text
         assert "note" not in text
+        assert "left" not in text
 
     def test_tally_counts_problems_from_every_run(self) -> None:
         assert tally().problems == 3
