@@ -41,6 +41,9 @@ log = structlog.get_logger("broadcaster")
 _YIELD_EVERY = 256  # rows the producer settles between yields to the loop
 _LATENCY_SAMPLES = 20  # replies seen before judging whether --concurrency can reach --rate
 _RATE_SHORTFALL = 0.97
+# How long nothing may get through before pausing replies cost attempts: two windows of the
+# documented per-minute limit, which an unpaced burst can fill for most of a minute.
+STUCK_AFTER = 120.0
 
 
 class Sender(Protocol):
@@ -152,13 +155,15 @@ class Engine:
         self._in_request: set[asyncio.Task[object]] = set()
         self._grace: asyncio.Task[None] | None = None
         self._throttled = 0  # pausing replies in a row, run-wide: each pause longer than the last
-        self._ended = 0  # messages answered for good: the run's progress
+        self._progress_at = self._timing.clock()  # when a message was last answered for good
+        self._reached = False  # whether any request has reached the API in this run
         self._latency = (0, 0.0)  # replies and their summed latency
         self._warned_concurrency = False
 
     async def run(
         self, records: Iterable[Record], tick: Callable[[Tally], None] | None = None
     ) -> Tally:
+        self._progress_at = self._timing.clock()
         try:
             async with asyncio.TaskGroup() as group:
                 producer = group.create_task(self._produce(records))
@@ -246,7 +251,6 @@ class Engine:
     async def _deliver(self, message: Message) -> None:
         attempts = charged = 0
         maybe_committed = False
-        progress = self._ended
         while True:
             started = await self._pacer.wait()
             self.tally.note_request(started)
@@ -259,14 +263,12 @@ class Engine:
                 self.abort()
                 return
             if reply.verdict != "retry":
-                self._ended += 1
+                self._progress_at = self._timing.clock()
                 self._finish(message, reply, attempts, latency, maybe_committed=False)
                 return
             maybe_committed = maybe_committed or reply.may_have_been_committed
-            # A pausing reply costs no attempt while other messages still get through.
-            if not (reply.pauses_everyone and self._ended > progress):
+            if not (reply.pauses_everyone and self._progressing()):
                 charged += 1
-            progress = self._ended
             if self._settings.policy.gives_up_after(charged):
                 if reply.pauses_everyone:
                     self._stop_stuck(reply, attempts)
@@ -276,7 +278,13 @@ class Engine:
             if not await self._back_off(message, reply, charged):
                 return
 
+    def _progressing(self) -> bool:
+        """Whether a pausing reply is free: the API has been reached, and a message got through
+        lately (or the run began lately), since a limit's window takes time to free."""
+        return self._reached and self._timing.clock() - self._progress_at < STUCK_AFTER
+
     def _note_reply(self, reply: Reply, latency: float) -> None:
+        self._reached = self._reached or reply.connected
         self._throttled = self._throttled + 1 if reply.pauses_everyone else 0
         count, total = self._latency
         self._latency = (count + 1, total + latency)
@@ -288,8 +296,8 @@ class Engine:
         self.stuck = reply
         log.error(
             "stopping",
-            reason=f"{attempts} attempts of one message met {reply.pause_cause} while no other "
-            "message got through",
+            reason=f"{attempts} attempts of one message met {reply.pause_cause}, and no message "
+            f"got through for {STUCK_AFTER:g}s or more",
             note="nothing was marked failed; resume later",
         )
         self.stop("stuck")

@@ -8,8 +8,10 @@ import random
 from collections.abc import Mapping
 
 import pytest
+import structlog
+from structlog.testing import capture_logs
 
-from broadcaster.engine import Engine, EngineSettings, Timing
+from broadcaster.engine import STUCK_AFTER, Engine, EngineSettings, Timing
 from broadcaster.journal import JournalState, MemoryJournal
 from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
@@ -74,7 +76,7 @@ def make_engine(
 ) -> tuple[Engine, MemoryJournal]:
     journal = journal or MemoryJournal()
     policy = policy or RetryPolicy(8, base=1.0, cap=8.0, rng=MaxRandom())
-    settings = EngineSettings(DEFAULTS, concurrency, policy, retry_failed, grace)
+    settings = EngineSettings(DEFAULTS, concurrency, policy, retry_failed, grace, rate)
     pacer = Pacer(rate, clock=clock.clock, sleep=clock.sleep)
     timing = Timing(clock=clock.clock, sleep=clock.sleep, wall_clock=lambda: 1_780_000_000.0)
     return Engine(settings, sender, journal, pacer, timing), journal
@@ -200,7 +202,18 @@ class TestRetries:
         assert engine.stuck == limited
         assert engine.stopped_by == "stuck"
         assert journal.outcomes == []
-        assert len(sender.sends) < 20
+        assert STUCK_AFTER <= clock.now < STUCK_AFTER + 20  # two charged attempts after it
+
+    async def test_no_connection_before_any_answer_costs_attempts_at_once(self) -> None:
+        """A wrong --base-url stops in seconds, not after minutes of grace."""
+        clock = VirtualTime()
+        refused = Reply("retry", error="cannot connect: refused", connected=False)
+        sender = ScriptedSender(clock, {f"t{i}": [refused] for i in range(5)})
+        engine, journal = make_engine(clock, sender, policy=RetryPolicy(3, 1.0, 8.0, MaxRandom()))
+        await clock.run(engine.run(rows(*(f"t{i}" for i in range(5)))))
+        assert engine.stuck == refused
+        assert journal.outcomes == []
+        assert clock.now < 10
 
     async def test_429s_cost_no_attempt_while_other_messages_get_through(self) -> None:
         """Unpaced into a limit: a message throttled more often than --max-attempts still goes."""
@@ -503,3 +516,27 @@ class TestDuplicates:
         tally = await clock.run(engine.run(records))
         assert sorted(o.row for o in journal.outcomes) == [r.line for r in records]
         assert (tally.sent, tally.duplicates, tally.invalid, tally.unsettled) == (7, 53, 1, 0)
+
+
+class TestConcurrencyWarning:
+    async def test_too_few_requests_in_flight_for_the_rate_are_warned_of_once(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(clock, latency=1.0)
+        engine, _ = make_engine(clock, sender, rate=Rate(10), concurrency=2)
+        structlog.reset_defaults()
+        with capture_logs() as logs:
+            await clock.run(engine.run(rows(*(f"t{i}" for i in range(60)))))
+        (warning,) = [entry for entry in logs if entry["event"] == "concurrency too low"]
+        assert warning["note"] == (
+            "--concurrency 2 at 1000 ms mean latency sends at most 2.00/s, below --rate 10/s: "
+            "raise --concurrency to 13 or more"
+        )
+
+    async def test_enough_requests_in_flight_are_not_warned_of(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(clock, latency=1.0)
+        engine, _ = make_engine(clock, sender, rate=Rate(10), concurrency=16)
+        structlog.reset_defaults()
+        with capture_logs() as logs:
+            await clock.run(engine.run(rows(*(f"t{i}" for i in range(60)))))
+        assert not [entry for entry in logs if entry["event"] == "concurrency too low"]

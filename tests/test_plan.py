@@ -217,3 +217,42 @@ class TestHints:
             "row: no target: give phone_number, chat_id, list_id or targets; "
             "did you mean phone_number for 'phone'?"
         )
+
+
+class TestWrongTypes:
+    @pytest.mark.parametrize(
+        ("local_id", "reason"),
+        [
+            (True, "local_id: expected text, got true or false"),
+            ({"a": 1}, "local_id: expected text, got an object"),
+            (["a"], "local_id: expected text, got an array"),
+            (1.5, "local_id: expected text, got a fractional number"),
+            ("has space", "local_id: use only letters, digits and - _ . ~ :"),
+        ],
+    )
+    def test_a_local_id_that_is_not_text_is_a_reason(self, local_id: object, reason: str) -> None:
+        fields = {"phone_number": "14155550100", "text": "hi", "local_id": local_id}
+        planned = plan(Record(2, fields), Defaults("c", 101, 55))
+        assert isinstance(planned, Invalid)
+        assert planned.reason == reason
+
+    def test_a_whole_number_local_id_is_its_text(self) -> None:
+        fields = {"phone_number": "14155550100", "text": "hi", "local_id": 42}
+        planned = plan(Record(2, fields), Defaults("c", 101, 55))
+        assert isinstance(planned, Message)
+        assert (planned.key, planned.own_local_id) == ("42", True)
+
+    @pytest.mark.parametrize("value", [{"x": [1, {"y": 2}]}, [[1]], [1, 2]])
+    def test_structures_where_scalars_belong_are_reasons(self, value: object) -> None:
+        for fields in (
+            {"chat_id": value, "text": "hi"},
+            {"phone_number": "14155550100", "text": "Hi {{name}}", "name": value},
+        ):
+            planned = plan(Record(2, fields), Defaults("c", 101, 55))
+            assert isinstance(planned, Invalid), fields
+
+    def test_a_nul_or_control_character_in_the_rendered_text_is_a_reason(self) -> None:
+        fields = {"phone_number": "14155550100", "text": "Hi {{name}}", "name": "A\x00B"}
+        planned = plan(Record(2, fields), Defaults("c", 101, 55))
+        assert isinstance(planned, Invalid)
+        assert planned.reason.startswith("text: contains a control character U+0000")

@@ -101,6 +101,33 @@ class TestFaults:
         assert "rows      3: 2 sent, 1 failed" in out
 
 
+class TestThrottling:
+    async def test_unpaced_into_a_limit_no_row_fails_on_429(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        """--rate 0 against 100/s with two attempts a message: 429s pause, never fail a row."""
+        server, state = await sandbox(aiohttp_server, rate_limit=Rate(100, 1))
+        path = campaign(tmp_path, 300)
+        options = [*fast(server), "--max-attempts", "2", "--concurrency", "16"]
+        code, out = await send([path, *options])
+        assert code == 0, out
+        assert Counter(r["status"] for r in outcomes(path + ".results.jsonl")) == {"sent": 300}
+        assert state.rate_limited > 0
+        assert "for HTTP 429" in out
+
+    async def test_no_connection_stops_the_run_without_failing_rows(self, tmp_path: Path) -> None:
+        path = campaign(tmp_path, 20)
+        options = ["--base-url", "http://127.0.0.1:1", "--rate", "0", "--inbox-id", "101"]
+        options += ["--creator-id", "55", "--text", "Hi", "--max-attempts", "3"]
+        options += ["--backoff-base", "0.001", "--backoff-cap", "0.002"]
+        code, out = await send([path, *options])
+        assert code == 1
+        assert "stopped   nothing got through: cannot connect" in out
+        assert "(no row was marked failed)" in out
+        assert "left      20 rows not ended" in out
+        assert outcomes(path + ".results.jsonl") == []
+
+
 class TestCredentials:
     async def test_jwt_credentials_are_accepted(
         self, aiohttp_server: AiohttpServer, tmp_path: Path
