@@ -18,8 +18,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.runtime
 
-DEMO_OPTIONS := --default-country-code 1 \
-	--text "Hi {{first_name}}, Bay Dental here: see you {{appointment}} at our {{clinic}} clinic. Reply C to confirm."
+DEMO_OPTIONS := --text "Hi {{first_name}}, Bay Dental here: see you {{appointment}} at our {{clinic}} clinic. Reply C to confirm."
 
 # Validates the sample campaign, then sends it to the in-process sandbox at the default rate.
 demo: $(VENV)/.runtime

@@ -164,6 +164,9 @@ class TestUsageErrors:
             (["--rate", "fast"], "expected N, N/s, N/m or N/h"),
             (["--inbox-id", "0"], "must be at least 1"),
             (["--default-country-code", "x"], "country code"),
+            (["--region", "XX"], "XX"),
+            (["--region", "GB", "--default-country-code", "1"], "disagree"),
+            (["--text", "Hi {first_name}"], "single braces"),
             (["--format", "xml"], "invalid choice"),
         ],
     )
@@ -180,3 +183,16 @@ class TestUsageErrors:
         code, out, _ = run(capsys, "validate", "--help")
         assert code == 0
         assert "--default-country-code" in out
+
+
+class TestRegion:
+    def test_national_numbers_are_read_in_the_region_given(
+        self, capsys: pytest.CaptureFixture[str], write: Write
+    ) -> None:
+        path = write("uk.csv", "phone_number,text\n07911 123456,hi\n020 7946 0958,hi\n")
+        assert run(capsys, "validate", path, "--inbox-id", "1", "--creator-id", "2")[0] == 1
+        for argv in (["--region", "gb"], ["--default-country-code", "+44"]):
+            code, out, _ = run(
+                capsys, "validate", path, "--inbox-id", "1", "--creator-id", "2", *argv
+            )
+            assert code == 0, out
