@@ -6,11 +6,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from broadcaster.plan import Invalid, Message, Planned, plan
+from broadcaster.journal import JournalState
+from broadcaster.plan import plan
 from broadcaster.rate import format_duration
-from broadcaster.reader import TARGET_FIELDS, read_rows
+from broadcaster.reader import STDIN, TARGET_FIELDS, read_rows
 from broadcaster.segments import is_gsm7
 from broadcaster.settings import Settings
+from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Triage
 
 
 @dataclass(slots=True)
@@ -29,14 +31,15 @@ class CampaignCounts:
     def requests(self) -> int:
         return self.rows - self.invalid - self.duplicates
 
-    def add(self, planned: Planned, duplicate: bool) -> None:
+    def add(self, decision: Decision) -> None:
         self.rows += 1
-        if isinstance(planned, Invalid):
+        if isinstance(decision, Rejected | Settled):  # nothing is settled: no journal is read
             self.invalid += 1
             return
-        if duplicate:
+        if isinstance(decision, Duplicate):
             self.duplicates += 1
             return
+        planned = decision
         self.families[planned.family] += 1
         self.kinds[planned.kind] += 1
         self.segments += planned.segments
@@ -48,17 +51,14 @@ class CampaignCounts:
 def validate(settings: Settings, out: TextIO) -> int:
     """Print one line per invalid row, then the summary; 0 when every row is valid."""
     counts = CampaignCounts()
-    seen: set[str] = set()
-    shown = "<stdin>" if settings.input == "-" else settings.input
+    triage = Triage(settings.defaults.campaign, JournalState())
+    shown = "<stdin>" if settings.input == STDIN else settings.input
     with read_rows(settings.input, settings.format) as rows:
         for record in rows:
-            planned = plan(record, settings.defaults)
-            duplicate = isinstance(planned, Message) and planned.key in seen
-            if isinstance(planned, Message):
-                seen.add(planned.key)
-            elif isinstance(planned, Invalid):
-                out.write(f"{shown}:{planned.line}: {planned.reason}\n")
-            counts.add(planned, duplicate)
+            decision = triage.decide(plan(record, settings.defaults))
+            if isinstance(decision, Rejected):
+                out.write(f"{shown}:{decision.line}: {decision.reason}\n")
+            counts.add(decision)
     out.write(summary(counts, settings))
     return 1 if counts.invalid else 0
 

@@ -196,3 +196,30 @@ class TestRegion:
                 capsys, "validate", path, "--inbox-id", "1", "--creator-id", "2", *argv
             )
             assert code == 0, out
+
+    def test_a_reused_local_id_is_reported_like_the_run_records_it(
+        self, capsys: pytest.CaptureFixture[str], write: Write
+    ) -> None:
+        path = write(
+            "own.csv",
+            "phone_number,text,local_id\n14155550100,a,order-1\n14155550100,b,order-1\n"
+            "14155550100,a,order-1\n",
+        )
+        code, out, _ = run(capsys, "validate", path, "--inbox-id", "1", "--creator-id", "2")
+        assert code == 1
+        assert out.splitlines()[:2] == [
+            f"{path}:3: local_id: order-1 is already used by line 2 for another message",
+            "rows      3: 2 valid, 1 invalid, 1 duplicate (sent once, then skipped)",
+        ]
+
+    @pytest.mark.parametrize(
+        ("name", "content"), [("e.jsonl", ""), ("e.jsonl", "\n\n"), ("e.csv", "")]
+    )
+    def test_an_empty_file_exits_2_in_either_format(
+        self, capsys: pytest.CaptureFixture[str], write: Write, name: str, content: str
+    ) -> None:
+        path = write(name, content)
+        for command in ("validate", "send"):
+            code, _, err = run(capsys, command, path, "--dry-run" if command == "send" else "--quiet")
+            assert code == 2
+            assert err.startswith(f"error: {path}: the file is empty")
