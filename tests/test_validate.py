@@ -220,6 +220,7 @@ class TestRegion:
     ) -> None:
         path = write(name, content)
         for command in ("validate", "send"):
-            code, _, err = run(capsys, command, path, "--dry-run" if command == "send" else "--quiet")
+            option = "--dry-run" if command == "send" else "--quiet"
+            code, _, err = run(capsys, command, path, option)
             assert code == 2
             assert err.startswith(f"error: {path}: the file is empty")
