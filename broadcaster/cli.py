@@ -24,6 +24,7 @@ from broadcaster.options import (
     recorded_options,
     settings_from,
 )
+from broadcaster.reader import STDIN
 from broadcaster.sandbox.command import add_sandbox_options, serve_from
 from broadcaster.validate import validate
 
@@ -113,7 +114,7 @@ def _resumed(args: argparse.Namespace) -> argparse.Namespace:
     if not headers:
         raise UsageError(f"{args.results}: no run is recorded in it (is it a results journal?)")
     recorded = headers[-1]["settings"]
-    if recorded.get("input") in (None, "-"):
+    if recorded.get("input") in (None, STDIN):
         raise UsageError(
             f"the run recorded in {args.results} read stdin: pipe the input again, with "
             f"broadcaster send - --results {args.results}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from types import TracebackType
 from typing import Self
 
@@ -19,7 +20,7 @@ from broadcaster.credentials import Credentials
 from broadcaster.outcome import Reply
 
 SEND_PATH = "/v1/message/send"
-_RETRYABLE_4XX = frozenset({408, 429})
+_RETRYABLE_4XX = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
 _SHOWN_BODY = 200
 
 
@@ -27,7 +28,7 @@ def classify(status: int, headers: Mapping[str, str], body: bytes, now: float) -
     """What one response means for its message."""
     request_id = headers.get("X-Request-Id")
     retry_after = parse_retry_after(headers.get("Retry-After"), now)
-    if 200 <= status < 300:  # noqa: PLR2004
+    if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
         payload = _json(body)
         if isinstance(payload, dict) and isinstance(payload.get("id"), int):
             return Reply(
@@ -41,9 +42,9 @@ def classify(status: int, headers: Mapping[str, str], body: bytes, now: float) -
         error = f"HTTP {status} with an unreadable body: {_shown(body)}"
         return Reply("retry", status, request_id, error=error, retry_after=retry_after)
     error = _error_text(status, body)
-    if status == 401:  # noqa: PLR2004
+    if status == HTTPStatus.UNAUTHORIZED:
         return Reply("unauthorized", status, request_id, error=error)
-    if status in _RETRYABLE_4XX or status >= 500:  # noqa: PLR2004
+    if status in _RETRYABLE_4XX or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return Reply("retry", status, request_id, error=error, retry_after=retry_after)
     return Reply("failed", status, request_id, error=error)
 

@@ -346,10 +346,19 @@ class Engine:
                 "or a server error): --retry-failed settles it safely, with the same local_id"
             )
         outcome = Outcome(
-            status, message.key, message.line, message.key, reply.id, reply.date,
-            reply.gallery_url, reply.request_id, reply.http_status, error, attempts,
-            round(latency * 1000, 1),
-        )  # fmt: skip
+            status=status,
+            key=message.key,
+            row=message.line,
+            local_id=message.key,
+            id=reply.id,
+            date=reply.date,
+            gallery_url=reply.gallery_url,
+            request_id=reply.request_id,
+            http_status=reply.http_status,
+            error=error,
+            attempts=attempts,
+            latency_ms=round(latency * 1000, 1),
+        )
         self._record(outcome)
         if status == "sent":
             self.tally.sent += 1

@@ -10,7 +10,7 @@ from broadcaster.errors import UsageError
 from broadcaster.phones import DEFAULT_REGION, parse_region, region_for_country_code
 from broadcaster.plan import Defaults
 from broadcaster.rate import Rate, parse_rate
-from broadcaster.reader import FORMATS
+from broadcaster.reader import FORMATS, STDIN
 from broadcaster.settings import DEFAULT_BASE_URL, DEFAULT_RATE, Settings, default_campaign
 from broadcaster.template import TemplateSyntaxError, check_template
 
@@ -132,7 +132,7 @@ def recorded_options(args: argparse.Namespace) -> dict[str, object]:
     """The options to write in a run header (never credentials: they are not options)."""
     values = {name: getattr(args, name, None) for name in RECORDED}
     values["rate"] = str(values["rate"]) if values["rate"] is not None else None
-    if values["input"] not in (None, "-"):
+    if values["input"] not in (None, STDIN):
         values["input"] = str(Path(str(values["input"])).resolve())
     return values
 

@@ -1,9 +1,9 @@
 """From a row as read to a message the API accepts, or the reasons it cannot be sent.
 
-Pure functions, no I/O. The rules are the API's (DESIGN.md): one target family; content
-present; ``list_id`` broadcasts carry ``local_id``; ``media_url`` is http(s); ``private`` is
-a boolean; ``inbox_id`` and ``creator_id`` are positive integers. Command-line defaults fill
-what a row leaves empty.
+Pure functions, no I/O. The rules are the API's (ARCHITECTURE.md, "The API"): one target
+family; content present; ``list_id`` broadcasts carry ``local_id``; ``media_url`` is http(s);
+``private`` is a boolean; ``inbox_id`` and ``creator_id`` are positive integers. Command-line
+defaults fill what a row leaves empty.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from broadcaster.fields import (
     parse_list,
     parse_text,
 )
-from broadcaster.keys import check_local_id, derive_key
+from broadcaster.idempotency import check_local_id, derive_key
 from broadcaster.phones import DEFAULT_REGION, normalize_phone
 from broadcaster.reader import TARGET_FIELDS, Record, did_you_mean
 from broadcaster.segments import segment_count

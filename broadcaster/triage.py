@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from broadcaster.idempotency import derive_key
 from broadcaster.journal import JournalState
-from broadcaster.keys import derive_key
 from broadcaster.outcome import Status
 from broadcaster.plan import Invalid, Message, Planned
 

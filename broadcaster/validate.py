@@ -59,11 +59,11 @@ def validate(settings: Settings, out: TextIO) -> int:
             if isinstance(decision, Rejected):
                 out.write(f"{shown}:{decision.line}: {decision.reason}\n")
             counts.add(decision)
-    out.write(summary(counts, settings))
+    out.write(format_counts(counts, settings))
     return 1 if counts.invalid else 0
 
 
-def summary(counts: CampaignCounts, settings: Settings) -> str:
+def format_counts(counts: CampaignCounts, settings: Settings) -> str:
     valid = counts.rows - counts.invalid
     families = ", ".join(
         f"{name} {counts.families[name]}" for name in TARGET_FIELDS if counts.families[name]

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from broadcaster.keys import MAX_KEY_LENGTH, check_local_id, derive_key
+from broadcaster.idempotency import MAX_KEY_LENGTH, check_local_id, derive_key
 
 BODY = {"inbox_id": 101, "creator_id": 55, "phone_number": "14155550100", "text": "Hi"}
 
