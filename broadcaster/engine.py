@@ -19,7 +19,6 @@ import asyncio
 import math
 import random
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from broadcaster.plan import Defaults, Message, plan
 from broadcaster.rate import Rate
 from broadcaster.reader import Record
 from broadcaster.retry import RetryPolicy
+from broadcaster.tally import Tally
 from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Triage
 
 log = structlog.get_logger("broadcaster")
@@ -69,54 +69,6 @@ class Timing:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     wall_clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
-
-
-@dataclass(slots=True)
-class Tally:
-    """Every row read, by how it stands after this run; and the requests it took."""
-
-    rows: int = 0
-    sent: int = 0
-    failed: int = 0
-    invalid: int = 0
-    duplicates: int = 0
-    earlier: Counter[Status] = field(default_factory=Counter)
-    attempts: int = 0
-    pauses: Counter[str] = field(default_factory=Counter)
-    latency_total: float = 0.0
-    latency_max: float = 0.0
-    first_request: float | None = None
-    last_request: float | None = None
-    input_done: bool = False  # every row of the input was read
-
-    def note_request(self, at: float) -> None:
-        self.attempts += 1
-        if self.first_request is None:
-            self.first_request = at
-        self.last_request = at
-
-    @property
-    def settled(self) -> int:
-        """Rows that reached an end, in this run or an earlier one."""
-        return self.sent + self.failed + self.invalid + self.duplicates + self.earlier.total()
-
-    @property
-    def unsettled(self) -> int:
-        """Rows read that have not reached an end: queued, in flight, or waiting on their twin."""
-        return self.rows - self.settled
-
-    @property
-    def mean_rate(self) -> float | None:
-        """Requests a second between the first and the last (None under two requests)."""
-        if self.first_request is None or self.last_request is None:
-            return None
-        span = self.last_request - self.first_request
-        return (self.attempts - 1) / span if span > 0 else None
-
-    @property
-    def problems(self) -> int:
-        """Rows that ended failed or invalid, now or in an earlier run."""
-        return self.failed + self.invalid + self.earlier["failed"] + self.earlier["invalid"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +180,6 @@ class Engine:
         if isinstance(decision, Settled):
             self.tally.earlier[decision.status] += 1
         elif isinstance(decision, Rejected):
-            self.tally.invalid += 1
             self._record(Outcome("invalid", decision.key, decision.line, error=decision.reason))
         elif decision.key in self._waiting:
             self._waiting[decision.key].append(decision)  # its message has not ended yet
@@ -237,7 +188,6 @@ class Engine:
         return None
 
     def _record_duplicate(self, duplicate: Duplicate) -> None:
-        self.tally.duplicates += 1
         key = duplicate.key
         self._record(Outcome("skipped", key, duplicate.line, key, error=duplicate.reason))
 
@@ -318,7 +268,7 @@ class Engine:
         delay = self._settings.policy.delay(max(streak, 1), reply.retry_after)
         if reply.pauses_everyone:
             if self._pacer.pause(delay):
-                self.tally.pauses[reply.pause_cause] += 1
+                self.tally.pauses[reply.pause_cause] += 1  # a pause in force, not lengthened
                 log.warning(
                     "paused", seconds=round(delay, 3), cause=reply.pause_cause, row=message.line
                 )
@@ -360,13 +310,8 @@ class Engine:
             latency_ms=round(latency * 1000, 1),
         )
         self._record(outcome)
-        if status == "sent":
-            self.tally.sent += 1
-        else:
-            self.tally.failed += 1
+        if status == "failed":
             log.warning("failed", row=message.line, key=message.key, error=error)
-        self.tally.latency_total += latency
-        self.tally.latency_max = max(self.tally.latency_max, latency)
         for duplicate in self._waiting.pop(message.key, ()):
             self._record_duplicate(duplicate)
 
@@ -375,6 +320,7 @@ class Engine:
             timespec="milliseconds"
         )
         self._recorder.record(replace(outcome, at=at))
+        self.tally.add(outcome)
 
     async def _tick(self, tick: Callable[[Tally], None] | None) -> None:
         while True:

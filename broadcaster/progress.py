@@ -17,9 +17,9 @@ from typing import TextIO
 
 import structlog
 
-from broadcaster.engine import Tally
 from broadcaster.logs import CLEAR_LINE
 from broadcaster.rate import Rate, format_duration
+from broadcaster.tally import Tally
 
 log = structlog.get_logger("broadcaster")
 WINDOW = 30.0  # seconds of history behind the recent rate

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from broadcaster.engine import Tally
 from broadcaster.outcome import STATUSES
 from broadcaster.rate import Rate, format_duration
+from broadcaster.tally import Tally
 
 
 def summary(

@@ -7,9 +7,9 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from broadcaster.engine import Tally
 from broadcaster.progress import Progress
 from broadcaster.rate import Rate, parse_rate
+from broadcaster.tally import Tally
 
 
 class Clock:

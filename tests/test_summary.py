@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from broadcaster.engine import Tally
 from broadcaster.rate import Rate, parse_rate
 from broadcaster.summary import summary
+from broadcaster.tally import Tally
 
 
 def tally() -> Tally:

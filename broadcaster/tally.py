@@ -1,0 +1,75 @@
+"""The tally: every row by how it ended, and the requests that took, built from outcomes.
+
+The engine adds each outcome as it records it; ``report`` can add the records of a journal and
+get the same figures.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from broadcaster.outcome import Outcome, Status
+
+
+@dataclass(slots=True)
+class Tally:
+    """Every row read, by how it stands after this run; and the requests it took."""
+
+    rows: int = 0
+    sent: int = 0
+    failed: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    earlier: Counter[Status] = field(default_factory=Counter)
+    attempts: int = 0
+    pauses: Counter[str] = field(default_factory=Counter)
+    latency_total: float = 0.0
+    latency_max: float = 0.0
+    first_request: float | None = None
+    last_request: float | None = None
+    input_done: bool = False  # every row of the input was read
+
+    def add(self, outcome: Outcome) -> None:
+        """Count one outcome record: this run's, or one read back from a journal."""
+        if outcome.status == "skipped":
+            self.duplicates += 1
+        elif outcome.status == "invalid":
+            self.invalid += 1
+        else:
+            if outcome.status == "sent":
+                self.sent += 1
+            else:
+                self.failed += 1
+            latency = (outcome.latency_ms or 0.0) / 1000
+            self.latency_total += latency
+            self.latency_max = max(self.latency_max, latency)
+
+    def note_request(self, at: float) -> None:
+        self.attempts += 1
+        if self.first_request is None:
+            self.first_request = at
+        self.last_request = at
+
+    @property
+    def settled(self) -> int:
+        """Rows that reached an end, in this run or an earlier one."""
+        return self.sent + self.failed + self.invalid + self.duplicates + self.earlier.total()
+
+    @property
+    def unsettled(self) -> int:
+        """Rows read that have not reached an end: queued, in flight, or waiting on their twin."""
+        return self.rows - self.settled
+
+    @property
+    def mean_rate(self) -> float | None:
+        """Requests a second between the first and the last (None under two requests)."""
+        if self.first_request is None or self.last_request is None:
+            return None
+        span = self.last_request - self.first_request
+        return (self.attempts - 1) / span if span > 0 else None
+
+    @property
+    def problems(self) -> int:
+        """Rows that ended failed or invalid, now or in an earlier run."""
+        return self.failed + self.invalid + self.earlier["failed"] + self.earlier["invalid"]
