@@ -35,15 +35,13 @@ from broadcaster.rate import Rate
 from broadcaster.reader import Record
 from broadcaster.retry import RetryPolicy
 from broadcaster.tally import Tally
+from broadcaster.throttle import Throttle
 from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Triage
 
 log = structlog.get_logger("broadcaster")
 _YIELD_EVERY = 256  # rows the producer settles between yields to the loop
 _LATENCY_SAMPLES = 20  # replies seen before judging whether --concurrency can reach --rate
 _RATE_SHORTFALL = 0.97
-# How long nothing may get through before pausing replies cost attempts: two windows of the
-# documented per-minute limit, which an unpaced burst can fill for most of a minute.
-STUCK_AFTER = 120.0
 
 
 class Sender(Protocol):
@@ -106,16 +104,14 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         self._in_request: set[asyncio.Task[object]] = set()
         self._grace: asyncio.Task[None] | None = None
-        self._throttled = 0  # pausing replies in a row, run-wide: each pause longer than the last
-        self._progress_at = self._timing.clock()  # when a message was last answered for good
-        self._reached = False  # whether any request has reached the API in this run
+        self._throttle = Throttle(settings.policy, pacer, self._timing.clock)
         self._latency = (0, 0.0)  # replies and their summed latency
         self._warned_concurrency = False
 
     async def run(
         self, records: Iterable[Record], tick: Callable[[Tally], None] | None = None
     ) -> Tally:
-        self._progress_at = self._timing.clock()
+        self._throttle.start()
         try:
             async with asyncio.TaskGroup() as group:
                 producer = group.create_task(self._produce(records))
@@ -213,11 +209,10 @@ class Engine:
                 self.abort()
                 return
             if reply.verdict != "retry":
-                self._progress_at = self._timing.clock()
                 self._finish(message, reply, attempts, latency, maybe_committed=False)
                 return
             maybe_committed = maybe_committed or reply.may_have_been_committed
-            if not (reply.pauses_everyone and self._progressing()):
+            if self._throttle.charges(reply):
                 charged += 1
             if self._settings.policy.gives_up_after(charged):
                 if reply.pauses_everyone:
@@ -228,14 +223,8 @@ class Engine:
             if not await self._back_off(message, reply, charged):
                 return
 
-    def _progressing(self) -> bool:
-        """Whether a pausing reply is free: the API has been reached, and a message got through
-        lately (or the run began lately), since a limit's window takes time to free."""
-        return self._reached and self._timing.clock() - self._progress_at < STUCK_AFTER
-
     def _note_reply(self, reply: Reply, latency: float) -> None:
-        self._reached = self._reached or reply.connected
-        self._throttled = self._throttled + 1 if reply.pauses_everyone else 0
+        self._throttle.note(reply)
         count, total = self._latency
         self._latency = (count + 1, total + latency)
 
@@ -247,7 +236,7 @@ class Engine:
         log.error(
             "stopping",
             reason=f"{attempts} attempts of one message met {reply.pause_cause}, and no message "
-            f"got through for {STUCK_AFTER:g}s or more",
+            f"got through for {self._throttle.stuck_after:g}s or more",
             note="nothing was marked failed; resume later",
         )
         self.stop("stuck")
@@ -263,16 +252,15 @@ class Engine:
 
     async def _back_off(self, message: Message, reply: Reply, attempt: int) -> bool:
         """Wait before the next attempt; False when the run is stopping instead."""
-        # About the API, not the message: everyone pauses, longer with the run's streak.
-        streak = self._throttled if reply.pauses_everyone else attempt
-        delay = self._settings.policy.delay(max(streak, 1), reply.retry_after)
         if reply.pauses_everyone:
-            if self._pacer.pause(delay):
-                self.tally.pauses[reply.pause_cause] += 1  # a pause in force, not lengthened
+            paused = self._throttle.pause(reply)
+            if paused is not None:  # a pause put in force, not one a longer pause already covers
+                self.tally.pauses[reply.pause_cause] += 1
                 log.warning(
-                    "paused", seconds=round(delay, 3), cause=reply.pause_cause, row=message.line
+                    "paused", seconds=round(paused, 3), cause=reply.pause_cause, row=message.line
                 )
         else:
+            delay = self._settings.policy.delay(attempt, reply.retry_after)
             log.debug(
                 "retrying",
                 row=message.line,

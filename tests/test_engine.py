@@ -11,7 +11,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from broadcaster.engine import STUCK_AFTER, Engine, EngineSettings, Timing
+from broadcaster.engine import Engine, EngineSettings, Timing
 from broadcaster.journal import JournalState, MemoryJournal
 from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
@@ -20,6 +20,7 @@ from broadcaster.rate import Rate
 from broadcaster.reader import Record
 from broadcaster.retry import RetryPolicy
 from broadcaster.testing import VirtualTime
+from broadcaster.throttle import STUCK_AFTER
 
 DEFAULTS = Defaults("test", inbox_id=101, creator_id=55)
 UNPACED = Rate(0)

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from broadcaster.outcome import Reply
+from broadcaster.pacer import Pacer
+from broadcaster.rate import Rate
+from broadcaster.retry import RetryPolicy
+from broadcaster.testing import VirtualTime
+from broadcaster.throttle import Throttle
+
+LIMITED = Reply("retry", 429, error="HTTP 429")
+REFUSED = Reply("retry", error="cannot connect", connected=False)
+SENT = Reply("sent", 200, id=1)
+
+
+class Ceiling(RetryPolicy):
+    """Every backoff takes its ceiling."""
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        return max(self.ceiling(attempt), retry_after or 0.0)
+
+
+def throttle(clock: VirtualTime) -> Throttle:
+    pacer = Pacer(Rate(0), clock=clock.clock, sleep=clock.sleep)
+    return Throttle(Ceiling(8, 1.0, 30.0), pacer, clock.clock, stuck_after=120.0)
+
+
+class TestThrottle:
+    def test_other_errors_always_cost_an_attempt(self) -> None:
+        t = throttle(VirtualTime())
+        t.note(SENT)
+        assert t.charges(Reply("retry", 503, error="HTTP 503"))
+
+    def test_a_429_is_free_while_messages_got_through_lately(self) -> None:
+        clock = VirtualTime()
+        t = throttle(clock)
+        t.note(SENT)
+        t.note(LIMITED)
+        clock.now = 119.0
+        assert not t.charges(LIMITED)
+        clock.now = 121.0
+        assert t.charges(LIMITED)
+        t.note(SENT)
+        assert not t.charges(LIMITED)
+
+    def test_no_connection_before_the_api_was_ever_reached_costs_at_once(self) -> None:
+        t = throttle(VirtualTime())
+        t.note(REFUSED)
+        assert t.charges(REFUSED)
+
+    def test_pauses_grow_with_the_streak_and_a_shorter_one_changes_nothing(self) -> None:
+        clock = VirtualTime()
+        t = throttle(clock)
+        t.note(LIMITED)
+        assert t.pause(LIMITED) == 1.0
+        t.note(LIMITED)
+        assert t.pause(LIMITED) == 2.0
+        t.note(SENT)  # the streak ends
+        t.note(LIMITED)
+        assert t.pause(LIMITED) is None  # 1 s from now ends before the 2 s pause in force
+
+    def test_a_retry_after_sets_the_pause(self) -> None:
+        t = throttle(VirtualTime())
+        busy = Reply("retry", 503, error="HTTP 503", retry_after=7.0)
+        t.note(busy)
+        assert t.pause(busy) == 7.0
