@@ -26,7 +26,7 @@ import orjson
 from broadcaster.campaign import send_campaign
 from broadcaster.cli import main_parser
 from broadcaster.logs import configure_logging
-from broadcaster.options import recorded_options, settings_from
+from broadcaster.options import settings_from
 
 
 def write_campaign(path: Path, rows: int) -> None:
@@ -84,9 +84,7 @@ async def engine(url: str, path: Path, concurrency: int) -> float:
     args = main_parser().parse_args(argv)
     env = {"HEYMARKET_API_KEY": "bench"}
     start = time.perf_counter()
-    code = await send_campaign(
-        settings_from(args, env), env, recorded_options(args), io.StringIO(), handle_signals=False
-    )
+    code = await send_campaign(settings_from(args, env), env, io.StringIO(), handle_signals=False)
     if code != 0:
         raise SystemExit(f"the run failed with exit {code}")
     return time.perf_counter() - start

@@ -64,10 +64,9 @@ class DryRunSender:
         return Reply("sent", 200, error=None)
 
 
-async def send_campaign(  # noqa: PLR0913 - the last two are seams for tests
+async def send_campaign(
     settings: Settings,
     environ: Mapping[str, str],
-    options: Mapping[str, object],
     out: TextIO,
     *,
     timing: Timing | None = None,
@@ -84,7 +83,7 @@ async def send_campaign(  # noqa: PLR0913 - the last two are seams for tests
         progress = Progress(total, settings.rate, time.monotonic, _progress_stream(settings))
         recorder = _recorder(settings)
         try:
-            _announce(settings, recorder, options)
+            _announce(settings, recorder)
             async with _sender(settings, credentials) as (sender, sandbox):
                 engine = _engine(settings, sender, recorder, timing)
                 started = timing.clock()
@@ -127,9 +126,7 @@ def _recorder(settings: Settings) -> Journal | MemoryJournal:
     return Journal.open(settings.results_path)
 
 
-def _announce(
-    settings: Settings, recorder: Journal | MemoryJournal, options: Mapping[str, object]
-) -> None:
+def _announce(settings: Settings, recorder: Journal | MemoryJournal) -> None:
     state = recorder.state
     digest = _digest(settings.input)
     if state.damaged:
@@ -147,7 +144,7 @@ def _announce(
         )
         _notice_changed_input(settings, state, digest)
     if isinstance(recorder, Journal):
-        recorder.write_header(_header(settings, options, digest))
+        recorder.write_header(_header(settings, digest))
 
 
 def _notice_changed_input(settings: Settings, state: JournalState, digest: str | None) -> None:
@@ -171,14 +168,13 @@ def _notice_changed_input(settings: Settings, state: JournalState, digest: str |
     )
 
 
-def _header(
-    settings: Settings, options: Mapping[str, object], digest: str | None
-) -> dict[str, Any]:
+def _header(settings: Settings, digest: str | None) -> dict[str, Any]:
+    recorded = settings.record()
     return {
         "campaign": settings.defaults.campaign,
-        "input": options.get("input"),
+        "input": recorded["input"],
         "input_sha256": digest,
-        "settings": dict(options),
+        "settings": recorded,
         "version": __version__,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -18,14 +18,10 @@ from broadcaster.campaign import send_campaign
 from broadcaster.errors import BroadcasterError, UsageError
 from broadcaster.journal import read_journal
 from broadcaster.logs import configure_logging
-from broadcaster.options import (
-    add_campaign_options,
-    options_from_record,
-    recorded_options,
-    settings_from,
-)
+from broadcaster.options import add_campaign_options, given, settings_from
 from broadcaster.reader import STDIN
 from broadcaster.sandbox.command import add_sandbox_options, serve_from
+from broadcaster.settings import Settings
 from broadcaster.validate import validate
 
 EXIT_USAGE = 2
@@ -91,23 +87,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
-        return validate(settings_from(args, dict(os.environ)), sys.stdout)
+        return validate(settings_from(args, os.environ), sys.stdout)
     if args.command == "send":
-        return _send(args)
+        return _send(settings_from(args, os.environ))
     if args.command == "resume":
         return _send(_resumed(args))
     return serve_from(args)
 
 
-def _send(args: argparse.Namespace) -> int:
-    environ = dict(os.environ)
-    settings = settings_from(args, environ)
+def _send(settings: Settings) -> int:
     configure_logging(settings.log_format, settings.quiet)
-    return asyncio.run(send_campaign(settings, environ, recorded_options(args), sys.stdout))
+    return asyncio.run(send_campaign(settings, dict(os.environ), sys.stdout))
 
 
-def _resumed(args: argparse.Namespace) -> argparse.Namespace:
-    """The options of the last run recorded in the journal, overridden by those given."""
+def _resumed(args: argparse.Namespace) -> Settings:
+    """The settings of the last run recorded in the journal, replaced by the options given."""
     if not Path(args.results).is_file():
         raise UsageError(f"{args.results}: no such results journal")
     headers = [h for h in read_journal(args.results).headers if isinstance(h.get("settings"), dict)]
@@ -119,8 +113,7 @@ def _resumed(args: argparse.Namespace) -> argparse.Namespace:
             f"the run recorded in {args.results} read stdin: pipe the input again, with "
             f"broadcaster send - --results {args.results}"
         )
-    given = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "command"})
-    return options_from_record(recorded, given)
+    return Settings.from_record(recorded, given(args))  # RESULTS is given: the journal read
 
 
 def run() -> NoReturn:

@@ -1,18 +1,28 @@
-"""One frozen settings object for a run, built from the command line and the environment."""
+"""One frozen settings object for a run: every option's default lives here, and only here.
+
+The option table (``options``) reads its defaults from this class; a run header records the
+resolved settings (``record()``); ``resume`` rebuilds them (``from_record()``) and replaces what
+the command line gives. Adding an option: a field here, a line in the option table.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
+from broadcaster.phones import DEFAULT_REGION, region_for_country_code
 from broadcaster.plan import Defaults
-from broadcaster.rate import Rate
-from broadcaster.reader import STDIN, Format
+from broadcaster.rate import Rate, parse_rate
+from broadcaster.reader import FORMATS, STDIN, Format
 
 DEFAULT_BASE_URL = "https://api.heymarket.com"
-DEFAULT_RATE = "480/m"
 RESULTS_SUFFIX = ".results.jsonl"
 _FORMAT_SUFFIXES = (".gz", ".csv", ".jsonl", ".ndjson")
+# How the run is watched, not what it does: never recorded, never resumed.
+_NOT_RECORDED = frozenset({"dry_run", "log_format", "quiet", "results"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,11 +30,18 @@ class Settings:
     """Everything a campaign run needs to know, resolved once."""
 
     input: str
-    defaults: Defaults
-    rate: Rate
     format: Format | None = None
-    results: str | None = None
+    campaign: str | None = None  # None: the input's base name
+    inbox_id: int | None = None
+    creator_id: int | None = None
+    text: str | None = None
+    media_url: str | None = None
+    template_id: int | None = None
+    region: str = DEFAULT_REGION
     base_url: str = DEFAULT_BASE_URL
+    results: str | None = None
+    # 4% under the documented 500/m: network jitter can bunch requests at the server.
+    rate: Rate = field(default_factory=lambda: parse_rate("480/m"))
     concurrency: int = 16
     max_attempts: int = 8
     timeout: float = 30.0
@@ -38,8 +55,66 @@ class Settings:
     quiet: bool = False
 
     @property
+    def defaults(self) -> Defaults:
+        """What the command line supplies to rows, as the plan takes it."""
+        return Defaults(
+            campaign=self.campaign or default_campaign(self.input),
+            inbox_id=self.inbox_id,
+            creator_id=self.creator_id,
+            text=self.text,
+            media_url=self.media_url,
+            template_id=self.template_id,
+            region=self.region,
+        )
+
+    @property
     def results_path(self) -> str:
         return self.results or default_results(self.input)
+
+    def record(self) -> dict[str, Any]:
+        """The settings as a run header records them (JSON values; the input's full path)."""
+        values: dict[str, Any] = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_RECORDED
+        }
+        values["rate"] = str(self.rate)
+        if self.input != STDIN:
+            values["input"] = str(Path(self.input).resolve())
+        return values
+
+    @classmethod
+    def from_record(
+        cls, record: Mapping[str, Any], given: Mapping[str, object] | None = None
+    ) -> Settings:
+        """Recorded settings (as ``record()`` wrote them), replaced by the options ``given``.
+
+        Unknown or mistyped values fall back to the default: a journal is data, not code.
+        """
+        known = {f.name: f for f in fields(cls)}
+        values = {name: record[name] for name in known if name in record}
+        if isinstance(values.get("rate"), str):
+            values["rate"] = parse_rate(values["rate"])
+        if values.get("format") not in (None, *FORMATS):
+            values.pop("format")
+        legacy = record.get("default_country_code")  # journals of 0.1 recorded this
+        if "region" not in values and isinstance(legacy, str) and legacy:
+            values["region"] = region_for_country_code(legacy)
+        values = {name: value for name, value in values.items() if _fits(known[name], value)}
+        values.update(given or {})
+        return dataclasses.replace(cls(input=str(values.pop("input"))), **values)
+
+
+def _fits(spec: dataclasses.Field[Any], value: object) -> bool:
+    """A recorded value of the field's own kind (None only where None is allowed)."""
+    if spec.name == "rate":
+        return isinstance(value, Rate)
+    default = spec.default
+    if default is dataclasses.MISSING:  # the input: a path
+        return isinstance(value, str)
+    if value is None:
+        return default is None
+    if default is None or isinstance(default, str):
+        return isinstance(value, str | int) and not isinstance(value, bool)
+    return type(value) is type(default) or (type(default) is float and type(value) is int)
 
 
 def default_campaign(input_path: str) -> str:

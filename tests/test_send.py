@@ -16,7 +16,7 @@ from broadcaster.campaign import send_campaign
 from broadcaster.cli import main_parser
 from broadcaster.errors import CredentialsError, JournalBusyError
 from broadcaster.journal import Journal
-from broadcaster.options import recorded_options, settings_from
+from broadcaster.options import settings_from
 from broadcaster.rate import Rate
 from broadcaster.sandbox import STATE, SandboxConfig, SandboxState, create_app
 
@@ -41,9 +41,7 @@ async def send(argv: list[str], environ: dict[str, str] | None = None) -> tuple[
     args = main_parser().parse_args(["send", *argv])
     env = KEY_ENV if environ is None else environ
     out = io.StringIO()
-    code = await send_campaign(
-        settings_from(args, env), env, recorded_options(args), out, handle_signals=False
-    )
+    code = await send_campaign(settings_from(args, env), env, out, handle_signals=False)
     return code, out.getvalue()
 
 
