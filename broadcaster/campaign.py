@@ -12,15 +12,13 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import structlog
 from aiohttp import web
 from yarl import URL
 
-from broadcaster import __version__
 from broadcaster.client import HttpSender
 from broadcaster.credentials import (
     API_KEY,
@@ -32,6 +30,7 @@ from broadcaster.credentials import (
 )
 from broadcaster.engine import Engine, EngineSettings, Recorder, Sender, Timing
 from broadcaster.errors import CredentialsError, UsageError
+from broadcaster.header import RunHeader, last_run
 from broadcaster.journal import (
     Journal,
     JournalState,
@@ -144,13 +143,13 @@ def _announce(settings: Settings, recorder: Journal | MemoryJournal) -> None:
         )
         _notice_changed_input(settings, state, digest)
     if isinstance(recorder, Journal):
-        recorder.write_header(_header(settings, digest))
+        recorder.write_header(RunHeader.for_run(settings, digest).record())
 
 
 def _notice_changed_input(settings: Settings, state: JournalState, digest: str | None) -> None:
     """Say up front when this input is not the one the journal's last run read."""
-    recorded = [h.get("input_sha256") for h in state.headers if h.get("input_sha256")]
-    if digest is None or not recorded or recorded[-1] == digest:
+    last = last_run(state.headers)
+    if digest is None or last is None or last.input_sha256 in (None, digest):
         return
     counts: Counter[str] = Counter()
     triage = Triage(settings.defaults.campaign, state, settings.retry_failed)
@@ -161,23 +160,11 @@ def _notice_changed_input(settings: Settings, state: JournalState, digest: str |
     log.warning(
         "input changed",
         input=settings.input,
-        note=f"this is not the file the journal's last run read (sha256 {str(recorded[-1])[:12]} "
+        note=f"this is not the file the journal's last run read (sha256 {last.input_sha256[:12]} "
         f"then, {digest[:12]} now): of its {counts.total():,} rows, {counts['new']:,} have no "
         f"record yet (new or changed) and will be sent or checked; the {counts['settled']:,} "
         "already settled are not sent again",
     )
-
-
-def _header(settings: Settings, digest: str | None) -> dict[str, Any]:
-    recorded = settings.record()
-    return {
-        "campaign": settings.defaults.campaign,
-        "input": recorded["input"],
-        "input_sha256": digest,
-        "settings": recorded,
-        "version": __version__,
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
 
 
 def _digest(path: str) -> str | None:

@@ -16,6 +16,7 @@ from typing import NoReturn
 from broadcaster import __version__
 from broadcaster.campaign import send_campaign
 from broadcaster.errors import BroadcasterError, UsageError
+from broadcaster.header import last_run
 from broadcaster.journal import read_journal
 from broadcaster.logs import configure_logging
 from broadcaster.options import add_campaign_options, given, settings_from
@@ -104,16 +105,15 @@ def _resumed(args: argparse.Namespace) -> Settings:
     """The settings of the last run recorded in the journal, replaced by the options given."""
     if not Path(args.results).is_file():
         raise UsageError(f"{args.results}: no such results journal")
-    headers = [h for h in read_journal(args.results).headers if isinstance(h.get("settings"), dict)]
-    if not headers:
+    last = last_run(read_journal(args.results).headers)
+    if last is None:
         raise UsageError(f"{args.results}: no run is recorded in it (is it a results journal?)")
-    recorded = headers[-1]["settings"]
-    if recorded.get("input") in (None, STDIN):
+    if last.input in (None, STDIN):
         raise UsageError(
             f"the run recorded in {args.results} read stdin: pipe the input again, with "
             f"broadcaster send - --results {args.results}"
         )
-    return Settings.from_record(recorded, given(args))  # RESULTS is given: the journal read
+    return Settings.from_record(last.settings, given(args))  # RESULTS is given: the journal read
 
 
 def run() -> NoReturn:
