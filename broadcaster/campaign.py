@@ -30,6 +30,7 @@ from broadcaster.credentials import (
 )
 from broadcaster.engine import Engine, EngineSettings, Recorder, Sender, Timing
 from broadcaster.errors import CredentialsError, UsageError
+from broadcaster.exits import Exit
 from broadcaster.header import RunHeader, last_run
 from broadcaster.journal import (
     Journal,
@@ -52,8 +53,6 @@ from broadcaster.summary import summary
 from broadcaster.triage import Settled, Triage
 
 log = structlog.get_logger("broadcaster")
-EXIT_OK, EXIT_PROBLEMS = 0, 1
-SIGNAL_EXITS = {"SIGINT": 130, "SIGTERM": 143}
 
 
 class DryRunSender:
@@ -281,11 +280,11 @@ def _report(settings: Settings, engine: Engine, ended: Ended, out: TextIO) -> in
             f"stopped   nothing got through: {engine.stuck.error} (no row was marked failed). "
             f"When the API answers again, resume with:\n          {resume}\n"
         )
-        return EXIT_PROBLEMS
+        return Exit.PROBLEMS
     if engine.stopped_by is not None:
         out.write(
             f"stopped   by {engine.stopped_by}; the journal is complete up to here. Resume with:\n"
             f"          {resume}\n"
         )
-        return SIGNAL_EXITS.get(engine.stopped_by, EXIT_PROBLEMS)
-    return EXIT_PROBLEMS if engine.tally.problems else EXIT_OK
+        return Exit.for_stop(engine.stopped_by)
+    return Exit.PROBLEMS if engine.tally.problems else Exit.OK

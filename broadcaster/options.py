@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 from broadcaster.errors import UsageError
 from broadcaster.phones import parse_region, region_for_country_code
@@ -18,6 +18,9 @@ from broadcaster.rate import Rate, parse_rate
 from broadcaster.reader import FORMATS
 from broadcaster.settings import Settings
 from broadcaster.template import TemplateSyntaxError, check_template
+
+# What a command module adds its parser to: argparse's subparsers action.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001
 
 
 def positive_int(text: str) -> int:
@@ -37,16 +40,6 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
-    return value
-
-
-def probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
     return value
 
 

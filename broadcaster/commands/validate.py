@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from broadcaster.exits import Exit
 from broadcaster.journal import JournalState
+from broadcaster.options import Subparsers, add_campaign_options, settings_from
 from broadcaster.plan import plan
 from broadcaster.rate import format_duration
 from broadcaster.reader import STDIN, TARGET_FIELDS, read_rows
@@ -48,6 +53,21 @@ class CampaignCounts:
             self.ucs2 += 1
 
 
+def add_parser(commands: Subparsers) -> None:
+    add_campaign_options(
+        commands.add_parser(
+            "validate",
+            help="check a campaign file without sending: bad rows, counts, segments, time",
+            description="Parse, validate, render and key every row; report bad rows as "
+            "PATH:LINE: field: reason. No network. Exit 0 if every row is valid, 1 if not.",
+        )
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    return validate(settings_from(args, os.environ), sys.stdout)
+
+
 def validate(settings: Settings, out: TextIO) -> int:
     """Print one line per invalid row, then the summary; 0 when every row is valid."""
     counts = CampaignCounts()
@@ -60,7 +80,7 @@ def validate(settings: Settings, out: TextIO) -> int:
                 out.write(f"{shown}:{decision.line}: {decision.reason}\n")
             counts.add(decision)
     out.write(format_counts(counts, settings))
-    return 1 if counts.invalid else 0
+    return Exit.PROBLEMS if counts.invalid else Exit.OK
 
 
 def format_counts(counts: CampaignCounts, settings: Settings) -> str:

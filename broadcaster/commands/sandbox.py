@@ -5,18 +5,35 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import sys
 
 import orjson
 from aiohttp import web
 
-from broadcaster.options import positive_float, probability, rate
+from broadcaster.errors import UsageError
+from broadcaster.exits import Exit
+from broadcaster.options import Subparsers, positive_float, rate
 from broadcaster.rate import parse_rate
 from broadcaster.sandbox.app import STATE, create_app
 from broadcaster.sandbox.config import FAULT_KINDS, SandboxConfig
 
 
-def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
+def probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
+    return value
+
+
+def add_parser(commands: Subparsers) -> None:
+    parser = commands.add_parser(
+        "sandbox",
+        help="run the local stand-in of the Heymarket API",
+        description="Serve a local stand-in of the Heymarket API: documented validation, "
+        "rate limit, local_id idempotency and seeded fault injection.",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
         "--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)"
@@ -83,12 +100,11 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
     )
 
 
-def serve_from(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     try:
         config = config_from(args)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
     return asyncio.run(serve(config, args.host, args.port))
 
 
@@ -101,8 +117,7 @@ async def serve(config: SandboxConfig, host: str, port: int) -> int:
         try:
             await site.start()
         except OSError as exc:
-            print(f"error: cannot listen on {host}:{port} ({exc.strerror})", file=sys.stderr)
-            return 2
+            raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
         bound = runner.addresses[0]
         print(
             f"sandbox listening on http://{bound[0]}:{bound[1]} (rate limit {config.rate_limit})",
@@ -116,4 +131,4 @@ async def serve(config: SandboxConfig, host: str, port: int) -> int:
         print("sandbox stopped: " + orjson.dumps(app[STATE].stats()).decode(), flush=True)
     finally:
         await runner.cleanup()
-    return 0
+    return Exit.OK

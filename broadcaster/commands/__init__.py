@@ -1,0 +1,29 @@
+"""One module per command, each with ``add_parser(commands)`` and ``run(args) -> int``.
+
+They sit on top of the library (reader, plan, triage, engine, journal, ...), as vegeta's
+commands sit on ``lib/``; ``cli`` dispatches from the table below.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Protocol
+
+from broadcaster.commands import resume, sandbox, send, validate
+from broadcaster.options import Subparsers
+
+
+class Command(Protocol):
+    """What a command module offers (a module satisfies it as it stands)."""
+
+    def add_parser(self, commands: Subparsers) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+COMMANDS: dict[str, Command] = {
+    "send": send,
+    "resume": resume,
+    "validate": validate,
+    "sandbox": sandbox,
+}

@@ -1,0 +1,38 @@
+"""``broadcaster send INPUT``: send every row, recording each outcome; again to resume."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from broadcaster.campaign import send_campaign
+from broadcaster.logs import configure_logging
+from broadcaster.options import Subparsers, add_campaign_options, settings_from
+from broadcaster.settings import Settings
+
+
+def add_parser(commands: Subparsers) -> None:
+    add_campaign_options(
+        commands.add_parser(
+            "send",
+            help="send every row of a campaign file, recording each outcome; again to resume",
+            description="Send every row of INPUT at --rate, retrying what can be retried with "
+            "the same local_id, and record each outcome in the results journal. Running the "
+            "same command again resumes: rows already recorded are not sent again. Exit 0 when "
+            "every row ended sent or skipped, 1 when some failed or are invalid (or nothing got "
+            "through), 2 on usage, credential or journal errors, 130/143 when stopped by "
+            "SIGINT/SIGTERM (resumable).",
+        )
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    return send(settings_from(args, os.environ))
+
+
+def send(settings: Settings) -> int:
+    """Run a campaign with these settings (``resume`` comes here too)."""
+    configure_logging(settings.log_format, settings.quiet)
+    return asyncio.run(send_campaign(settings, dict(os.environ), sys.stdout))
