@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import TextIO
 
 import structlog
-from aiohttp import web
 from yarl import URL
 
-from broadcaster.client import HttpSender
+from broadcaster.client import DryRunSender, HttpSender
 from broadcaster.credentials import (
     API_KEY,
     SECRET_ID,
@@ -39,27 +38,20 @@ from broadcaster.journal import (
     check_results_path,
     read_journal,
 )
-from broadcaster.outcome import Reply
 from broadcaster.pacer import Pacer
 from broadcaster.plan import plan
 from broadcaster.progress import Progress, terminal
 from broadcaster.rate import Rate
 from broadcaster.reader import STDIN, Record, read_rows
 from broadcaster.retry import RetryPolicy
-from broadcaster.sandbox import STATE, SandboxConfig, create_app
+from broadcaster.sandbox import SandboxConfig
+from broadcaster.sandbox.server import serving
 from broadcaster.sandbox.state import SandboxState
 from broadcaster.settings import Settings
 from broadcaster.summary import summary
 from broadcaster.triage import Settled, Triage
 
 log = structlog.get_logger("broadcaster")
-
-
-class DryRunSender:
-    """Every message is accepted, and nothing leaves the machine."""
-
-    async def send(self, body: Mapping[str, object]) -> Reply:  # noqa: ARG002 - the protocol's
-        return Reply("sent", 200, error=None)
 
 
 async def send_campaign(
@@ -188,16 +180,11 @@ async def _sender(
         async with _http(settings, settings.base_url, credentials) as sender:
             yield sender, None
         return
-    app = create_app(SandboxConfig())
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        host, port = runner.addresses[0][:2]
-        async with _http(settings, f"http://{host}:{port}", ApiKey("sandbox")) as sender:
-            yield sender, app[STATE]
-    finally:
-        await runner.cleanup()
+    async with (
+        serving(SandboxConfig()) as (url, state),
+        _http(settings, url, ApiKey("sandbox")) as sender,
+    ):
+        yield sender, state
 
 
 def _http(settings: Settings, base_url: str, credentials: Credentials) -> HttpSender:

@@ -1,6 +1,6 @@
 """The HTTP client: one aiohttp session, every response and transport error made a ``Reply``.
 
-The only module that knows aiohttp. ``classify`` is a pure function of status, headers and body.
+The only client module that knows aiohttp (the sandbox is its server side). ``classify`` is a pure function of status, headers and body.
 """
 
 from __future__ import annotations
@@ -148,3 +148,10 @@ class HttpSender:
         except aiohttp.ClientError as exc:
             return Reply("retry", error=f"{type(exc).__name__}: {exc}")
         return classify(status, response_headers, answer, self._wall_clock())
+
+
+class DryRunSender:
+    """The fake beside the real one: every message is accepted, and nothing leaves."""
+
+    async def send(self, body: Mapping[str, object]) -> Reply:  # noqa: ARG002 - the protocol's
+        return Reply("sent", HTTPStatus.OK)

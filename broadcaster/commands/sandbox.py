@@ -7,14 +7,13 @@ import asyncio
 import signal
 
 import orjson
-from aiohttp import web
 
 from broadcaster.errors import UsageError
 from broadcaster.exits import Exit
 from broadcaster.options import Subparsers, positive_float, rate
 from broadcaster.rate import parse_rate
-from broadcaster.sandbox.app import STATE, create_app
 from broadcaster.sandbox.config import FAULT_KINDS, SandboxConfig
+from broadcaster.sandbox.server import serving
 
 
 def probability(text: str) -> float:
@@ -109,26 +108,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def serve(config: SandboxConfig, host: str, port: int) -> int:
-    app = create_app(config)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port)
-        try:
-            await site.start()
-        except OSError as exc:
-            raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
-        bound = runner.addresses[0]
-        print(
-            f"sandbox listening on http://{bound[0]}:{bound[1]} (rate limit {config.rate_limit})",
-            flush=True,
-        )
+    async with serving(config, host, port) as (url, state):
+        print(f"sandbox listening on {url} (rate limit {config.rate_limit})", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
-        print("sandbox stopped: " + orjson.dumps(app[STATE].stats()).decode(), flush=True)
-    finally:
-        await runner.cleanup()
+        print("sandbox stopped: " + orjson.dumps(state.stats()).decode(), flush=True)
     return Exit.OK
