@@ -1,6 +1,7 @@
 """The HTTP client: one aiohttp session, every response and transport error made a ``Reply``.
 
-The only client module that knows aiohttp (the sandbox is its server side). ``classify`` is a pure function of status, headers and body.
+Outside the sandbox (the server side), the only module that knows aiohttp. ``classify`` is a
+pure function of status, headers and body. ``DryRunSender`` is the fake beside the real one.
 """
 
 from __future__ import annotations
