@@ -24,10 +24,21 @@ class TestLogs:
         assert "progress" not in stream.getvalue()
         assert "failed" in stream.getvalue()
 
-    def test_a_closed_stream_never_stops_the_run(self) -> None:
-        stream = io.StringIO()
-        stream.close()
-        StderrLogger(stream).msg("lost, harmlessly")
+    def test_a_stream_that_fails_never_stops_the_run(self) -> None:
+        """A closed stderr or a broken pipe drops the line; the caller goes on."""
+
+        class Broken(io.StringIO):
+            attempts = 0
+
+            def write(self, _: str) -> int:
+                self.attempts += 1
+                raise BrokenPipeError(32, "Broken pipe")
+
+        broken, closed = Broken(), io.StringIO()
+        closed.close()
+        for stream in (broken, closed):
+            StderrLogger(stream).msg("lost, harmlessly")  # raises nothing
+        assert broken.attempts == 1
 
     def test_on_a_terminal_a_log_line_clears_the_progress_line_first(self) -> None:
         class Terminal(io.StringIO):

@@ -92,10 +92,19 @@ class TestProgress:
         assert logs[0]["status"].startswith("[##")
 
     def test_a_terminal_that_goes_away_stops_the_drawing_only(self) -> None:
-        clock, stream = Clock(), io.StringIO()
+        """The first failed write ends the drawing: no second attempt, no error."""
+
+        class Gone(io.StringIO):
+            writes = 0
+
+            def write(self, _: str) -> int:
+                self.writes += 1
+                raise OSError(5, "Input/output error")
+
+        clock, stream = Clock(), Gone()
         progress = Progress(10, Rate(1), clock, stream)
-        stream.close()
         progress.tick(Tally())
         progress.tick(Tally(sent=1))
         progress.close()
+        assert stream.writes == 1
         assert progress.line(Tally(sent=1)).startswith("[##")
