@@ -42,7 +42,8 @@ from broadcaster.pacer import Pacer
 from broadcaster.plan import plan
 from broadcaster.progress import Progress, terminal
 from broadcaster.rate import Rate
-from broadcaster.reader import STDIN, Record, read_rows
+from broadcaster.reader import STDIN, read_rows
+from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
 from broadcaster.sandbox import SandboxConfig
 from broadcaster.sandbox.server import serving

@@ -32,7 +32,7 @@ from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
 from broadcaster.plan import Defaults, Message, plan
 from broadcaster.rate import Rate
-from broadcaster.reader import Record
+from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
 from broadcaster.tally import Tally
 from broadcaster.throttle import Throttle

@@ -1,6 +1,7 @@
 """The limits every input format shares: a row that passes one passes the same in the other.
 
-A value past a limit makes its row invalid with the reason; it never stops the run.
+A value past a limit makes its row invalid with the reason; it never stops the run. The reasons
+both formats give are here too, so that a row breaking a limit reads the same in either.
 """
 
 from __future__ import annotations
@@ -14,3 +15,12 @@ MAX_JSON_DEPTH = 8
 # Carriers cap a concatenated SMS at 1,600 characters (10 UCS-2 or 7 GSM-7 segments and more
 # are split or refused); the API documents no limit of its own.
 MAX_TEXT_CHARS = 1_600
+
+TOO_LONG = f"is longer than the limit of {MAX_FIELD_CHARS:,} characters"
+# What no field may hold in either format: a file with either is binary, or not UTF-8.
+HAS_NUL = "contains a NUL character"
+NOT_UTF8 = "is not valid UTF-8 text"
+
+
+def too_many_fields(count: int) -> str:
+    return f"has {count:,} fields, more than the limit of {MAX_COLUMNS:,}"

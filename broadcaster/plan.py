@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from broadcaster.columns import ANY_TARGET, TARGET_FIELDS, did_you_mean
 from broadcaster.fields import (
     FieldError,
     Problem,
@@ -25,7 +26,7 @@ from broadcaster.fields import (
 )
 from broadcaster.idempotency import check_local_id, derive_key
 from broadcaster.phones import DEFAULT_REGION, normalize_phone
-from broadcaster.reader import TARGET_FIELDS, Record, did_you_mean
+from broadcaster.record import Record
 from broadcaster.segments import segment_count
 from broadcaster.template import MissingFields, render
 
@@ -204,7 +205,7 @@ def _rule_problems(
     targets = [name for name in TARGET_FIELDS if name in given]
     if not targets:
         hint = did_you_mean(fields)  # a column meant as the target, misnamed
-        reason = "no target: give phone_number, chat_id, list_id or targets"
+        reason = f"no target: give {ANY_TARGET}"
         problems.append(Problem("row", f"{reason}; {hint}" if hint else reason))
     elif len(targets) > 1:
         problems.append(

@@ -17,7 +17,7 @@ from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
 from broadcaster.plan import Defaults
 from broadcaster.rate import Rate
-from broadcaster.reader import Record
+from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
 from broadcaster.testing import VirtualTime
 from broadcaster.throttle import STUCK_AFTER

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from broadcaster.fields import Problem
 from broadcaster.plan import Defaults, Invalid, Message, Planned, plan
-from broadcaster.reader import Record
+from broadcaster.record import Record
 
 DEFAULTS = Defaults(campaign="spring", inbox_id=101, creator_id=55)
 

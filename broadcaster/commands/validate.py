@@ -9,12 +9,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from broadcaster.columns import TARGET_FIELDS
 from broadcaster.exits import Exit
 from broadcaster.journal import JournalState
 from broadcaster.options import Subparsers, add_campaign_options, settings_from
 from broadcaster.plan import plan
 from broadcaster.rate import format_duration
-from broadcaster.reader import STDIN, TARGET_FIELDS, read_rows
+from broadcaster.reader import STDIN, read_rows
 from broadcaster.segments import is_gsm7
 from broadcaster.settings import Settings
 from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Triage

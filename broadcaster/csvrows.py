@@ -1,0 +1,294 @@
+"""A CSV campaign file's rows: a header row naming the columns, then one row a message.
+
+The csv module splits the cells; what is here says where a bad record starts and ends, and why
+it is bad, in the user's words. A bad record is a row with a ``Problem``; only a header that
+cannot name the columns stops the reading.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import re
+from collections.abc import Iterator
+from typing import NoReturn
+
+from broadcaster.columns import ANY_TARGET, TARGET_FIELDS, did_you_mean, field_name, named_twice
+from broadcaster.errors import InputError
+from broadcaster.fields import Problem
+from broadcaster.limits import (
+    HAS_NUL,
+    MAX_COLUMNS,
+    MAX_FIELD_CHARS,
+    NOT_UTF8,
+    TOO_LONG,
+    too_many_fields,
+)
+from broadcaster.record import Record
+
+# Bytes that are not UTF-8 are read as lone surrogates, which UTF-8 text never decodes to.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Python's csv stops a field at its own limit (by default the same); its message names neither.
+_CSV_FIELD_LIMIT = "field larger than field limit"
+_DELIMITERS = {";": "';' (semicolons)", "\t": "tabs"}
+
+
+def csv_rows(
+    stream: io.BufferedReader, path: str, wrappers: contextlib.ExitStack
+) -> Iterator[Record]:
+    """The rows of a CSV stream, read as text until ``wrappers`` closes; the text wrapper is
+    detached then, not closed, since the stream below belongs to its opener."""
+    # A BOM is dropped; bytes that are not UTF-8 become the row's problem, not the file's.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    wrappers.callback(text.detach)
+    return _rows(text, path)
+
+
+class _Lines:
+    """The text's lines as the csv module takes them, counted, with the current record's kept
+    (only until it is parsed) for the errors that need to look at it."""
+
+    def __init__(self, text: Iterator[str]) -> None:
+        self._text = text
+        self.count = 0
+        self.record: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._text)
+        self.count += 1
+        self.record.append(line)
+        return line
+
+    def finish(self, scan: _Scan) -> None:
+        """Read on (keeping nothing) to where the record being scanned ends."""
+        while not scan.ended:
+            line = next(self._text, None)
+            if line is None:
+                return
+            self.count += 1
+            scan.feed(line)
+
+
+class _Scan:
+    """Just enough of RFC 4180 to find a record's over-long field and its end, for the record
+    the csv module gave up on (it says neither which field, nor where the record ends)."""
+
+    _STOP = re.compile(r"[,\r\n]")
+    _SHORT_FIELDS = re.compile(rf'(?:(?!")[^,\r\n]{{0,{MAX_FIELD_CHARS}}},)+')
+
+    def __init__(self) -> None:
+        self.column = 0
+        self.length = 0
+        self.quoted = False
+        self.at_start = True
+        self.ended = False
+        self.long_column: int | None = None
+
+    def feed(self, line: str) -> None:
+        at, end = 0, len(line)
+        while at < end and not self.ended:
+            if self.quoted:
+                at = self._quoted(line, at)
+            elif self.at_start and line.startswith('"', at):
+                self.quoted, self.at_start = True, False
+                at += 1
+            else:
+                at = self._unquoted(line, at)
+
+    def _quoted(self, line: str, at: int) -> int:
+        quote = line.find('"', at)
+        if quote < 0:
+            self._grow(len(line) - at)
+            return len(line)
+        if line.startswith('"', quote + 1):  # "" is a quote inside the field
+            self._grow(quote + 1 - at)
+            return quote + 2
+        self._grow(quote - at)
+        self.quoted = False
+        return quote + 1
+
+    def _unquoted(self, line: str, at: int) -> int:
+        run = self._SHORT_FIELDS.match(line, at) if self.at_start else None
+        if run is not None:  # fields within the limit, passed at once
+            self.column += line.count(",", at, run.end())
+            return run.end()
+        self.at_start = False
+        stop = self._STOP.search(line, at)
+        self._grow((stop.start() if stop else len(line)) - at)
+        if stop is None:
+            return len(line)
+        if stop.group() == ",":
+            self.column, self.length, self.at_start = self.column + 1, 0, True
+        else:
+            self.ended = True
+        return stop.end()
+
+    def _grow(self, chars: int) -> None:
+        self.length += chars
+        if self.length > MAX_FIELD_CHARS and self.long_column is None:
+            self.long_column = self.column
+
+
+def _rows(text: io.TextIOWrapper, path: str) -> Iterator[Record]:
+    lines = _Lines(text)
+    # strict: a quote left open must be an error, not a field that swallows the rest of the file.
+    reader = csv.reader(lines, strict=True)
+    header = _header(reader, lines, path)
+    while True:
+        start = lines.count + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Record(start, problem=_csv_problem(exc, lines, header, start))
+            continue
+        finally:
+            lines.record.clear()  # kept only for an error
+        if cells:
+            yield _record(header, cells, start, lines.count)
+
+
+def _header(reader: Iterator[list[str]], lines: _Lines, path: str) -> list[str]:
+    """The header's column names, matched to the API's fields; a header that cannot name the
+    columns stops the reading."""
+    try:
+        cells = next((cells for cells in reader if cells), None)
+    except csv.Error as exc:
+        if _CSV_FIELD_LIMIT in str(exc):
+            raise InputError(f"{path}: a name in the header row {TOO_LONG}") from None
+        _check_delimiter("".join(lines.record), path)
+        raise InputError(f"{path}: the header row is unreadable ({exc})") from None
+    raw = "".join(lines.record)
+    lines.record.clear()
+    if cells is None:
+        raise InputError(
+            f"{path}: the file is empty (expected a header row, then one row a message)"
+        )
+    _check_cells(cells, path)
+    names = [field_name(cell) for cell in cells]
+    if not any(name in TARGET_FIELDS for name in names):
+        _refuse_targetless(cells, raw, path)
+    _check_unique(cells, path)
+    return names
+
+
+def _check_cells(cells: list[str], path: str) -> None:
+    if len(cells) > MAX_COLUMNS:
+        raise InputError(
+            f"{path}: the header has {len(cells):,} columns, more than the limit of {MAX_COLUMNS:,}"
+        )
+    if _SURROGATE.search("".join(cells)):
+        raise InputError(f"{path}: the header row is not UTF-8 text")
+    if any("\x00" in cell for cell in cells):
+        raise InputError(
+            f"{path}: the header row holds NUL characters (is the file UTF-16? save it as UTF-8)"
+        )
+
+
+def _refuse_targetless(cells: list[str], raw: str, path: str) -> NoReturn:
+    """A header naming no target: split at another delimiter, misnamed, or not a header."""
+    _check_delimiter(raw, path)
+    hint = did_you_mean(cells)
+    if hint is not None:
+        raise InputError(f"{path}: the header has no column {ANY_TARGET}; {hint}")
+    raise InputError(
+        f"{path}: line 1 is not a header row: it names none of the columns {ANY_TARGET} "
+        "(the first line must name the columns)"
+    )
+
+
+def _check_unique(cells: list[str], path: str) -> None:
+    twice = named_twice(cells)
+    if twice is None:
+        return
+    name, first, again = twice
+    shown = f"{name!r} twice"
+    if first.strip() != again.strip():
+        shown += f": as {first.strip()!r} and as {again.strip()!r}"
+    raise InputError(f"{path}: the header names the column {shown}")
+
+
+def _check_delimiter(header: str, path: str) -> None:
+    """Refuse a header that, split at semicolons or tabs instead, names a target column."""
+    separated = []
+    for delimiter, described in _DELIMITERS.items():
+        if delimiter not in header:
+            continue
+        try:
+            rows = csv.reader(io.StringIO(header), delimiter=delimiter)
+            cells = next((cells for cells in rows if cells), [])  # blank lines may come first
+        except csv.Error:
+            continue
+        if any(field_name(cell) in TARGET_FIELDS for cell in cells):
+            separated.append(described)
+    if len(separated) == 1:  # both would be a guess
+        raise InputError(
+            f"{path}: the header is separated by {separated[0]}, not commas: "
+            "save the file as comma-separated CSV"
+        )
+
+
+def _csv_problem(exc: csv.Error, lines: _Lines, header: list[str], start: int) -> Problem:
+    if _CSV_FIELD_LIMIT in str(exc):
+        return _long_field(lines, header)
+    ended = lines.count
+    if "unexpected end of data" in str(exc):
+        reason = f"a quote opened in this record is never closed (it runs to the end, line {ended})"
+    elif ended > start:
+        reason = f"is not valid CSV ({exc}; the record runs to line {ended}: is a quote left open?)"
+    else:
+        reason = f"is not valid CSV ({exc})"
+    return Problem("row", reason)
+
+
+def _long_field(lines: _Lines, header: list[str]) -> Problem:
+    """The column of the field the csv module gave up on, its record read to its end."""
+    scan = _Scan()
+    for line in lines.record:
+        scan.feed(line)
+    lines.record.clear()
+    lines.finish(scan)  # the csv module drops the rest of the line, not a quote left open
+    if scan.long_column is None:
+        return Problem("row", f"a field {TOO_LONG}")
+    return Problem(_column(header, scan.long_column), TOO_LONG)
+
+
+def _column(header: list[str], index: int) -> str:
+    name = header[index] if index < len(header) else ""
+    return name or f"column {index + 1}"
+
+
+def _record(header: list[str], cells: list[str], start: int, end: int) -> Record:
+    if len(cells) != len(header):
+        return Record(start, problem=Problem("row", _ragged(len(cells), len(header), start, end)))
+    joined = "".join(cells)
+    if "\x00" in joined or len(joined) > MAX_FIELD_CHARS or _SURROGATE.search(joined):
+        for index, cell in enumerate(cells):
+            reason = _cell_problem(cell)
+            if reason is not None:
+                return Record(start, problem=Problem(_column(header, index), reason))
+    # Unnamed columns (a trailing comma in a spreadsheet export) carry nothing.
+    return Record(start, {name: cell for name, cell in zip(header, cells, strict=True) if name})
+
+
+def _ragged(count: int, columns: int, start: int, end: int) -> str:
+    if count > MAX_COLUMNS:
+        reason = too_many_fields(count)
+    else:
+        reason = f"has {count} fields, the header has {columns}"
+    if end > start:
+        reason += f" (the record runs to line {end}: is a quote left open?)"
+    return reason
+
+
+def _cell_problem(cell: str) -> str | None:
+    if _SURROGATE.search(cell):
+        return NOT_UTF8
+    if "\x00" in cell:
+        return HAS_NUL
+    return TOO_LONG if len(cell) > MAX_FIELD_CHARS else None
