@@ -95,15 +95,27 @@ def _progress_stream(settings: Settings) -> TextIO | None:
 
 
 def _check_base_url(settings: Settings) -> None:
-    url = URL(settings.base_url)
+    """An http(s) URL of a host (and port) only: the client adds the API's paths."""
+    named = "the base URL (--base-url or HEYMARKET_BASE_URL)"
+    try:
+        url = URL(settings.base_url)
+        _ = url.port  # an out-of-range or non-numeric port raises only when read
+    except ValueError as exc:
+        raise UsageError(f"{named} {settings.base_url!r} is not a URL ({exc})") from None
     if url.user is not None or url.password is not None:
         # Said without the URL itself: it holds the secret.
         raise UsageError(
-            "--base-url must not carry a user name or password: credentials come from the "
+            f"{named} must not carry a user name or password: credentials come from the "
             f"environment ({API_KEY}, or {SECRET_ID} and {SECRET_KEY})"
         )
     if url.scheme not in ("http", "https") or not url.host:
-        raise UsageError(f"--base-url {settings.base_url!r}: expected an http(s) URL")
+        raise UsageError(f"{named} {settings.base_url!r}: expected an http(s) URL")
+    if url.path not in ("", "/") or url.query_string or url.fragment:
+        # Said without the URL: a query string may hold a secret too.
+        raise UsageError(
+            f"{named} takes a scheme, a host and a port only, with no path or query: the "
+            f"client adds /v1/message/send (for example {url.origin()})"
+        )
 
 
 def _primed(rows: Iterator[Record]) -> Iterator[Record]:
@@ -119,6 +131,7 @@ def _recorder(settings: Settings) -> Journal | MemoryJournal:
 
 def _announce(settings: Settings, recorder: Journal | MemoryJournal) -> None:
     state = recorder.state
+    _check_campaign(settings, state)
     digest = _digest(settings.input)
     if state.damaged:
         log.warning(
@@ -136,6 +149,20 @@ def _announce(settings: Settings, recorder: Journal | MemoryJournal) -> None:
         _notice_changed_input(settings, state, digest)
     if isinstance(recorder, Journal):
         recorder.write_header(RunHeader.for_run(settings, digest).record())
+
+
+def _check_campaign(settings: Settings, state: JournalState) -> None:
+    """A journal holds one campaign: another name would give every message a new key."""
+    last = last_run(state.headers)
+    campaign = settings.defaults.campaign
+    if last is None or last.campaign in (None, campaign):
+        return
+    raise UsageError(
+        f"{settings.results_path} is the journal of campaign {last.campaign!r}, and this run is "
+        f"campaign {campaign!r}: the campaign is part of every key, so every row would be sent "
+        f"again. To go on with that campaign, add --campaign {shlex.quote(last.campaign)}; for "
+        "a new one, give it a journal of its own with --results"
+    )
 
 
 def _notice_changed_input(settings: Settings, state: JournalState, digest: str | None) -> None:

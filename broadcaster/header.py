@@ -18,7 +18,7 @@ from broadcaster.settings import Settings
 
 @dataclass(frozen=True, slots=True)
 class RunHeader:
-    campaign: str
+    campaign: str | None
     input: str | None
     input_sha256: str | None
     settings: Mapping[str, Any]
@@ -55,7 +55,7 @@ class RunHeader:
         if not isinstance(settings, dict):
             return None
         return cls(
-            campaign=str(record.get("campaign")),
+            campaign=_text(record.get("campaign")),
             input=_text(settings.get("input")),
             input_sha256=_text(record.get("input_sha256")),
             settings=settings,

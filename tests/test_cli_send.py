@@ -88,7 +88,29 @@ class TestUsage:
     def test_bad_base_url(self, capsys: pytest.CaptureFixture[str], results: str) -> None:
         code = main(["send", str(SAMPLE), "--results", results, "--dry-run", "--base-url", "ftp:x"])
         assert code == 2
-        assert "--base-url 'ftp:x': expected an http(s) URL" in capsys.readouterr().err
+        assert "(--base-url or HEYMARKET_BASE_URL) 'ftp:x': expected an http(s) URL" in (
+            capsys.readouterr().err
+        )
+
+    @pytest.mark.parametrize(
+        ("url", "message"),
+        [
+            ("http://127.0.0.1:99999", "is not a URL (Port out of range"),
+            ("http://127.0.0.1:abc", "is not a URL ("),
+            ("http://[::1", "is not a URL ("),
+            ("http://127.0.0.1:8080/v1", "no path or query"),
+            ("http://127.0.0.1:8080/?key=s3cret", "no path or query"),
+        ],
+    )
+    def test_a_base_url_that_cannot_work_is_refused_in_one_line(
+        self, capsys: pytest.CaptureFixture[str], results: str, url: str, message: str
+    ) -> None:
+        argv = ["send", str(SAMPLE), "--results", results, "--dry-run", "--base-url", url]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err
+        assert err.count("\n") == 1
+        assert "s3cret" not in err
 
     def test_missing_input_touches_no_journal(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path, results: str
@@ -221,3 +243,29 @@ class TestMistakesCaughtUpFront:
         (changed,) = [e for e in events if e["event"] == "input changed"]
         assert "of its 30 rows, 20 have no record yet" in changed["note"]
         assert "the 10 already settled are not sent again" in changed["note"]
+
+
+class TestOneCampaignAJournal:
+    def test_another_campaign_name_under_the_same_journal_is_refused(
+        self, capsys: pytest.CaptureFixture[str], results: str
+    ) -> None:
+        """A new name is a new key for every message: each customer would get it twice."""
+        assert main(["send", str(SAMPLE), *OPTIONS, "--results", results]) == 0
+        before = Path(results).read_bytes()
+        capsys.readouterr()
+        argv = ["send", str(SAMPLE), *OPTIONS, "--results", results, "--campaign", "spring"]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "is the journal of campaign 'campaign', and this run is campaign 'spring'" in err
+        assert "add --campaign campaign" in err
+        assert Path(results).read_bytes() == before
+
+    def test_another_campaigns_journal_is_refused(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        other = tmp_path / "other.csv"
+        other.write_bytes(SAMPLE.read_bytes())
+        assert main(["send", str(other), *OPTIONS]) == 0
+        journal = f"{other}.results.jsonl"
+        assert main(["send", str(SAMPLE), *OPTIONS, "--results", journal]) == 2
+        assert "is the journal of campaign 'other'" in capsys.readouterr().err
