@@ -296,6 +296,7 @@ class Engine:
             error=error,
             attempts=attempts,
             latency_ms=round(latency * 1000, 1),
+            digest=message.digest,
         )
         self._record(outcome)
         if status == "failed":

@@ -49,6 +49,8 @@ class JournalState:
     # identical invalid rows. A resumed run records only the rows beyond these counts.
     skipped: Counter[str] = field(default_factory=Counter)
     invalid: Counter[str] = field(default_factory=Counter)
+    # For rows with their own local_id: the message each local_id was sent (or tried) for.
+    digests: dict[str, str] = field(default_factory=dict)
 
     def apply(self, record: object) -> None:
         if not isinstance(record, dict):
@@ -56,11 +58,13 @@ class JournalState:
         elif record.get("type") == RUN:
             self.headers.append(record)
         elif record.get("status") in STATUSES and isinstance(record.get("key"), str):
-            self.note(record["key"], record["status"])
+            self.note(record["key"], record["status"], record.get("digest"))
         else:
             self.damaged += 1
 
-    def note(self, key: str, status: Status) -> None:
+    def note(self, key: str, status: Status, digest: object = None) -> None:
+        if isinstance(digest, str) and status in ("sent", "failed"):
+            self.digests[key] = digest
         if status == "skipped":
             self.skipped[key] += 1
             return
@@ -185,7 +189,7 @@ class Journal:
 
     def record(self, outcome: Outcome) -> None:
         self._write(orjson.dumps(outcome.record()) + b"\n")
-        self.state.note(outcome.key, outcome.status)
+        self.state.note(outcome.key, outcome.status, outcome.digest)
         self.sync_if_due()
 
     def sync_if_due(self) -> None:
@@ -242,7 +246,7 @@ class MemoryJournal:
 
     def record(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
-        self.state.note(outcome.key, outcome.status)
+        self.state.note(outcome.key, outcome.status, outcome.digest)
 
     def sync_if_due(self) -> None:
         return None

@@ -75,8 +75,10 @@ class Outcome:
     attempts: int = 0
     latency_ms: float | None = None
     at: str | None = None
+    digest: str | None = None  # the message's derived key, for a row with its own local_id
 
     def record(self) -> dict[str, Any]:
+        extra = {} if self.digest is None else {"digest": self.digest}
         return {
             "status": self.status,
             "key": self.key,
@@ -91,4 +93,4 @@ class Outcome:
             "attempts": self.attempts,
             "latency_ms": self.latency_ms,
             "at": self.at,
-        }
+        } | extra

@@ -60,7 +60,13 @@ class Message:
     line: int
     key: str
     body: Mapping[str, object]
-    own_local_id: bool = False  # the key is the row's own local_id, not derived
+    # The message's derived key, when the row's own local_id is its key instead: it tells a
+    # local_id reused for another message from a twin row, in this run and across runs.
+    digest: str | None = None
+
+    @property
+    def own_local_id(self) -> bool:
+        return self.digest is not None
 
     @property
     def family(self) -> str:
@@ -110,7 +116,8 @@ def plan(record: Record, defaults: Defaults) -> Planned:
     if own is None:
         key = derive_key(defaults.campaign, body)
         return Message(record.line, key, {**body, "local_id": key})
-    return Message(record.line, own, {**body, "local_id": own}, own_local_id=True)
+    digest = derive_key(defaults.campaign, body)
+    return Message(record.line, own, {**body, "local_id": own}, digest)
 
 
 def _body(

@@ -71,7 +71,10 @@ class Triage:
     def decide(self, planned: Planned) -> Decision:
         if isinstance(planned, Invalid):
             return self._reject(planned.line, planned.key, planned.reason)
-        digest = self._digest(planned)
+        digest = planned.digest
+        recorded = self._journal.digests.get(planned.key) if digest is not None else None
+        if recorded not in (None, digest):  # an earlier run sent another message under it
+            return self._reused_local_id(planned, None)
         seen = self._first.get(planned.key)
         if seen is None:
             self._first[planned.key] = (planned.line, digest)
@@ -96,12 +99,9 @@ class Triage:
             return Settled("invalid")
         return Rejected(line, key, reason)
 
-    def _reused_local_id(self, message: Message, first: int) -> Rejected | Settled:
+    def _reused_local_id(self, message: Message, first: int | None) -> Rejected | Settled:
         # Keyed by what the row says, so an unchanged row is recorded once across runs.
         key = derive_key(self._campaign, {"reused-local-id": message.key, **message.body})
-        reason = f"local_id: {message.key} is already used by line {first} for another message"
+        where = f"line {first}" if first is not None else "an earlier run"
+        reason = f"local_id: {message.key} is already used by {where} for another message"
         return self._reject(message.line, key, reason)
-
-    def _digest(self, message: Message) -> str | None:
-        """A row's own local_id is its key; the message's content tells a reuse from a twin."""
-        return derive_key(self._campaign, message.body) if message.own_local_id else None

@@ -23,7 +23,7 @@ OK = b'{"id": 9, "date": "2026-05-28T20:26:40+00:00", "gallery_url": null}'
 
 
 class TestClassify:
-    def test_sent(self) -> None:
+    def test_a_readable_2xx_is_sent_with_its_ids_and_date(self) -> None:
         reply = classify(200, {"X-Request-Id": "r1"}, OK, NOW)
         assert reply == Reply("sent", 200, "r1", 9, "2026-05-28T20:26:40+00:00", None)
 
@@ -43,7 +43,7 @@ class TestClassify:
         )
 
     @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
-    def test_retryable_statuses(self, status: int) -> None:
+    def test_timeouts_throttling_and_server_errors_are_retried(self, status: int) -> None:
         assert classify(status, {}, b"busy", NOW).verdict == "retry"
 
     def test_401_is_unauthorized(self) -> None:
@@ -73,7 +73,9 @@ class TestRetryAfter:
             (None, None),
         ],
     )
-    def test_seconds_or_http_date(self, value: str | None, seconds: float | None) -> None:
+    def test_seconds_or_an_http_date_give_the_wait_and_anything_else_none(
+        self, value: str | None, seconds: float | None
+    ) -> None:
         """NOW is Thu, 28 May 2026 20:26:40 GMT."""
         assert parse_retry_after(value, NOW) == seconds
 
@@ -91,7 +93,9 @@ class TestHttpSender:
         assert reply.request_id is not None
         assert len(reply.request_id) == 32
 
-    async def test_jwt_credentials(self, aiohttp_server: AiohttpServer) -> None:
+    async def test_jwt_credentials_are_accepted_and_a_wrong_key_is_unauthorized(
+        self, aiohttp_server: AiohttpServer
+    ) -> None:
         server = await server_for(aiohttp_server, secret_id="team", secret_key="s3cret")
         creds = JwtCredentials("team", "s3cret")
         async with HttpSender(str(server.make_url("")), creds, timeout=5, connections=4) as s:

@@ -8,7 +8,7 @@ from broadcaster.tokens import token_is_valid
 
 
 class TestFromEnvironment:
-    def test_api_key(self) -> None:
+    def test_an_api_key_is_sent_as_a_bearer_token(self) -> None:
         creds = credentials_from({"HEYMARKET_API_KEY": "k-123"})
         assert creds.authorization() == "Bearer k-123"
 
@@ -24,7 +24,9 @@ class TestFromEnvironment:
             ({"HEYMARKET_SECRET_KEY": "s"}, "HEYMARKET_SECRET_ID is not set"),
         ],
     )
-    def test_missing(self, env: dict[str, str], message: str) -> None:
+    def test_missing_credentials_name_the_variable_to_set(
+        self, env: dict[str, str], message: str
+    ) -> None:
         with pytest.raises(UsageError, match=message):
             credentials_from(env)
 

@@ -28,12 +28,12 @@ class TestCsv:
         assert [r.line for r in records] == [2, 5]
         assert records[0].fields == {"phone_number": "14155550100", "text": "two\r\nlines"}
 
-    def test_bom_and_header_case(self, write: Write) -> None:
+    def test_a_bom_is_dropped_and_api_headers_match_in_any_case(self, write: Write) -> None:
         """A BOM is dropped; the API's field names match in any case, merge names keep theirs."""
         path = write("c.csv", "\ufeffPhone_Number , First Name\n14155550100,Ann\n")
         assert rows_of(path)[0].fields == {"phone_number": "14155550100", "First Name": "Ann"}
 
-    def test_rfc4180_quoting(self, write: Write) -> None:
+    def test_doubled_quotes_and_quoted_commas_read_as_rfc_4180_says(self, write: Write) -> None:
         path = write("c.csv", 'phone_number,text\n1,"say ""hi"", then, go"\n')
         assert rows_of(path)[0].fields["text"] == 'say "hi", then, go'
 
@@ -101,7 +101,9 @@ class TestCsv:
             ("name,email\n", "line 1 is not a header row"),
         ],
     )
-    def test_file_level_errors(self, write: Write, content: str, message: str) -> None:
+    def test_a_file_without_one_usable_header_is_one_clear_error(
+        self, write: Write, content: str, message: str
+    ) -> None:
         path = write("c.csv", content)
         with pytest.raises(InputError, match=message):
             rows_of(path)

@@ -541,3 +541,18 @@ class TestConcurrencyWarning:
         with capture_logs() as logs:
             await clock.run(engine.run(rows(*(f"t{i}" for i in range(60)))))
         assert not [entry for entry in logs if entry["event"] == "concurrency too low"]
+
+    async def test_a_local_id_keeps_the_message_it_was_sent_for_when_rows_move(self) -> None:
+        """Swapped rows: the message sent under order-1 stays settled, the other is invalid."""
+        clock = VirtualTime()
+        own = {"phone_number": "14155550100", "local_id": "order-1"}
+        first, second = {**own, "text": "first"}, {**own, "text": "second"}
+        engine, journal = make_engine(clock, ScriptedSender(clock))
+        await clock.run(engine.run([Record(2, first), Record(3, second)]))
+        assert by_status(journal) == {"sent": [2], "invalid": [3]}
+        sender = ScriptedSender(clock)
+        again, journal2 = make_engine(clock, sender, journal=MemoryJournal(journal.state))
+        tally = await clock.run(again.run([Record(2, second), Record(3, first)]))
+        assert sender.sends == []
+        assert tally.earlier == {"sent": 1, "invalid": 1}
+        assert journal2.outcomes == []

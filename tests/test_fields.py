@@ -24,7 +24,7 @@ class TestParseInt:
         assert parse_int(raw) == expected
 
     @pytest.mark.parametrize("raw", ["4.5", "abc", "", "-3", "0", True, 2.5, [1], "٣", None])
-    def test_rejects_the_rest(self, raw: object) -> None:
+    def test_rejects_anything_but_a_positive_whole_number(self, raw: object) -> None:
         """Booleans, fractions, signs, zero and non-ASCII digits are not ids."""
         with pytest.raises(FieldError):
             parse_int(raw)
@@ -37,11 +37,11 @@ class TestParseInt:
 
 class TestParseBool:
     @pytest.mark.parametrize("raw", ["true", "TRUE", "yes", "1", " Yes ", True, 1])
-    def test_true_words(self, raw: object) -> None:
+    def test_true_yes_and_1_in_any_case_are_true(self, raw: object) -> None:
         assert parse_bool(raw) is True
 
     @pytest.mark.parametrize("raw", ["false", "No", "0", False, 0])
-    def test_false_words(self, raw: object) -> None:
+    def test_false_no_and_0_in_any_case_are_false(self, raw: object) -> None:
         assert parse_bool(raw) is False
 
     @pytest.mark.parametrize("raw", ["maybe", "2", 2, "", None, [True]])
@@ -51,19 +51,19 @@ class TestParseBool:
 
 
 class TestParseList:
-    def test_json_array_cell(self) -> None:
+    def test_a_json_array_cell_gives_its_items(self) -> None:
         assert parse_list('["14155550100", "14155550101"]') == ["14155550100", "14155550101"]
 
-    def test_semicolon_separated_cell(self) -> None:
+    def test_a_semicolon_separated_cell_is_split_at_the_semicolons(self) -> None:
         """Empty parts between separators are dropped."""
         assert parse_list("14155550100; 14155550101;") == ["14155550100", " 14155550101"]
 
-    def test_json_list_value(self) -> None:
+    def test_a_json_list_value_gives_its_items_as_text(self) -> None:
         """JSONL numbers are taken as digits."""
         assert parse_list([14155550100, "14155550101"]) == ["14155550100", "14155550101"]
 
     @pytest.mark.parametrize("raw", ["[1, 2", '["ok", 3.5e400]', 5, '["ok", {"a": 1}]'])
-    def test_bad_lists(self, raw: object) -> None:
+    def test_broken_json_a_non_list_or_a_bad_item_is_an_error(self, raw: object) -> None:
         with pytest.raises(FieldError):
             parse_list(raw)
 
@@ -74,13 +74,13 @@ class TestTextAndMerge:
         with pytest.raises(FieldError, match="expected text"):
             parse_text({"a": 1})
 
-    def test_blank(self) -> None:
+    def test_none_and_white_space_are_blank_but_zero_is_not(self) -> None:
         assert is_blank(None)
         assert is_blank("  ")
         assert not is_blank(0)
         assert not is_blank("x")
 
-    def test_merge_values(self) -> None:
+    def test_a_merge_value_becomes_text_or_none_when_blank(self) -> None:
         """Merge values are text; blanks are absent; containers are refused."""
         assert merge_value("Ann") == "Ann"
         assert merge_value(3) == "3"

@@ -10,7 +10,7 @@ BODY = {"inbox_id": 101, "creator_id": 55, "phone_number": "14155550100", "text"
 
 
 class TestDeriveKey:
-    def test_short_url_safe_and_stable(self) -> None:
+    def test_the_key_is_short_url_safe_and_stable(self) -> None:
         """The same campaign and message give the same key on any machine, any day."""
         key = derive_key("spring", BODY)
         assert re.fullmatch(r"[A-Za-z0-9_-]{24}", key)
@@ -26,7 +26,7 @@ class TestDeriveKey:
         "change",
         [{"inbox_id": 102}, {"phone_number": "14155550101"}, {"text": "Hi!"}, {"private": True}],
     )
-    def test_inbox_target_and_content_are(self, change: dict[str, object]) -> None:
+    def test_inbox_target_and_content_are_part_of_the_key(self, change: dict[str, object]) -> None:
         assert derive_key("c", BODY) != derive_key("c", {**BODY, **change})
 
     def test_the_campaign_is_part_of_the_key(self) -> None:
@@ -44,12 +44,12 @@ class TestDeriveKey:
 
 class TestCheckLocalId:
     @pytest.mark.parametrize("local_id", ["order-123", "a.b~c:d_e", "x" * MAX_KEY_LENGTH])
-    def test_url_safe_ids_up_to_64(self, local_id: str) -> None:
+    def test_url_safe_ids_up_to_64_characters_pass(self, local_id: str) -> None:
         assert check_local_id(local_id) is None
 
-    def test_too_long(self) -> None:
+    def test_an_id_over_64_characters_is_too_long(self) -> None:
         assert check_local_id("x" * 65) == "longer than 64 characters"
 
     @pytest.mark.parametrize("local_id", ["has space", "a/b", "é", "a?b"])
-    def test_unsafe_characters(self, local_id: str) -> None:
+    def test_unsafe_characters_are_refused_naming_the_safe_ones(self, local_id: str) -> None:
         assert check_local_id(local_id) == "use only letters, digits and - _ . ~ :"

@@ -29,7 +29,8 @@ NON_FINITE = "is not valid JSON: NaN and Infinity are not JSON numbers (write nu
 
 
 class TestJsonl:
-    def test_rows_and_line_numbers(self, write: Write) -> None:
+    def test_blank_lines_are_skipped_but_counted_in_the_line_numbers(self, write: Write) -> None:
+        """A BOM is dropped, CRLF ends a line, and JSON numbers stay numbers."""
         path = write(
             "c.jsonl",
             '\ufeff{"phone_number": 14155550100, "Name": "A"}\n\n   \n{"chat_id": 5}\r\n',

@@ -9,7 +9,7 @@ from broadcaster.logs import StderrLogger, configure_logging
 
 
 class TestLogs:
-    def test_json_lines(self) -> None:
+    def test_the_json_format_writes_one_object_per_event(self) -> None:
         stream = io.StringIO()
         configure_logging("json", stream=stream)
         structlog.get_logger().warning("paused", seconds=1.5)

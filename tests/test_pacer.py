@@ -44,13 +44,17 @@ class TestRate:
     @pytest.mark.parametrize(
         ("rate", "count"), [(Rate(480, 60), 960), (Rate(8), 800), (Rate(1000), 20_000)]
     )
-    async def test_mean_rate_within_one_percent(self, rate: Rate, count: int) -> None:
+    async def test_the_mean_rate_is_within_one_percent_of_the_asked_rate(
+        self, rate: Rate, count: int
+    ) -> None:
         clock = VirtualTime()
         times = await departures(Pacer(rate, clock=clock.clock, sleep=clock.sleep), clock, count)
         assert mean_rate(times) == pytest.approx(rate.per_second, rel=0.01)
 
     @pytest.mark.parametrize("overshoot", [0.0005, 0.002, 0.004])
-    async def test_coarse_timers_at_1000_per_second(self, overshoot: float) -> None:
+    async def test_late_wake_ups_at_1000_per_second_keep_the_mean_and_spacing(
+        self, overshoot: float
+    ) -> None:
         """Wake-ups late by up to 4 slots neither lower the mean nor bunch requests."""
         rng = random.Random(5)
         clock = VirtualTime(overshoot=lambda: rng.uniform(0, overshoot))

@@ -221,7 +221,7 @@ class TestInvalidNumbers:
     def test_a_local_number_without_its_area_code_is_too_short(self) -> None:
         assert _reason("555 0132").startswith("'555 0132' is not a valid phone number in US: too")
 
-    def test_too_long(self) -> None:
+    def test_too_long_names_the_region_and_the_way_out(self) -> None:
         assert _reason("12345678901234567") == (
             "'12345678901234567' is not a valid phone number in US: too long "
             "(write it with + and the country code, or pass --region)"

@@ -30,7 +30,8 @@ def problems(fields: dict[str, object], defaults: Defaults = DEFAULTS) -> list[s
 
 
 class TestValidRows:
-    def test_a_plain_sms(self) -> None:
+    def test_a_plain_sms_row_becomes_a_rendered_body_keyed_by_local_id(self) -> None:
+        """The number is normalised to digits and the text rendered; it costs one segment."""
         msg = message({"phone_number": "+1 (415) 555-0100", "text": "Hi {{name}}", "name": "Ann"})
         assert dict(msg.body) == {
             "inbox_id": 101,
@@ -52,7 +53,7 @@ class TestValidRows:
         assert msg.body["text"] == "default there"
         assert message({"chat_id": 7, "text": "own"}, defaults).body["text"] == "own"
 
-    def test_defaults_for_media_and_template(self) -> None:
+    def test_media_and_template_defaults_apply_and_make_an_mms(self) -> None:
         defaults = Defaults("c", 101, 55, media_url="https://x.test/{{img}}.png", template_id=9)
         msg = message({"chat_id": 7, "img": "cat"}, defaults)
         assert msg.body["media_url"] == "https://x.test/cat.png"
@@ -60,7 +61,7 @@ class TestValidRows:
         assert msg.kind == "mms"
         assert msg.segments == 0
 
-    def test_group_mms_targets(self) -> None:
+    def test_group_mms_targets_are_split_and_normalised(self) -> None:
         msg = message(
             {"targets": "+1 415 555 0100; 415-555-0101", "media_url": "https://x.test/a.png"},
             Defaults("c", 101, 55, region="US"),
@@ -72,7 +73,7 @@ class TestValidRows:
         msg = message({"list_id": "12", "template_id": "3"})
         assert msg.body["local_id"] == msg.key
 
-    def test_private_note(self) -> None:
+    def test_a_private_row_is_a_note_costing_no_segments(self) -> None:
         msg = message({"phone_number": "14155550100", "text": "call back", "private": "yes"})
         assert msg.body["private"] is True
         assert msg.kind == "private"

@@ -30,7 +30,7 @@ def run_ticks(
 
 
 class TestProgress:
-    def test_line_on_a_terminal(self) -> None:
+    def test_on_a_terminal_the_line_is_redrawn_and_cleared_at_close(self) -> None:
         clock, stream, tally = Clock(), io.StringIO(), Tally()
         progress = Progress(160, parse_rate("480/m"), clock, stream, width=lambda: 120)
         progress.tick(tally)
@@ -75,14 +75,14 @@ class TestProgress:
         run_ticks(progress, clock, tally, 5, 100)
         assert progress.eta(tally.settled) == pytest.approx(5.0)
 
-    def test_no_total_no_eta(self) -> None:
+    def test_without_a_total_the_line_has_no_bar_and_no_eta(self) -> None:
         clock, stream = Clock(), io.StringIO()
         progress = Progress(None, Rate(8), clock, stream)
         tally = Tally(sent=3)
         progress.tick(tally)
         assert progress.line(tally) == "3 rows · 3 sent, 0 failed, 0 invalid"
 
-    def test_off_a_terminal_a_log_line_every_ten_seconds(self) -> None:
+    def test_off_a_terminal_progress_is_logged_every_ten_seconds(self) -> None:
         clock, tally = Clock(), Tally()
         progress = Progress(100, Rate(1), clock, None)
         structlog.reset_defaults()

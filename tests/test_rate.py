@@ -11,7 +11,10 @@ class TestParseRate:
         ("text", "per_second"),
         [("8", 8.0), ("8/s", 8.0), ("480/m", 8.0), ("3600/h", 1.0), (" 1.5 / s ", 1.5), ("0", 0.0)],
     )
-    def test_forms(self, text: str, per_second: float) -> None:
+    def test_a_count_per_second_minute_or_hour_gives_its_per_second_rate(
+        self, text: str, per_second: float
+    ) -> None:
+        """A bare number is per second; spaces around the parts are allowed."""
         assert parse_rate(text).per_second == pytest.approx(per_second)
 
     @pytest.mark.parametrize("text", ["", "fast", "5/d", "-1/s", "1e3", "/m"])
@@ -34,5 +37,7 @@ class TestDuration:
         assert format_duration(parse_rate("480/m").duration(100_000)) == "3h 28m 20s"
 
     @pytest.mark.parametrize(("seconds", "text"), [(0, "0s"), (59.6, "1m 00s"), (61, "1m 01s")])
-    def test_format(self, seconds: float, text: str) -> None:
+    def test_durations_round_to_whole_seconds_with_padded_seconds(
+        self, seconds: float, text: str
+    ) -> None:
         assert format_duration(seconds) == text

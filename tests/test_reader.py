@@ -30,12 +30,15 @@ class TestFormatOf:
             ("-", None),
         ],
     )
-    def test_by_extension(self, name: str, fmt: str | None) -> None:
+    def test_the_extension_names_the_format_in_any_case_and_under_gz(
+        self, name: str, fmt: str | None
+    ) -> None:
+        """Any other name, and ``-``, gives None: the content is sniffed instead."""
         assert format_of(name) == fmt
 
 
 class TestOpening:
-    def test_gzip_by_magic_not_name(self, write: Write) -> None:
+    def test_gzip_is_known_by_its_magic_bytes_not_its_name(self, write: Write) -> None:
         path = write("c.csv.gz", gzip.compress(b"phone_number,text\n1,a\n"))
         assert rows_of(path)[0].fields == {"phone_number": "1", "text": "a"}
         odd = write("export.dat", gzip.compress(b'{"phone_number": "1"}\n'))
@@ -56,12 +59,12 @@ class TestOpening:
         assert rows_of("-")[0].fields == {"chat_id": 7}
 
 
-class TestFiles:
-    def test_missing_file(self, tmp_path: Path) -> None:
+class TestUnreadablePaths:
+    def test_a_missing_file_is_an_input_error_saying_so(self, tmp_path: Path) -> None:
         with pytest.raises(InputError, match="no such file"):
             rows_of(str(tmp_path / "nope.csv"))
 
-    def test_directory(self, tmp_path: Path) -> None:
+    def test_a_directory_is_an_input_error_saying_so(self, tmp_path: Path) -> None:
         with pytest.raises(InputError, match="is a directory"):
             rows_of(str(tmp_path))
 

@@ -8,7 +8,8 @@ from broadcaster.retry import RetryPolicy
 
 
 class TestRetryPolicy:
-    def test_full_jitter_within_the_exponential_ceiling(self) -> None:
+    def test_delays_spread_evenly_below_a_doubling_ceiling_up_to_the_cap(self) -> None:
+        """Full jitter: uniform between 0 and min(cap, base * 2 ** (attempt - 1))."""
         policy = RetryPolicy(8, base=0.5, cap=30.0, rng=random.Random(1))
         for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (6, 16.0), (7, 30.0), (50, 30.0)]:
             delays = [policy.delay(attempt) for _ in range(2000)]

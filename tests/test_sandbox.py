@@ -68,7 +68,9 @@ class TestSend:
         assert body["gallery_url"] == "https://sandbox.heymarket.invalid/gallery/2"
         assert state_of(client).committed == 2
 
-    async def test_documented_example_body(self, aiohttp_client: AiohttpClient) -> None:
+    async def test_the_documented_example_body_is_accepted(
+        self, aiohttp_client: AiohttpClient
+    ) -> None:
         """The example from the API reference page is accepted as it stands."""
         client = await sandbox(aiohttp_client)
         example = {
@@ -121,7 +123,9 @@ class TestRules:
         assert payload["message"].startswith(field)
         assert state_of(client).committed == 0
 
-    async def test_list_broadcast_with_local_id(self, aiohttp_client: AiohttpClient) -> None:
+    async def test_a_list_broadcast_with_a_local_id_is_accepted(
+        self, aiohttp_client: AiohttpClient
+    ) -> None:
         client = await sandbox(aiohttp_client)
         body = {"inbox_id": 101, "creator_id": 55, "list_id": 9, "local_id": "k1", "template_id": 3}
         assert (await send(client, body))[0] == 200
@@ -135,7 +139,9 @@ class TestRules:
         assert response.status == 400
         assert (await response.json())["error"] == "bad_data"
 
-    async def test_inbox_and_member(self, aiohttp_client: AiohttpClient) -> None:
+    async def test_an_unknown_inbox_is_404_and_a_non_member_creator_400(
+        self, aiohttp_client: AiohttpClient
+    ) -> None:
         client = await sandbox(aiohttp_client)
         status, payload = await send(client, {**SMS, "inbox_id": 999})
         assert (status, payload["message"]) == (404, "inbox_id: no inbox 999")
@@ -170,10 +176,10 @@ class TestAuth:
         ("secret", "age", "status"),
         [("KEY", 0, 200), ("KEY", 299, 200), ("KEY", 301, 401), ("KEY", -60, 401), ("BAD", 0, 401)],
     )
-    async def test_jwt(
+    async def test_a_jwt_passes_only_if_signed_with_the_key_and_still_fresh(
         self, aiohttp_client: AiohttpClient, secret: str, age: int, status: int
     ) -> None:
-        """HS256 over ``ID||KEY`` with iss and iat, good for five minutes."""
+        """HS256 over ``ID||KEY`` with iss and iat, good for five minutes, not from the future."""
         now = 1_780_000_000
         client = await sandbox(
             aiohttp_client, secret_id="ID", secret_key="KEY", wall_clock=lambda: float(now)
@@ -216,7 +222,9 @@ class TestIdempotency:
 
 
 class TestRateLimit:
-    async def test_rolling_window(self, aiohttp_client: AiohttpClient) -> None:
+    async def test_the_limit_counts_requests_in_a_rolling_window(
+        self, aiohttp_client: AiohttpClient
+    ) -> None:
         clock = FakeClock()
         client = await sandbox(aiohttp_client, rate_limit=Rate(3, 60), clock=clock)
         statuses = [(await send(client, SMS))[0] for _ in range(4)]
@@ -237,7 +245,9 @@ class TestRateLimit:
         clock.now += 1
         assert (await send(client, SMS))[0] == 200
 
-    async def test_retry_after_only_when_asked(self, aiohttp_client: AiohttpClient) -> None:
+    async def test_retry_after_gives_the_time_left_only_when_asked(
+        self, aiohttp_client: AiohttpClient
+    ) -> None:
         clock = FakeClock()
         plain = await sandbox(aiohttp_client, rate_limit=Rate(1, 60), clock=clock)
         await send(plain, SMS)
@@ -275,7 +285,7 @@ class TestFaults:
         assert (state.committed, state.faults[kind]) == (0, 1)
 
     @pytest.mark.parametrize(("kind", "committed"), [("drop_before", 0), ("drop_after", 1)])
-    async def test_dropped_connections(
+    async def test_a_dropped_connection_commits_only_when_dropped_after(
         self, aiohttp_client: AiohttpClient, kind: str, committed: int
     ) -> None:
         """The client sees the same failure either way; only the sandbox knows if it committed."""
@@ -324,7 +334,9 @@ class TestFaults:
         hits = sum(1 for status, body in first if status != 200 or body.startswith("<html"))
         assert 50 <= hits <= 110
 
-    async def test_stats_route(self, aiohttp_client: AiohttpClient) -> None:
+    async def test_the_stats_route_counts_requests_faults_and_commits(
+        self, aiohttp_client: AiohttpClient
+    ) -> None:
         client = await sandbox(aiohttp_client, faults={"500": 1.0})
         await send(client, SMS)
         stats = await (await client.get("/_sandbox/stats")).json()
@@ -335,7 +347,9 @@ class TestFaults:
     @pytest.mark.parametrize(
         "faults", [{"teapot": 0.1}, {"500": 1.5}, {"500": 0.6, "503": 0.6}, {"500": -0.1}]
     )
-    def test_bad_fault_settings(self, faults: dict[str, float]) -> None:
+    def test_unknown_kinds_or_impossible_fault_rates_are_refused(
+        self, faults: dict[str, float]
+    ) -> None:
         with pytest.raises(ValueError, match="fault"):
             SandboxConfig(faults=faults)
 
@@ -369,14 +383,17 @@ def test_fake_clock_is_not_the_real_one() -> None:
 
 
 class TestPacingAtTheServer:
-    def test_peak_and_mean(self) -> None:
+    def test_peak_is_the_busiest_rolling_second_and_mean_spans_arrivals(self) -> None:
+        """No arrivals have a peak of 0; one arrival has no mean rate."""
         arrivals = [0.0, 0.1, 0.2, 1.0, 1.05, 1.1, 3.0]
         assert peak_per_second(arrivals) == 5  # 0.1, 0.2, 1.0, 1.05, 1.1
         assert peak_per_second([]) == 0
         assert mean_rate(arrivals) == 2.0
         assert mean_rate([5.0]) is None
 
-    async def test_stats_report_arrivals(self, aiohttp_client: AiohttpClient) -> None:
+    async def test_the_stats_report_the_peak_and_mean_rate_of_arrivals(
+        self, aiohttp_client: AiohttpClient
+    ) -> None:
         clock = FakeClock()
         client = await sandbox(aiohttp_client, clock=clock)
         for _ in range(3):

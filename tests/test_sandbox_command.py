@@ -94,7 +94,7 @@ def test_sandbox_refuses_impossible_faults(capsys: pytest.CaptureFixture[str]) -
     assert "add up to at most 1" in capsys.readouterr().err
 
 
-def test_python_dash_m() -> None:
+def test_python_dash_m_runs_the_cli_and_prints_its_version() -> None:
     version = subprocess.run(
         [sys.executable, "-m", "broadcaster", "--version"],
         capture_output=True,

@@ -25,7 +25,10 @@ class TestSegments:
             ("👋" * 36, 2),
         ],
     )
-    def test_counts(self, text: str, segments: int) -> None:
+    def test_segments_hold_160_or_153_gsm7_septets_or_70_or_67_utf16_units(
+        self, text: str, segments: int
+    ) -> None:
+        """One part holds 160 septets or 70 UCS-2 units; each part of a longer text 153 or 67."""
         assert segment_count(text) == segments
 
     def test_an_extension_character_is_not_split(self) -> None:
@@ -33,6 +36,6 @@ class TestSegments:
         assert segment_count("a" * 152 + "€" + "a" * 10) == 2
         assert segment_count("a" * 152 + "€" + "a" * 152) == 3
 
-    def test_gsm7_or_not(self) -> None:
+    def test_gsm7_covers_the_extension_table_but_not_every_accent(self) -> None:
         assert is_gsm7("Hello @ £5 {€}")
         assert not is_gsm7("Zoë")

@@ -24,7 +24,7 @@ def tally() -> Tally:
 
 
 class TestSummary:
-    def test_every_line_of_a_resumed_run(self) -> None:
+    def test_a_resumed_run_shows_every_line_including_earlier_runs(self) -> None:
         assert summary(tally(), 61.0, parse_rate("480/m")).splitlines() == [
             "rows      10: 6 sent, 1 failed, 1 invalid, 1 duplicate (skipped) in this run",
             "earlier   1 settled by earlier runs: 1 failed",
@@ -75,7 +75,7 @@ class TestSummary:
             "time      4 requests at 480/m: about 0s",
         ]
 
-    def test_unpaced_and_no_requests(self) -> None:
+    def test_a_run_without_requests_shows_unpaced_and_zero_latency(self) -> None:
         done = Tally(rows=3, earlier=Counter({"sent": 3}), input_done=True)
         text = summary(done, 0.2, Rate(0))
         assert "time      0s; unpaced" in text

@@ -50,7 +50,7 @@ class TestRender:
         """Braces a value brings are the customer's text, not a mistake in the template."""
         assert render("<{{v}}>", {"v": value}.get) == f"<{value}>"
 
-    def test_no_attribute_access_or_code(self) -> None:
+    def test_a_token_is_a_plain_name_never_an_attribute_or_code(self) -> None:
         """Dots and brackets are part of a field name, never an expression."""
         fields = {"user.__class__": "x"}
         assert render("{{user.__class__}}", fields.get) == "x"

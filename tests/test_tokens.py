@@ -31,7 +31,10 @@ class TestTokens:
     @pytest.mark.parametrize(
         ("offset", "valid"), [(0, True), (LIFETIME, True), (LIFETIME + 1, False), (-31, False)]
     )
-    def test_five_minute_lifetime(self, offset: float, valid: bool) -> None:
+    def test_a_token_is_valid_for_five_minutes_from_its_issue(
+        self, offset: float, valid: bool
+    ) -> None:
+        """Valid up to LIFETIME seconds after iat; more than 30 s before it is too early."""
         token = make_token("id", "key", NOW)
         assert token_is_valid(token, "id", "key", NOW + offset) is valid
 
@@ -46,10 +49,10 @@ class TestTokens:
             make_token("id", "nope", NOW),
         ],
     )
-    def test_forged_or_broken_tokens(self, token: str) -> None:
+    def test_forged_or_broken_tokens_are_invalid(self, token: str) -> None:
         assert not token_is_valid(token, "id", "key", NOW)
 
-    def test_no_alg_none(self) -> None:
+    def test_an_unsigned_alg_none_token_is_never_valid(self) -> None:
         """An unsigned token cannot pass, whatever its header claims."""
         token = jwt.encode({"iss": "id", "iat": NOW}, None, algorithm="none")
         assert not token_is_valid(token, "id", "key", NOW)

@@ -29,7 +29,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 class TestSampleCampaign:
     @pytest.mark.parametrize("name", ["campaign.csv", "campaign.jsonl"])
-    def test_sample_is_valid(self, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    def test_the_sample_campaign_is_valid_in_either_format(
+        self, capsys: pytest.CaptureFixture[str], name: str
+    ) -> None:
         code, out, err = run(capsys, "validate", str(SAMPLE / name), *DEMO_OPTIONS)
         assert (code, err) == (0, "")
         assert out.splitlines()[0] == "rows      30: 30 valid, 0 invalid"
@@ -48,7 +50,7 @@ class TestSampleCampaign:
 
         assert keys("campaign.csv") == keys("campaign.jsonl")
 
-    def test_sample_has_what_the_issue_asks_for(self) -> None:
+    def test_the_sample_writes_phone_numbers_in_several_ways(self) -> None:
         text = (SAMPLE / "campaign.csv").read_text(encoding="utf-8")
         for written in ("+1 (415)", "415-555", "1.415.555", "415.555", "628 555"):
             assert written in text
@@ -93,7 +95,9 @@ class TestNewUserMistakes:
             "rows      10: 3 valid, 7 invalid, 1 duplicate (sent once, then skipped)"
         )
 
-    def test_jsonl_mistakes(self, capsys: pytest.CaptureFixture[str], write: Write) -> None:
+    def test_broken_jsonl_lines_are_reported_at_their_line(
+        self, capsys: pytest.CaptureFixture[str], write: Write
+    ) -> None:
         path = write(
             "m.jsonl",
             '{"chat_id": 1, "text": "ok", "inbox_id": 101, "creator_id": 55}\n'
@@ -107,7 +111,7 @@ class TestNewUserMistakes:
             f"{path}:3: row: is a JSON array, not an object",
         ]
 
-    def test_stdin(
+    def test_a_dash_reads_the_campaign_from_stdin(
         self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         stdin = io.TextIOWrapper(io.BytesIO(b"phone_number,text\n14155550100,hi\n"))
@@ -118,7 +122,9 @@ class TestNewUserMistakes:
 
 
 class TestSummary:
-    def test_segments_and_time(self, capsys: pytest.CaptureFixture[str], write: Write) -> None:
+    def test_the_summary_counts_segments_and_estimates_the_time(
+        self, capsys: pytest.CaptureFixture[str], write: Write
+    ) -> None:
         path = write("s.csv", "phone_number,text\n14155550100," + "a" * 161 + "\n14155550101,Zoë\n")
         code, out, _ = run(
             capsys, "validate", path, "--inbox-id", "1", "--creator-id", "2", "--rate", "1/m"
@@ -127,7 +133,9 @@ class TestSummary:
         assert "messages  2 SMS in 3 segments (1 need UCS-2), 0 MMS, 0 private" in out
         assert "time      2 requests at 1/m: about 2m 00s" in out
 
-    def test_unpaced(self, capsys: pytest.CaptureFixture[str], write: Write) -> None:
+    def test_a_rate_of_0_is_summarised_as_unpaced(
+        self, capsys: pytest.CaptureFixture[str], write: Write
+    ) -> None:
         path = write("s.csv", "chat_id,text\n1,x\n")
         _, out, _ = run(
             capsys, "validate", path, "--inbox-id", "1", "--creator-id", "2", "--rate", "0"
@@ -153,7 +161,9 @@ class TestUsageErrors:
         assert message in err
         assert err.count("\n") == 1
 
-    def test_missing_file(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    def test_a_missing_file_is_one_line_and_exit_2(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
         code, _, err = run(capsys, "validate", str(tmp_path / "nope.csv"))
         assert code == 2
         assert err == f"error: {tmp_path / 'nope.csv'}: no such file\n"
@@ -170,7 +180,7 @@ class TestUsageErrors:
             (["--format", "xml"], "invalid choice"),
         ],
     )
-    def test_bad_options(
+    def test_a_bad_option_exits_2_with_a_message_not_a_traceback(
         self, capsys: pytest.CaptureFixture[str], write: Write, argv: list[str], message: str
     ) -> None:
         path = write("ok.csv", "chat_id,text\n1,x\n")
@@ -179,7 +189,7 @@ class TestUsageErrors:
         assert message in err
         assert "Traceback" not in err
 
-    def test_help_exits_0(self, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_help_exits_0_and_shows_the_options(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, _ = run(capsys, "validate", "--help")
         assert code == 0
         assert "--default-country-code" in out
