@@ -220,7 +220,7 @@ class Engine:
                     return
                 self._finish(message, reply, attempts, latency, maybe_committed)
                 return
-            if not await self._back_off(message, reply, charged):
+            if not await self._back_off(message, reply, charged, started):
                 return
 
     def _note_reply(self, reply: Reply, latency: float) -> None:
@@ -250,10 +250,12 @@ class Engine:
         finally:
             self._in_request.discard(task)
 
-    async def _back_off(self, message: Message, reply: Reply, attempt: int) -> bool:
+    async def _back_off(
+        self, message: Message, reply: Reply, attempt: int, sent_at: float
+    ) -> bool:
         """Wait before the next attempt; False when the run is stopping instead."""
         if reply.pauses_everyone:
-            paused = self._throttle.pause(reply)
+            paused = self._throttle.pause(reply, sent_at)
             if paused is not None:  # a pause put in force, not one a longer pause already covers
                 self.tally.pauses[reply.pause_cause] += 1
                 log.warning(

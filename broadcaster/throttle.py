@@ -2,7 +2,10 @@
 
 A 429, a Retry-After or a connection that cannot be made says nothing about the message: every
 request would meet it. So the throttle pauses everyone (through the pacer, at any rate), for
-the Retry-After or for a backoff that grows with the run's streak of such replies in a row.
+the Retry-After or for a backoff that grows with the run's streak of pauses in a row. The
+replies to requests that left before the pause in force began are echoes of what caused it
+(sixteen requests in flight meet the same full window): they neither lengthen the pause nor
+grow the streak, unless a Retry-After asks for longer.
 
 Such a reply costs its message no attempt while the run is progressing: the API has been
 reached, and a message got through within ``stuck_after`` seconds (two windows of the
@@ -14,6 +17,7 @@ rather than fail row after row. This is where an adaptive rate or a circuit brea
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from broadcaster.outcome import Reply
@@ -37,7 +41,8 @@ class Throttle:
         self._policy = policy
         self._pacer = pacer
         self._clock = clock
-        self._streak = 0  # pausing replies in a row, run-wide: each pause longer than the last
+        self._streak = 0  # pauses in a row, run-wide: each longer than the last
+        self._paused_at = -math.inf  # when the pause in force (or the last one) began
         self._progress_at = clock()  # when a message was last answered for good
         self._reached = False  # whether any request has reached the API
 
@@ -46,7 +51,8 @@ class Throttle:
 
     def note(self, reply: Reply) -> None:
         self._reached = self._reached or reply.connected
-        self._streak = self._streak + 1 if reply.pauses_everyone else 0
+        if not reply.pauses_everyone:
+            self._streak = 0
         if reply.verdict in ("sent", "failed"):
             self._progress_at = self._clock()
 
@@ -56,7 +62,13 @@ class Throttle:
             return True
         return not (self._reached and self._clock() - self._progress_at < self.stuck_after)
 
-    def pause(self, reply: Reply) -> float | None:
-        """Pause everyone for a pausing reply; the seconds, or None when a longer pause holds."""
-        delay = self._policy.delay(max(self._streak, 1), reply.retry_after)
+    def pause(self, reply: Reply, sent_at: float) -> float | None:
+        """Pause everyone for a pausing reply to a request sent at ``sent_at``: the seconds,
+        or None when the pause in force already covers it."""
+        if sent_at < self._paused_at:  # an echo of the pause in force
+            wait = reply.retry_after
+            return wait if wait is not None and self._pacer.pause(wait) else None
+        self._streak += 1
+        delay = self._policy.delay(self._streak, reply.retry_after)
+        self._paused_at = self._clock()
         return delay if self._pacer.pause(delay) else None

@@ -260,19 +260,22 @@ class TestRetries:
         await clock.run(engine.run(rows("x")))
         assert journal.outcomes[0].error == "HTTP 400 bad_data: phone_number: opted out"
 
-    async def test_pauses_grow_with_the_run_wide_429_streak(self) -> None:
-        """Three requests in flight all meet 429: the pauses grow 1, 2, 4 s across messages,
-        where per-message backoff would pause each about 1 s and meet the limit again."""
+    async def test_429s_to_requests_already_in_flight_are_one_pause_not_a_streak(
+        self,
+    ) -> None:
+        """Three in flight meet one full window: one pause of 1 s (not 1, 2 and 4 s); a 429 to
+        a request sent after that pause grows the streak: 2 s."""
         clock = VirtualTime()
         limited = Reply("retry", 429, error="HTTP 429")
-        sender = ScriptedSender(clock, {f"t{i}": [limited, SENT] for i in range(3)}, latency=0.05)
+        script = {"t0": [limited, limited, SENT], "t1": [limited, SENT], "t2": [limited, SENT]}
+        sender = ScriptedSender(clock, script, latency=0.05)
         engine, journal = make_engine(clock, sender, rate=Rate(100), concurrency=3)
         await clock.run(engine.run(rows("t0", "t1", "t2")))
-        first_tries, retries = sender.sends[:3], sender.sends[3:]
-        assert [round(t, 2) for t, _ in first_tries] == [0.0, 0.01, 0.02]
-        assert round(retries[0][0], 2) == 4.07  # the last 429 came back at 0.07 and paused 4 s
+        times = [round(t, 2) for t, _ in sender.sends]
+        assert times == [0.0, 0.01, 0.02, 1.05, 1.06, 1.07, 3.1]
+        assert [text for _, text in sender.sends][-1] == "t0"
         assert {o.status for o in journal.outcomes} == {"sent"}
-        assert engine.tally.pauses == {"HTTP 429": 3}
+        assert engine.tally.pauses == {"HTTP 429": 2}
 
     async def test_a_429_pauses_every_message(self) -> None:
         """Nobody sends during the pause; after it, the schedule goes on at the rate."""

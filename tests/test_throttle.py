@@ -47,19 +47,25 @@ class TestThrottle:
         t.note(REFUSED)
         assert t.charges(REFUSED)
 
-    def test_pauses_grow_with_the_streak_and_a_shorter_one_changes_nothing(self) -> None:
+    def test_pauses_grow_with_the_streak_and_echoes_change_nothing(self) -> None:
         clock = VirtualTime()
         t = throttle(clock)
         t.note(LIMITED)
-        assert t.pause(LIMITED) == 1.0
+        assert t.pause(LIMITED, sent_at=0.0) == 1.0
+        assert t.pause(LIMITED, sent_at=-0.5) is None  # left before that pause began
+        clock.now = 1.5
         t.note(LIMITED)
-        assert t.pause(LIMITED) == 2.0
+        assert t.pause(LIMITED, sent_at=1.2) == 2.0  # left after it: the streak grows
         t.note(SENT)  # the streak ends
+        clock.now = 4.0  # after the 2 s pause
         t.note(LIMITED)
-        assert t.pause(LIMITED) is None  # 1 s from now ends before the 2 s pause in force
+        assert t.pause(LIMITED, sent_at=3.9) == 1.0
 
-    def test_a_retry_after_sets_the_pause(self) -> None:
+    def test_a_retry_after_sets_the_pause_even_for_an_echo(self) -> None:
         t = throttle(VirtualTime())
         busy = Reply("retry", 503, error="HTTP 503", retry_after=7.0)
         t.note(busy)
-        assert t.pause(busy) == 7.0
+        assert t.pause(busy, sent_at=0.0) == 7.0
+        longer = Reply("retry", 503, error="HTTP 503", retry_after=9.0)
+        assert t.pause(longer, sent_at=-1.0) == 9.0
+        assert t.pause(busy, sent_at=-1.0) is None
