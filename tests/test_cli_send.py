@@ -27,7 +27,9 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class TestSend:
-    def test_send_then_resume(self, capsys: pytest.CaptureFixture[str], results: str) -> None:
+    def test_a_second_send_resumes_and_sends_nothing_again(
+        self, capsys: pytest.CaptureFixture[str], results: str
+    ) -> None:
         assert main(["send", str(SAMPLE), *OPTIONS, "--results", results]) == 0
         out = capsys.readouterr().out
         assert out.startswith("rows      30: 30 sent, 0 failed, 0 invalid")
@@ -66,7 +68,9 @@ class TestSend:
         warning = orjson.loads(capsys.readouterr().err.splitlines()[0])
         assert (warning["event"], warning["count"]) == ("damaged lines", 1)
 
-    def test_json_logs(self, capsys: pytest.CaptureFixture[str], results: str) -> None:
+    def test_json_logs_are_one_object_a_line_on_stderr(
+        self, capsys: pytest.CaptureFixture[str], results: str
+    ) -> None:
         main(["send", str(SAMPLE), *OPTIONS, "--results", results])
         capsys.readouterr()
         main(["send", str(SAMPLE), *OPTIONS, "--results", results, "--log-format", "json"])
@@ -80,12 +84,16 @@ class TestSend:
 
 
 class TestUsage:
-    def test_no_credentials(self, capsys: pytest.CaptureFixture[str], results: str) -> None:
+    def test_no_credentials_is_exit_2_before_any_journal(
+        self, capsys: pytest.CaptureFixture[str], results: str
+    ) -> None:
         assert main(["send", str(SAMPLE), "--results", results]) == 2
         assert capsys.readouterr().err.startswith("error: no credentials: set HEYMARKET_API_KEY")
         assert not Path(results).exists()
 
-    def test_bad_base_url(self, capsys: pytest.CaptureFixture[str], results: str) -> None:
+    def test_a_base_url_that_is_not_http_is_refused(
+        self, capsys: pytest.CaptureFixture[str], results: str
+    ) -> None:
         code = main(["send", str(SAMPLE), "--results", results, "--dry-run", "--base-url", "ftp:x"])
         assert code == 2
         assert "(--base-url or HEYMARKET_BASE_URL) 'ftp:x': expected an http(s) URL" in (
@@ -127,7 +135,7 @@ class TestUsage:
             (b'{"type":"run","settings":{"input":"-"}}\n', "read stdin: pipe the input again"),
         ],
     )
-    def test_resume_errors(
+    def test_resume_refuses_what_it_cannot_resume_in_one_line(
         self, capsys: pytest.CaptureFixture[str], results: str, content: bytes | None, message: str
     ) -> None:
         if content is not None:

@@ -52,7 +52,7 @@ class TestJournal:
         assert raw.startswith(b'{"status":"sent","key":"a","row":2}\n{"status":"sent","ke\n')
         assert read_journal(str(path)).statuses == {"a": "sent", "b": "failed"}
 
-    def test_open_fails_clearly(self, tmp_path: Path) -> None:
+    def test_a_journal_in_a_missing_folder_fails_clearly(self, tmp_path: Path) -> None:
         with pytest.raises(UsageError, match="cannot open results journal"):
             Journal.open(str(tmp_path / "missing-dir" / "r.jsonl"))
 
@@ -75,7 +75,7 @@ class TestJournal:
 
 
 class TestState:
-    def test_latest_wins(self) -> None:
+    def test_the_latest_record_of_a_key_wins(self) -> None:
         state = read_state(
             [
                 b'{"status":"failed","key":"a","row":2}\n',
@@ -104,7 +104,7 @@ class TestState:
         assert state.statuses == {"b": "sent"}
         assert state.damaged == 1
 
-    def test_no_journal_yet(self, tmp_path: Path) -> None:
+    def test_no_journal_yet_reads_as_an_empty_one(self, tmp_path: Path) -> None:
         assert read_journal(str(tmp_path / "none.jsonl")).statuses == {}
 
 

@@ -184,7 +184,9 @@ class TestResumeAndModes:
         ]
         assert not Path(path + ".results.jsonl").exists()
 
-    async def test_in_process_sandbox(self, tmp_path: Path) -> None:
+    async def test_sandbox_sends_to_an_in_process_sandbox_without_credentials(
+        self, tmp_path: Path
+    ) -> None:
         path = campaign(tmp_path, 12)
         code, out = await send(
             [
