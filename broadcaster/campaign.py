@@ -41,7 +41,7 @@ from broadcaster.journal import (
 from broadcaster.pacer import Pacer
 from broadcaster.plan import plan
 from broadcaster.progress import Progress, terminal
-from broadcaster.rate import Rate
+from broadcaster.rate import Rate, format_duration
 from broadcaster.reader import STDIN, read_rows
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
@@ -275,31 +275,61 @@ class Ended:
 
 
 def _report(settings: Settings, engine: Engine, ended: Ended, out: TextIO) -> int:
-    out.write(summary(engine.tally, ended.elapsed, settings.rate, ended.total, settings.dry_run))
-    if ended.sandbox is not None:
-        out.write(
-            f"sandbox   {ended.sandbox.committed} messages committed, {ended.sandbox.duplicates} "
-            "repeated requests answered from the idempotency store\n"
-        )
-    if settings.dry_run:
-        out.write("dry run   nothing was sent and the results journal was not written\n")
+    """Print the summary (a stdout that cannot take it is said on stderr: the run's exit code
+    still tells how the campaign stands); return the exit code."""
+    text = summary(engine.tally, ended.elapsed, settings.rate, ended.total, settings.dry_run)
+    text += "".join(line + "\n" for line in _endings(settings, engine, ended))
+    unwritten = _write(out, text)
+    if unwritten is not None:
+        log.error("summary not written", reason=f"stdout: {unwritten}")
     if engine.unauthorized is not None:
         raise CredentialsError(
             f"the API refused the credentials ({engine.unauthorized.error}): check {API_KEY}, or "
             f"{SECRET_ID} and {SECRET_KEY}. No row was marked failed; run the same command "
             "again to resume"
         )
-    resume = f"broadcaster resume {shlex.quote(settings.results_path)}"
     if engine.stuck is not None:
-        out.write(
-            f"stopped   nothing got through: {engine.stuck.error} (no row was marked failed). "
-            f"When the API answers again, resume with:\n          {resume}\n"
-        )
         return Exit.PROBLEMS
     if engine.stopped_by is not None:
-        out.write(
-            f"stopped   by {engine.stopped_by}; the journal is complete up to here. Resume with:\n"
-            f"          {resume}\n"
-        )
         return Exit.for_stop(engine.stopped_by)
     return Exit.PROBLEMS if engine.tally.problems else Exit.OK
+
+
+def _write(out: TextIO, text: str) -> str | None:
+    """Write to stdout; why it failed, or None."""
+    try:
+        out.write(text)
+        out.flush()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def _endings(settings: Settings, engine: Engine, ended: Ended) -> list[str]:
+    """The summary's last lines: the sandbox's count, a dry run's word, how a stop resumes."""
+    lines = []
+    if ended.sandbox is not None:
+        lines.append(
+            f"sandbox   {ended.sandbox.committed} messages committed, {ended.sandbox.duplicates} "
+            "repeated requests answered from the idempotency store"
+        )
+    if settings.dry_run:
+        lines.append("dry run   nothing was sent and the results journal was not written")
+    resume = f"          broadcaster resume {shlex.quote(settings.results_path)}"
+    if engine.stuck is not None:
+        why = f"no message got through for {format_duration(engine.stuck_after)}"
+        if not engine.reached_api:
+            why = "the API could not be reached"
+        lines += [
+            (
+                f"stopped   {why}: {engine.stuck.error} (no row was marked failed). When the "
+                "API answers again, resume with:"
+            ),
+            resume,
+        ]
+    elif engine.stopped_by is not None and engine.unauthorized is None:
+        lines += [
+            f"stopped   by {engine.stopped_by}; the journal is complete up to here. Resume with:",
+            resume,
+        ]
+    return lines

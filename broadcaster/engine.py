@@ -134,6 +134,15 @@ class Engine:
             raise _first_leaf(expected) from None
         return self.tally
 
+    @property
+    def stuck_after(self) -> float:
+        """How long nothing may get through before the run counts as stuck."""
+        return self._throttle.stuck_after
+
+    @property
+    def reached_api(self) -> bool:
+        return self._throttle.reached
+
     def stop(self, reason: str) -> None:
         """Stop dispatching; requests in flight finish within the grace period. Twice: abort."""
         if self.stopped_by is not None:

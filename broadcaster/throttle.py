@@ -46,6 +46,11 @@ class Throttle:
         self._progress_at = clock()  # when a message was last answered for good
         self._reached = False  # whether any request has reached the API
 
+    @property
+    def reached(self) -> bool:
+        """Whether any request of the run has reached the API."""
+        return self._reached
+
     def start(self) -> None:
         self._progress_at = self._clock()
 

@@ -9,8 +9,10 @@ from typing import Any
 
 import orjson
 import pytest
+import structlog
 from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpServer
+from structlog.testing import capture_logs
 
 from broadcaster.campaign import send_campaign
 from broadcaster.cli import main_parser
@@ -120,7 +122,7 @@ class TestThrottling:
         options += ["--backoff-base", "0.001", "--backoff-cap", "0.002"]
         code, out = await send([path, *options])
         assert code == 1
-        assert "stopped   nothing got through: cannot connect" in out
+        assert "stopped   the API could not be reached: cannot connect" in out
         assert "(no row was marked failed)" in out
         assert "left      20 rows not ended" in out
         assert outcomes(path + ".results.jsonl") == []
@@ -233,3 +235,25 @@ class TestResumeAndModes:
         assert len(header["input_sha256"]) == 64
         assert header["settings"]["rate"] == "0/s"
         assert "test-key" not in raw
+
+
+class TestOutput:
+    async def test_a_stdout_that_cannot_be_written_keeps_the_runs_exit_code(
+        self, tmp_path: Path
+    ) -> None:
+        """A full disk under stdout: one error line on stderr, the campaign's code, no crash."""
+
+        class Full(io.StringIO):
+            def write(self, _: str) -> int:
+                raise OSError(28, "No space left on device")
+
+        path = campaign(tmp_path, 3)
+        options = ["--sandbox", "--rate", "0", "--text", "x", "--inbox-id", "101"]
+        options += ["--creator-id", "55"]
+        args = main_parser().parse_args(["send", path, *options])
+        structlog.reset_defaults()
+        with capture_logs() as logs:
+            code = await send_campaign(settings_from(args, {}), {}, Full(), handle_signals=False)
+        assert code == 0
+        (error,) = [e for e in logs if e["event"] == "summary not written"]
+        assert error["reason"] == "stdout: No space left on device"
