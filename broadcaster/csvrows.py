@@ -138,18 +138,23 @@ def _rows(text: io.TextIOWrapper, path: str) -> Iterator[Record]:
     # strict: a quote left open must be an error, not a field that swallows the rest of the file.
     reader = csv.reader(lines, strict=True)
     header = _header(reader, lines, path)
+    rows = 0
     while True:
         start = lines.count + 1
         try:
             cells = next(reader)
         except StopIteration:
+            if not rows:
+                raise InputError(f"{path}: the file has a header and no rows") from None
             return
         except csv.Error as exc:
+            rows += 1
             yield Record(start, problem=_csv_problem(exc, lines, header, start))
             continue
         finally:
             lines.record.clear()  # kept only for an error
         if cells:
+            rows += 1
             yield _record(header, cells, start, lines.count)
 
 

@@ -186,6 +186,7 @@ class Engine:
             self.tally.earlier[decision.status] += 1
         elif isinstance(decision, Rejected):
             self._record(Outcome("invalid", decision.key, decision.line, error=decision.reason))
+            log.warning("invalid", row=decision.line, reason=decision.reason)
         elif decision.key in self._waiting:
             self._waiting[decision.key].append(decision)  # its message has not ended yet
         else:

@@ -277,3 +277,34 @@ class TestOneCampaignAJournal:
         journal = f"{other}.results.jsonl"
         assert main(["send", str(SAMPLE), *OPTIONS, "--results", journal]) == 2
         assert "is the journal of campaign 'other'" in capsys.readouterr().err
+
+
+class TestResumeMessages:
+    def test_a_moved_input_is_named_with_the_command_that_goes_on(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        campaign = tmp_path / "c.csv"
+        campaign.write_bytes(SAMPLE.read_bytes())
+        journal = str(tmp_path / "c.results.jsonl")
+        assert main(["send", str(campaign), *OPTIONS, "--results", journal]) == 0
+        campaign.rename(tmp_path / "moved.csv")
+        capsys.readouterr()
+        assert main(["resume", journal]) == 2
+        err = capsys.readouterr().err
+        assert "the input the journal's last run read, is not there any more" in err
+        assert f"broadcaster send NEWPATH --results {journal}" in err
+
+    def test_each_invalid_row_is_logged_with_its_line_and_reason(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, results: str
+    ) -> None:
+        path = tmp_path / "bad.csv"
+        path.write_text(
+            "phone_number,first_name,inbox_id,creator_id\n555,A,101,55\n14155550100,B,101,55\n"
+        )
+        assert (
+            main(["send", str(path), *OPTIONS, "--results", results, "--log-format", "json"]) == 1
+        )
+        events = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
+        (invalid,) = [e for e in events if e["event"] == "invalid"]
+        assert invalid["row"] == 2
+        assert invalid["reason"].startswith("phone_number: '555' is not a valid phone number")

@@ -180,6 +180,7 @@ class TestArbitraryCsv:
                 min_size=2,
                 max_size=2,
             ),
+            min_size=1,
             max_size=8,
         )
     )

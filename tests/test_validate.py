@@ -234,3 +234,10 @@ class TestRegion:
             code, _, err = run(capsys, command, path, option)
             assert code == 2
             assert err.startswith(f"error: {path}: the file is empty")
+
+    def test_a_header_with_no_rows_exits_2_with_the_reason(
+        self, capsys: pytest.CaptureFixture[str], write: Write
+    ) -> None:
+        path = write("h.csv", "phone_number,text\n\n")
+        code, _, err = run(capsys, "validate", path)
+        assert (code, err) == (2, f"error: {path}: the file has a header and no rows\n")

@@ -41,4 +41,10 @@ def resumed(args: argparse.Namespace) -> Settings:
             f"the run recorded in {args.results} read stdin: pipe the input again, with "
             f"broadcaster send - --results {args.results}"
         )
-    return Settings.from_record(last.settings, given(args))  # RESULTS is given: the journal read
+    settings = Settings.from_record(last.settings, given(args))  # RESULTS given: the journal
+    if not Path(settings.input).exists():
+        raise UsageError(
+            f"{settings.input}, the input the journal's last run read, is not there any more: "
+            f"if it moved, run broadcaster send NEWPATH --results {args.results}"
+        )
+    return settings
