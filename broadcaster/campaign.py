@@ -36,6 +36,8 @@ from broadcaster.journal import (
     JournalState,
     MemoryJournal,
     check_results_path,
+    has_bit,
+    lines_sent,
     read_journal,
 )
 from broadcaster.pacer import Pacer
@@ -170,20 +172,30 @@ def _notice_changed_input(settings: Settings, state: JournalState, digest: str |
     last = last_run(state.headers)
     if digest is None or last is None or last.input_sha256 in (None, digest):
         return
-    counts: Counter[str] = Counter()
-    triage = Triage(settings.defaults.campaign, state, settings.retry_failed)
-    with read_rows(settings.input, settings.format) as rows:
-        for record in rows:
-            decision = triage.decide(plan(record, settings.defaults))
-            counts["settled" if isinstance(decision, Settled) else "new"] += 1
+    counts = _changed_rows(settings, state)
     log.warning(
         "input changed",
         input=settings.input,
         note=f"this is not the file the journal's last run read (sha256 {last.input_sha256[:12]} "
-        f"then, {digest[:12]} now): of its {counts.total():,} rows, {counts['new']:,} have no "
-        f"record yet (new or changed) and will be sent or checked; the {counts['settled']:,} "
-        "already settled are not sent again",
+        f"then, {digest[:12]} now): of its {counts.total():,} rows, {counts['settled']:,} are "
+        f"settled and not sent again; {counts['new']:,} new and {counts['edited']:,} edited "
+        "(at a line where an earlier run sent another message: an edited row is a new message) "
+        "have no record yet and are sent or checked",
     )
+
+
+def _changed_rows(settings: Settings, state: JournalState) -> Counter[str]:
+    """The input's rows by what the journal holds of them: settled, edited or new."""
+    counts: Counter[str] = Counter({"settled": 0, "new": 0, "edited": 0})
+    sent = lines_sent(settings.results_path)
+    triage = Triage(settings.defaults.campaign, state, settings.retry_failed)
+    with read_rows(settings.input, settings.format) as rows:
+        for record in rows:
+            if isinstance(triage.decide(plan(record, settings.defaults)), Settled):
+                counts["settled"] += 1
+            else:
+                counts["edited" if has_bit(sent, record.line) else "new"] += 1
+    return counts
 
 
 def _digest(path: str) -> str | None:

@@ -285,7 +285,7 @@ def _ragged(count: int, columns: int, start: int, end: int) -> str:
     if count > MAX_COLUMNS:
         reason = too_many_fields(count)
     else:
-        reason = f"has {count} fields, the header has {columns}"
+        reason = f"has {count} {'field' if count == 1 else 'fields'}, the header has {columns}"
     if end > start:
         reason += f" (the record runs to line {end}: is a quote left open?)"
     return reason

@@ -31,7 +31,7 @@ def summary(
         lines.extend(_requests(tally, elapsed, asked))
     if earlier["failed"]:
         lines.append(
-            f"note      {earlier['failed']:,} rows failed in an earlier run; "
+            f"note      {_rows(earlier['failed'])} failed in an earlier run; "
             "--retry-failed sends them again"
         )
     return "".join(line + "\n" for line in lines)
@@ -80,3 +80,7 @@ def _estimate(messages: int, asked: Rate) -> str:
     if asked.unpaced:
         return f"{messages:,} requests, unpaced"
     return f"{messages:,} requests at {asked}: about {format_duration(asked.duration(messages))}"
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} {'row' if count == 1 else 'rows'}"

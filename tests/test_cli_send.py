@@ -249,8 +249,29 @@ class TestMistakesCaughtUpFront:
         )
         events = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
         (changed,) = [e for e in events if e["event"] == "input changed"]
-        assert "of its 30 rows, 20 have no record yet" in changed["note"]
-        assert "the 10 already settled are not sent again" in changed["note"]
+        assert (
+            "of its 30 rows, 10 are settled and not sent again; 20 new and 0 edited"
+            in (changed["note"])
+        )
+
+    def test_an_edited_row_is_told_from_a_new_one(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, results: str
+    ) -> None:
+        campaign = tmp_path / "weekly.csv"
+        rows = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+        campaign.write_text("".join(rows[:11]), encoding="utf-8")
+        assert main(["send", str(campaign), *OPTIONS, "--results", results]) == 0
+        edited = rows[1].replace(",Maya,", ",Mia,")
+        campaign.write_text("".join([rows[0], edited, *rows[2:13]]), encoding="utf-8")
+        capsys.readouterr()
+        argv = ["send", str(campaign), *OPTIONS, "--results", results, "--log-format", "json"]
+        assert main(argv) == 0
+        events = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
+        (changed,) = [e for e in events if e["event"] == "input changed"]
+        assert (
+            "of its 12 rows, 9 are settled and not sent again; 2 new and 1 edited"
+            in (changed["note"])
+        )
 
 
 class TestOneCampaignAJournal:

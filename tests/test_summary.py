@@ -30,7 +30,7 @@ class TestSummary:
             "earlier   1 settled by earlier runs: 1 failed",
             "requests  8 attempts for 7 messages, no pauses, latency mean 120 ms, max 400 ms",
             "time      1m 01s; mean 8.00 requests/s, asked 480/m (8.00/s)",
-            "note      1 rows failed in an earlier run; --retry-failed sends them again",
+            "note      1 row failed in an earlier run; --retry-failed sends them again",
         ]
 
     def test_a_first_run_says_nothing_of_earlier_runs(self) -> None:

@@ -15,6 +15,16 @@ from broadcaster.rate import parse_rate
 from broadcaster.sandbox.config import FAULT_KINDS, SandboxConfig
 from broadcaster.sandbox.server import serving
 
+_FAULT_HELP = {
+    "500": "answer 500",
+    "503": "answer 503",
+    "429": "answer 429, as if over the limit",
+    "drop_before": "close the connection before committing the message",
+    "drop_after": "commit the message, then close the connection without an answer",
+    "slow": "commit, then answer after --slow-delay seconds",
+    "bad_json": "commit, then answer 200 with a body that is not JSON",
+}
+
 
 def probability(text: str) -> float:
     try:
@@ -68,7 +78,11 @@ def add_parser(commands: Subparsers) -> None:
     )
     for kind in FAULT_KINDS:
         faults.add_argument(
-            f"--fault-{kind.replace('_', '-')}", type=probability, default=0.0, metavar="P"
+            f"--fault-{kind.replace('_', '-')}",
+            type=probability,
+            default=0.0,
+            metavar="P",
+            help=_FAULT_HELP[kind],
         )
     faults.add_argument("--seed", type=int, default=0, help="seed of the fault draws (default 0)")
     faults.add_argument(
@@ -95,7 +109,7 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         seed=args.seed,
         latency=args.latency or 0.0,
         slow_delay=args.slow_delay,
-        opted_out=frozenset(args.opt_out),
+        opted_out=frozenset(number.strip().removeprefix("+") for number in args.opt_out),
     )
 
 
@@ -109,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def serve(config: SandboxConfig, host: str, port: int) -> int:
     async with serving(config, host, port) as (url, state):
-        print(f"sandbox listening on {url} (rate limit {config.rate_limit})", flush=True)
+        limit = "no rate limit" if config.rate_limit.unpaced else f"rate limit {config.rate_limit}"
+        print(f"sandbox listening on {url} ({limit})", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
