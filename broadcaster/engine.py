@@ -260,9 +260,7 @@ class Engine:
         finally:
             self._in_request.discard(task)
 
-    async def _back_off(
-        self, message: Message, reply: Reply, attempt: int, sent_at: float
-    ) -> bool:
+    async def _back_off(self, message: Message, reply: Reply, attempt: int, sent_at: float) -> bool:
         """Wait before the next attempt; False when the run is stopping instead."""
         if reply.pauses_everyone:
             paused = self._throttle.pause(reply, sent_at)

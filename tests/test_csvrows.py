@@ -37,12 +37,12 @@ class TestCsv:
         path = write("c.csv", 'phone_number,text\n1,"say ""hi"", then, go"\n')
         assert rows_of(path)[0].fields["text"] == 'say "hi", then, go'
 
-    @pytest.mark.parametrize(("row", "count"), [("1,a,extra", 3), ("1", 1)])
-    def test_ragged_rows_are_bad_rows(self, write: Write, row: str, count: int) -> None:
+    @pytest.mark.parametrize(("row", "count"), [("1,a,extra", "3 fields"), ("1", "1 field")])
+    def test_ragged_rows_are_bad_rows(self, write: Write, row: str, count: str) -> None:
         path = write("c.csv", f"phone_number,text\n{row}\n14155550100,ok\n")
         bad, good = rows_of(path)
         assert bad.problem is not None
-        assert bad.problem.reason == f"has {count} fields, the header has 2"
+        assert bad.problem.reason == f"has {count}, the header has 2"
         assert (bad.line, good.line) == (2, 3)
 
     def test_a_quote_left_open_to_the_end_is_pointed_at(self, write: Write) -> None:
