@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
+from urllib.parse import urlsplit
 
 from broadcaster.errors import UsageError
 from broadcaster.phones import parse_region, region_for_country_code
@@ -68,6 +69,17 @@ def template_text(text: str) -> str:
     return text
 
 
+def media_url(text: str) -> str:
+    """``--media-url``: an http(s) URL (or a template that makes one), checked up front."""
+    template_text(text)
+    if text.lstrip().startswith("{{"):
+        return text  # the whole URL comes from a field: each row's is checked
+    parts = urlsplit(text.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL")
+    return text
+
+
 def region(text: str) -> str:
     try:
         return parse_region(text)
@@ -90,7 +102,7 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("campaign", "--inbox-id", "for rows without inbox_id (env HEYMARKET_INBOX_ID)", {"type": positive_int, "metavar": "N"}),
     ("campaign", "--creator-id", "for rows without creator_id (env HEYMARKET_CREATOR_ID)", {"type": positive_int, "metavar": "N"}),
     ("campaign", "--text", "text for rows without one; {{field}} tokens allowed", {"type": template_text, "metavar": "TEMPLATE"}),
-    ("campaign", "--media-url", "media_url for rows without one (makes MMS)", {"metavar": "URL"}),
+    ("campaign", "--media-url", "media_url for rows without one (makes MMS)", {"type": media_url, "metavar": "URL"}),
     ("campaign", "--template-id", "for rows without template_id", {"type": positive_int, "metavar": "N"}),
     ("campaign", "--region", "where numbers written without + are read first: a two-letter country code (default {default})", {"type": region, "metavar": "CC"}),
     ("campaign", "--default-country-code", "the same, as a calling code: 1 means US, 44 GB", {"type": country_code, "metavar": "N"}),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from broadcaster.errors import UsageError
 from broadcaster.phones import DEFAULT_REGION, region_for_country_code
 from broadcaster.plan import Defaults
 from broadcaster.rate import Rate, parse_rate
@@ -53,6 +54,13 @@ class Settings:
     sandbox: bool = False
     log_format: str = "console"
     quiet: bool = False
+
+    def __post_init__(self) -> None:
+        if self.backoff_cap < self.backoff_base:
+            raise UsageError(
+                f"--backoff-cap {self.backoff_cap:g} is below --backoff-base "
+                f"{self.backoff_base:g}: no retry could wait as long as the first one may"
+            )
 
     @property
     def defaults(self) -> Defaults:

@@ -77,3 +77,7 @@ class TestOptions:
         assert parsed("--region", "GB", "--default-country-code", "44").region == "GB"
         with pytest.raises(UsageError, match="disagree"):
             parsed("--region", "GB", "--default-country-code", "1")
+
+    def test_a_media_url_made_whole_from_a_field_is_left_to_each_row(self) -> None:
+        assert parsed("--media-url", "{{image}}").media_url == "{{image}}"
+        assert parsed("--media-url", "https://cdn.test/{{image}}.png").media_url is not None

@@ -177,6 +177,9 @@ class TestUsageErrors:
             (["--region", "XX"], "XX"),
             (["--region", "GB", "--default-country-code", "1"], "disagree"),
             (["--text", "Hi {first_name}"], "single braces"),
+            (["--media-url", "ftp://x/y.png"], "is not an http(s) URL"),
+            (["--media-url", "https://x/{{img}"], "unclosed merge field"),
+            (["--backoff-base", "5", "--backoff-cap", "0.1"], "is below --backoff-base 5"),
             (["--format", "xml"], "invalid choice"),
         ],
     )
