@@ -33,7 +33,7 @@ def write_campaign(path: Path, rows: int) -> None:
     with path.open("w", encoding="utf-8") as out:
         out.write("phone_number,name\n")
         for n in range(rows):
-            out.write(f"1415{n:07d},Person {n}\n")
+            out.write(f"1415{2_000_000 + n:07d},Person {n}\n")
 
 
 @contextlib.asynccontextmanager
@@ -54,7 +54,7 @@ async def serve() -> AsyncIterator[str]:
 
 async def bare(url: str, rows: int, concurrency: int) -> float:
     bodies = [
-        orjson.dumps({"inbox_id": 101, "creator_id": 55, "phone_number": f"1415{n:07d}",
+        orjson.dumps({"inbox_id": 101, "creator_id": 55, "phone_number": f"1415{2_000_000 + n:07d}",
                       "text": f"Hi Person {n}", "local_id": f"bare-{n}"})
         for n in range(rows)
     ]  # fmt: skip

@@ -56,7 +56,11 @@ _NOT_DIGIT = re.compile(r"[^0-9]")
 _MAX_COUNTRY_CODE_DIGITS = 3
 
 _NANP_REGIONS = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1])
-_NANP_API_FORM = re.compile(r"1?([2-9][0-9]{9})")
+# The ways the North American plan's numbers are written: the API's digits, +1, a trunk 1,
+# the area code in parentheses, and a space, dot or dash between the groups.
+_NANP_WRITTEN = re.compile(
+    r"(\+)?(?:1[ .-]?)?(?:\(([2-9][0-9]{2})\)|([2-9][0-9]{2}))[ .-]?([0-9]{3})[ .-]?([0-9]{4})"
+)
 
 _WHY_NOT_POSSIBLE = {  # {where} names the country code, when it is not the region's own
     ValidationResult.TOO_SHORT: "too short{where}",
@@ -139,7 +143,12 @@ def _normalize(text: str, region: str) -> str:
 
 
 def _nanp_fast_path(text: str, region: str) -> str | None:
-    """``14155551234`` or ``4155551234`` in a +1 region, without ``phonenumbers.parse``.
+    """``14155551234``, ``(415) 555-1234`` or ``1.415.555.1234`` in a +1 region, and
+    ``+1 415 555 1234`` in any, without ``phonenumbers.parse``.
+
+    The library drops the spaces, dots, dashes and parentheses before it reads the digits, so
+    a written form reads as its digits do (``+1`` and ten digits in any region, as the
+    country-code-first reading below).
 
     Every reading of these strings by the full path gives country code 1 and the ten digits.
     ``parse("+1" + ten, None)`` (the country-code-first reading of ``1…``): 1 is a whole country
@@ -150,12 +159,15 @@ def _nanp_fast_path(text: str, region: str) -> str | None:
     digits starting 2-9. So the full path answers these digits exactly when they are valid.
     ``None`` (take the full path) otherwise, so refusals and their reasons come from one place.
     """
-    if region not in _NANP_REGIONS:
-        return None
-    match = _NANP_API_FORM.fullmatch(text)
+    match = _NANP_WRITTEN.fullmatch(text)
     if match is None:
         return None
-    national = match.group(1)
+    plus, bracketed, area, exchange, line = match.groups()
+    if plus is not None and not text.startswith("+1"):
+        return None  # + and ten digits: another country's code
+    if plus is None and region not in _NANP_REGIONS:
+        return None
+    national = (bracketed or area) + exchange + line
     if not phonenumbers.is_valid_number(PhoneNumber(country_code=1, national_number=int(national))):
         return None
     return "1" + national

@@ -334,6 +334,14 @@ _NANP_CANDIDATES = st.one_of(
     ),
     st.from_regex(r"1?[2-9][0-9]{9}", fullmatch=True),
     st.from_regex(r"[0-9]{1,13}", fullmatch=True),
+    st.from_regex(r"(\+?1[ .-]?)?\(?[0-9]{3}\)?[ .-]?[0-9]{3}[ .-]?[0-9]{4}", fullmatch=True),
+    st.builds(
+        lambda lead, prefix, line, gap: f"{lead}({prefix[:3]}){gap}{prefix[3:]}-{line}",
+        st.sampled_from(["", "1 ", "+1 ", "+44 ", "+"]),
+        st.sampled_from(_NANP_PREFIXES),
+        st.from_regex(r"[0-9]{4}", fullmatch=True),
+        st.sampled_from(["", " ", ".", "-"]),
+    ),
 )
 
 
@@ -342,11 +350,24 @@ class TestNanpFastPath:
         assert phones._nanp_fast_path("14155550132", "US") == "14155550132"
         assert phones._nanp_fast_path("4155550132", "CA") == "14155550132"
 
+    @pytest.mark.parametrize(
+        ("text", "region"),
+        [
+            ("+14155550132", "GB"),
+            ("+1 (415) 555-0132", "DE"),
+            ("1 415 555 0132", "US"),
+            ("(415) 555-0132", "CA"),
+            ("415.555.0132", "US"),
+        ],
+    )
+    def test_written_forms_take_the_fast_path(self, text: str, region: str) -> None:
+        assert phones._nanp_fast_path(text, region) == "14155550132"
+
     def test_other_forms_and_regions_take_the_full_path(self) -> None:
-        assert phones._nanp_fast_path("+14155550132", "US") is None
         assert phones._nanp_fast_path("14155550132", "GB") is None
-        assert phones._nanp_fast_path("1 415 555 0132", "US") is None
+        assert phones._nanp_fast_path("+4155550132", "US") is None
         assert phones._nanp_fast_path("1 123 456 7890", "US") is None
+        assert phones._nanp_fast_path("(415 555-0132", "US") is None
 
     def test_its_premises_hold_for_every_plus_one_region(self) -> None:
         """What the proof in ``_nanp_fast_path`` assumes of the library's metadata."""
