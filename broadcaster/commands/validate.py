@@ -87,22 +87,20 @@ def validate(settings: Settings, out: TextIO) -> int:
 def format_counts(counts: CampaignCounts, settings: Settings) -> str:
     valid = counts.rows - counts.invalid
     families = ", ".join(
-        f"{name} {counts.families[name]}" for name in TARGET_FIELDS if counts.families[name]
+        f"{name} {counts.families[name]:,}" for name in TARGET_FIELDS if counts.families[name]
     )
     sms = counts.kinds["sms"]
+    duplicates = (
+        f", {counts.duplicates:,} duplicate (sent once, then skipped)" if counts.duplicates else ""
+    )
     lines = [
-        f"rows      {counts.rows}: {valid} valid, {counts.invalid} invalid"
-        + (
-            f", {counts.duplicates} duplicate (sent once, then skipped)"
-            if counts.duplicates
-            else ""
-        ),
+        f"rows      {counts.rows:,}: {valid:,} valid, {counts.invalid:,} invalid{duplicates}",
         f"targets   {families or 'none'}",
         (
-            f"messages  {sms} SMS in {counts.segments} segments ({counts.ucs2} need UCS-2), "
-            f"{counts.kinds['mms']} MMS, {counts.kinds['private']} private"
+            f"messages  {sms:,} SMS in {counts.segments:,} segments ({counts.ucs2:,} need "
+            f"UCS-2), {counts.kinds['mms']:,} MMS, {counts.kinds['private']:,} private"
         ),
-        f"time      {counts.requests} requests at {settings.rate}: {_eta(counts, settings)}",
+        f"time      {counts.requests:,} requests at {settings.rate}: {_eta(counts, settings)}",
     ]
     return "".join(line + "\n" for line in lines)
 
