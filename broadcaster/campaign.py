@@ -110,7 +110,7 @@ def _check_base_url(settings: Settings) -> None:
             f"{named} must not carry a user name or password: credentials come from the "
             f"environment ({API_KEY}, or {SECRET_ID} and {SECRET_KEY})"
         )
-    if url.scheme not in ("http", "https") or not url.host:
+    if url.scheme not in ("http", "https") or not url.host or url.port == 0:
         raise UsageError(f"{named} {settings.base_url!r}: expected an http(s) URL")
     if url.path not in ("", "/") or url.query_string or url.fragment:
         # Said without the URL: a query string may hold a secret too.

@@ -45,11 +45,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> NoReturn:
     try:
         code = main()
-        sys.stdout.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except KeyboardInterrupt:  # Ctrl-C outside a run's own signal handling
         code = Exit.SIGINT
     except BrokenPipeError:
         # The reader went away (``| head``): quiet, as a Unix tool is, with SIGPIPE's status.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout()
         code = Exit.BROKEN_PIPE
+    except OSError as exc:  # stdout cannot be written (a full disk): one line, not a traceback
+        _silence_stdout()
+        print(f"error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        code = Exit.USAGE
     sys.exit(code)
+
+
+def _silence_stdout() -> None:
+    """What is left in stdout's buffer would fail again at exit: send it nowhere."""
+    if sys.stdout is not None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -50,8 +50,12 @@ class JwtCredentials:
 
 
 def credentials_from(environ: Mapping[str, str]) -> Credentials:
-    """The credentials the environment holds; a clear UsageError when it holds none."""
-    secret_id, secret_key = environ.get(SECRET_ID, ""), environ.get(SECRET_KEY, "")
+    """The credentials the environment holds; a clear UsageError when it holds none.
+
+    Values are trimmed: a key pasted from a file saved with Windows line endings ends in a
+    carriage return, which no HTTP header may carry.
+    """
+    secret_id, secret_key = _value(environ, SECRET_ID), _value(environ, SECRET_KEY)
     if secret_id and secret_key:
         return JwtCredentials(secret_id, secret_key)
     if secret_id or secret_key:
@@ -59,9 +63,19 @@ def credentials_from(environ: Mapping[str, str]) -> Credentials:
         raise UsageError(
             f"{missing} is not set: JWT credentials need both {SECRET_ID} and {SECRET_KEY}"
         )
-    if environ.get(API_KEY):
-        return ApiKey(environ[API_KEY])
+    api_key = _value(environ, API_KEY)
+    if api_key:
+        return ApiKey(api_key)
     raise UsageError(
         f"no credentials: set {API_KEY}, or {SECRET_ID} and {SECRET_KEY} "
         "(or use --sandbox or --dry-run)"
     )
+
+
+def _value(environ: Mapping[str, str], name: str) -> str:
+    """A variable's value, trimmed; one with a control character inside is refused by name
+    (never by value: it is a secret)."""
+    value = environ.get(name, "").strip()
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):  # noqa: PLR2004 - C0, DEL
+        raise UsageError(f"{name} holds a control character: set it to the key alone")
+    return value

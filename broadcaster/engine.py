@@ -243,10 +243,12 @@ class Engine:
         if self.stopped_by is not None:
             return
         self.stuck = reply
+        why = f"no message got through for {self._throttle.stuck_after:g}s or more"
+        if not self._throttle.reached:
+            why = "the API was never reached"
         log.error(
             "stopping",
-            reason=f"{attempts} attempts of one message met {reply.pause_cause}, and no message "
-            f"got through for {self._throttle.stuck_after:g}s or more",
+            reason=f"{attempts} attempts of one message met {reply.pause_cause}, and {why}",
             note="nothing was marked failed; resume later",
         )
         self.stop("stuck")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
+from pathlib import Path
 from typing import TextIO
 
 import orjson
@@ -29,6 +31,8 @@ class StderrLogger:
 
     def msg(self, message: str) -> None:
         stream = self._stream or sys.stderr
+        if stream is None:  # stderr closed at start: the line has nowhere to go
+            return
         with contextlib.suppress(OSError, ValueError):
             # On a terminal a progress line may stand unfinished: clear it, it is redrawn.
             stream.write(CLEAR_LINE + message + "\n" if stream.isatty() else message + "\n")
@@ -44,7 +48,8 @@ def configure_logging(
     if log_format == "json":
         renderer = structlog.processors.JSONRenderer(serializer=_dumps)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=(stream or sys.stderr).isatty())
+        target = stream or sys.stderr  # None when the process was started with stderr closed
+        renderer = structlog.dev.ConsoleRenderer(colors=target is not None and target.isatty())
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -57,3 +62,11 @@ def configure_logging(
         logger_factory=lambda *_: StderrLogger(stream),
         cache_logger_on_first_use=False,
     )
+
+
+def standard_output() -> TextIO:
+    """stdout, or a sink when the process was started with it closed (``>&-``): a campaign
+    runs, and its journal is written, whether or not anyone reads the summary."""
+    if sys.stdout is not None:
+        return sys.stdout
+    return Path(os.devnull).open("w", encoding="utf-8")

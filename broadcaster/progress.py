@@ -121,4 +121,5 @@ def _bar(fraction: float) -> str:
 
 def terminal() -> TextIO | None:
     """stderr when it is a terminal, else None (progress goes to the log instead)."""
-    return sys.stderr if sys.stderr.isatty() else None
+    stream = sys.stderr  # None when the process was started with stderr closed
+    return stream if stream is not None and stream.isatty() else None

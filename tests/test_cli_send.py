@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -329,3 +332,33 @@ class TestResumeMessages:
         (invalid,) = [e for e in events if e["event"] == "invalid"]
         assert invalid["row"] == 2
         assert invalid["reason"].startswith("phone_number: '555' is not a valid phone number")
+
+
+class TestClosedAndFullStreams:
+    """Run as a user's shell runs it: a real process, stdout or stderr closed or full."""
+
+    def run(self, argv: list[str], **streams: Any) -> subprocess.CompletedProcess[bytes]:
+        command = [sys.executable, "-m", "broadcaster", *argv]
+        return subprocess.run(command, check=False, timeout=60, **streams)
+
+    def test_a_full_stdout_is_one_line_and_exit_2(self) -> None:
+        with Path("/dev/full").open("wb") as full:
+            done = self.run(
+                ["validate", str(SAMPLE), "--quiet"], stdout=full, stderr=subprocess.PIPE
+            )
+        assert done.returncode == 2
+        assert done.stderr == b"error: cannot write the output: No space left on device\n"
+
+    def test_closed_stdout_and_stderr_still_send_and_record(self, tmp_path: Path) -> None:
+        """``broadcaster send ... >&- 2>&-``: the campaign goes out and is journaled."""
+        results = tmp_path / "r.jsonl"
+        argv = ["send", str(SAMPLE), *OPTIONS, "--results", str(results)]
+
+        def close_output() -> None:
+            os.close(1)
+            os.close(2)
+
+        done = self.run(argv, preexec_fn=close_output)
+        assert done.returncode == 0
+        outcomes = [line for line in results.read_bytes().splitlines() if b'"status"' in line]
+        assert len(outcomes) == 30

@@ -54,3 +54,15 @@ class TestJwtRenewal:
         first = creds.authorization()
         now[0] -= 3600
         assert creds.authorization() != first
+
+
+class TestValues:
+    def test_a_key_saved_with_windows_line_endings_is_trimmed(self) -> None:
+        assert credentials_from({"HEYMARKET_API_KEY": "k-123\r\n"}).authorization() == (
+            "Bearer k-123"
+        )
+
+    def test_a_control_character_inside_is_refused_by_name_not_value(self) -> None:
+        with pytest.raises(UsageError, match="HEYMARKET_API_KEY holds a control character") as err:
+            credentials_from({"HEYMARKET_API_KEY": "top\x00secret"})
+        assert "secret" not in str(err.value)

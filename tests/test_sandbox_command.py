@@ -102,3 +102,8 @@ def test_python_dash_m_runs_the_cli_and_prints_its_version() -> None:
         check=True,
     )
     assert version.stdout.startswith("broadcaster ")
+
+
+def test_a_port_out_of_range_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sandbox", "--port", "99999"]) == 2
+    assert "'99999' is not a port: expected 0 to 65535" in capsys.readouterr().err

@@ -26,6 +26,12 @@ _FAULT_HELP = {
 }
 
 
+def port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:  # noqa: PLR2004 - TCP's
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: expected 0 to 65535")
+    return int(text)
+
+
 def probability(text: str) -> float:
     try:
         value = float(text)
@@ -45,7 +51,7 @@ def add_parser(commands: Subparsers) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
-        "--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)"
+        "--port", type=port, default=8080, help="port (default 8080; 0 picks a free one)"
     )
     parser.add_argument(
         "--api-key", metavar="K", help="accept only this bearer token (default: any)"

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 
 from broadcaster.campaign import send_campaign
-from broadcaster.logs import configure_logging
+from broadcaster.logs import configure_logging, standard_output
 from broadcaster.options import Subparsers, add_campaign_options, settings_from
 from broadcaster.settings import Settings
 
@@ -35,4 +34,4 @@ def run(args: argparse.Namespace) -> int:
 def send(settings: Settings) -> int:
     """Run a campaign with these settings (``resume`` comes here too)."""
     configure_logging(settings.log_format, settings.quiet)
-    return asyncio.run(send_campaign(settings, dict(os.environ), sys.stdout))
+    return asyncio.run(send_campaign(settings, dict(os.environ), standard_output()))

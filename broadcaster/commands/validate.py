@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -12,6 +11,7 @@ from typing import TextIO
 from broadcaster.columns import TARGET_FIELDS
 from broadcaster.exits import Exit
 from broadcaster.journal import JournalState
+from broadcaster.logs import standard_output
 from broadcaster.options import Subparsers, add_campaign_options, settings_from
 from broadcaster.plan import plan
 from broadcaster.rate import format_duration
@@ -66,7 +66,7 @@ def add_parser(commands: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return validate(settings_from(args, os.environ), sys.stdout)
+    return validate(settings_from(args, os.environ), standard_output())
 
 
 def validate(settings: Settings, out: TextIO) -> int:
