@@ -55,6 +55,8 @@ from broadcaster.summary import summary
 from broadcaster.triage import Settled, Triage
 
 log = structlog.get_logger("broadcaster")
+# Settings that are part of every message they fill: changing one changes those messages' keys.
+_SHAPES_MESSAGES = ("text", "media_url", "template_id", "inbox_id", "region")
 
 
 async def send_campaign(
@@ -154,10 +156,14 @@ def _announce(settings: Settings, recorder: Journal | MemoryJournal) -> None:
 
 
 def _check_campaign(settings: Settings, state: JournalState) -> None:
-    """A journal holds one campaign: another name would give every message a new key."""
+    """A journal holds one campaign: another name, or another default for every message's
+    content, would give every message a new key, and send it again."""
     last = last_run(state.headers)
+    if last is None:
+        return
+    _check_message_defaults(settings, last.settings, state)
     campaign = settings.defaults.campaign
-    if last is None or last.campaign in (None, campaign):
+    if last.campaign in (None, campaign):
         return
     raise UsageError(
         f"{settings.results_path} is the journal of campaign {last.campaign!r}, and this run is "
@@ -165,6 +171,23 @@ def _check_campaign(settings: Settings, state: JournalState) -> None:
         f"again. To go on with that campaign, add --campaign {shlex.quote(last.campaign)}; for "
         "a new one, give it a journal of its own with --results"
     )
+
+
+def _check_message_defaults(
+    settings: Settings, recorded: Mapping[str, object], state: JournalState
+) -> None:
+    if not state.statuses:
+        return  # nothing recorded yet: nothing to send twice
+    current = settings.record()
+    for name in _SHAPES_MESSAGES:
+        if name in recorded and recorded[name] != current[name]:
+            option = "--" + name.replace("_", "-")
+            raise UsageError(
+                f"{settings.results_path} was run with {option} {recorded[name]!r}, and this run "
+                f"has {current[name]!r}: the messages it shapes change, so their rows would be "
+                f"sent again. To go on, give the same {option} (resume keeps it); to send the "
+                "new messages to everyone, give them a journal of their own with --results"
+            )
 
 
 def _notice_changed_input(settings: Settings, state: JournalState, digest: str | None) -> None:

@@ -85,6 +85,7 @@ class Settings:
             f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_RECORDED
         }
         values["rate"] = str(self.rate)
+        values["campaign"] = self.defaults.campaign  # resolved: a moved input keeps its keys
         if self.input != STDIN:
             values["input"] = str(Path(self.input).resolve())
         return values

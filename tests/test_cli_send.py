@@ -47,18 +47,30 @@ class TestSend:
     ) -> None:
         main(["send", str(SAMPLE), *OPTIONS, "--results", results])
         capsys.readouterr()
-        assert main(["resume", results, "--text", "Hello {{first_name}}"]) == 0
-        out = capsys.readouterr().out
-        assert "rows      30: 26 sent" in out  # four rows carry their own text
+        assert main(["resume", results, "--concurrency", "3"]) == 0
+        assert "rows      30: 0 sent" in capsys.readouterr().out
         headers = [
             orjson.loads(line)
             for line in Path(results).read_bytes().splitlines()
             if b'"type":"run"' in line
         ]
-        assert [h["settings"]["text"] for h in headers] == [
-            "Hi {{first_name}}",
-            "Hello {{first_name}}",
-        ]
+        assert [h["settings"]["concurrency"] for h in headers] == [16, 3]
+        assert [h["settings"]["text"] for h in headers] == ["Hi {{first_name}}"] * 2
+
+    @pytest.mark.parametrize("command", ["resume", "send"])
+    def test_another_text_under_the_same_journal_is_refused(
+        self, capsys: pytest.CaptureFixture[str], results: str, command: str
+    ) -> None:
+        """A one-character fix to --text would change 26 messages' keys and send them again."""
+        main(["send", str(SAMPLE), *OPTIONS, "--results", results])
+        before = Path(results).read_bytes()
+        capsys.readouterr()
+        start = ["resume", results] if command == "resume" else ["send", str(SAMPLE), *OPTIONS]
+        argv = [*start, "--text", "Hi {{first_name}}!", "--results", results]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "was run with --text 'Hi {{first_name}}', and this run has" in err
+        assert Path(results).read_bytes() == before
 
     def test_a_torn_journal_is_resumed_with_a_warning(
         self, capsys: pytest.CaptureFixture[str], results: str
@@ -316,7 +328,9 @@ class TestResumeMessages:
         assert main(["resume", journal]) == 2
         err = capsys.readouterr().err
         assert "the input the journal's last run read, is not there any more" in err
-        assert f"broadcaster send NEWPATH --results {journal}" in err
+        assert f"broadcaster resume {journal} --input NEWPATH" in err
+        assert main(["resume", journal, "--input", str(tmp_path / "moved.csv")]) == 0
+        assert "rows      30: 0 sent" in capsys.readouterr().out  # the same campaign and keys
 
     def test_each_invalid_row_is_logged_with_its_line_and_reason(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path, results: str

@@ -22,11 +22,11 @@ class TestSettings:
             concurrency=3, retry_failed=True, quiet=True,
         )  # fmt: skip
         recorded = settings.record()
-        assert recorded["rate"] == "2/s"
+        assert (recorded["rate"], recorded["campaign"]) == ("2/s", "c")
         assert "quiet" not in recorded  # how a run is watched is not what it does
         assert Settings.from_record(recorded) == Settings(
             input=str(tmp_path / "c.csv"), rate=parse_rate("2/s"), inbox_id=101, region="GB",
-            concurrency=3, retry_failed=True,
+            concurrency=3, retry_failed=True, campaign="c",
         )  # fmt: skip
 
     def test_resume_replaces_the_recorded_settings_by_the_options_given(self) -> None:

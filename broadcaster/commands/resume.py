@@ -22,6 +22,12 @@ def add_parser(commands: Subparsers) -> None:
         "settings; options given here override them.",
     )
     parser.add_argument("results", metavar="RESULTS", help="the results journal of a run")
+    parser.add_argument(
+        "--input",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="the campaign file, when it has moved since the journal's last run",
+    )
     add_campaign_options(parser, resuming=True)
 
 
@@ -45,6 +51,6 @@ def resumed(args: argparse.Namespace) -> Settings:
     if not Path(settings.input).exists():
         raise UsageError(
             f"{settings.input}, the input the journal's last run read, is not there any more: "
-            f"if it moved, run broadcaster send NEWPATH --results {args.results}"
+            f"if it moved, run broadcaster resume {args.results} --input NEWPATH"
         )
     return settings
