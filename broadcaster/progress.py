@@ -92,7 +92,9 @@ class Progress:
             return None
         rate = self.recent_rate()
         if not self._asked.unpaced:
-            rate = min(rate, self._asked.per_second) if rate else self._asked.per_second
+            # No history yet: the asked rate. Nothing settled lately (a pause, a stall): no
+            # estimate at all, rather than the asked rate's, which would be shortest then.
+            rate = self._asked.per_second if rate is None else min(rate, self._asked.per_second)
         if not rate or rate <= 0:
             return None
         return max(0, self._total - done) / rate

@@ -108,3 +108,15 @@ class TestProgress:
         progress.close()
         assert stream.writes == 1
         assert progress.line(Tally(sent=1)).startswith("[##")
+
+
+class TestEtaWhilePaused:
+    def test_no_estimate_while_nothing_settles(self) -> None:
+        """A 30-second pause: the asked rate would promise the shortest ETA of the run."""
+        clock, tally = Clock(), Tally()
+        progress = Progress(1000, Rate(50), clock, io.StringIO())
+        progress.tick(tally)
+        run_ticks(progress, clock, tally, 30, 0)
+        assert progress.recent_rate() == 0
+        assert progress.eta(tally.settled) is None
+        assert "ETA" not in progress.line(tally)
