@@ -61,7 +61,8 @@ def _requests(tally: Tally, elapsed: float, asked: Rate) -> list[str]:
         pace = f"mean {tally.mean_rate:.2f} requests/s, {pace}"
     return [
         (
-            f"requests  {tally.attempts:,} attempts for {requests:,} messages, {_pauses(tally)}, "
+            f"requests  {_count(tally.attempts, 'attempt')} for {_count(requests, 'message')}, "
+            f"{_pauses(tally)}, "
             f"latency mean {mean:.0f} ms, max {tally.latency_max * 1000:.0f} ms"
         ),
         f"time      {format_duration(elapsed)}; {pace}",
@@ -83,4 +84,8 @@ def _estimate(messages: int, asked: Rate) -> str:
 
 
 def _rows(count: int) -> str:
-    return f"{count:,} {'row' if count == 1 else 'rows'}"
+    return _count(count, "row")
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
