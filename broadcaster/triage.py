@@ -45,15 +45,20 @@ class Duplicate:
     """A later row with the same message as line ``first``."""
 
     line: int
-    key: str
-    first: int
+    key: str  # the key of the message that is sent
+    first: int | None  # that message's first row, or None when an earlier run sent it
 
     @property
     def reason(self) -> str:
+        if self.first is None:
+            return "duplicate of a message an earlier run sent: the same message, sent once"
         return f"duplicate of line {self.first}: the same message, sent once (see that row)"
 
 
 Decision = Message | Settled | Rejected | Duplicate
+
+
+SENT_OR_TRIED = ("sent", "failed")
 
 
 class Triage:
@@ -67,6 +72,11 @@ class Triage:
         self._first: dict[str, tuple[int, str | None]] = {}
         self._duplicates: Counter[str] = Counter()
         self._invalid: Counter[str] = Counter()
+        # Rows with their own local_id: the first key sending each message's content, and the
+        # keys whose message another key sends (their rows are that key's duplicates).
+        self._content: dict[str, str] = {}
+        self._alias: dict[str, str] = {}
+        self._recorded_content = {digest: key for key, digest in journal.digests.items()}
 
     def decide(self, planned: Planned) -> Decision:
         if isinstance(planned, Invalid):
@@ -78,14 +88,47 @@ class Triage:
         seen = self._first.get(planned.key)
         if seen is None:
             self._first[planned.key] = (planned.line, digest)
-            return self._first_row(planned)
+            owner = self._owner(planned)
+            if owner is None:
+                return self._first_row(planned)
+            self._alias[planned.key] = owner[0]
+            return self._duplicate(planned.line, *owner)
         first, first_digest = seen
         if first_digest != digest:
             return self._reused_local_id(planned, first)
-        self._duplicates[planned.key] += 1
-        if self._duplicates[planned.key] <= self._journal.skipped[planned.key]:
+        key = self._alias.get(planned.key, planned.key)
+        return self._duplicate(
+            planned.line, key, self._first[key][0] if key in self._first else None
+        )
+
+    def _duplicate(self, line: int, key: str, first: int | None) -> Duplicate | Settled:
+        """A row whose message ``key`` sends (its first row at ``first``, or an earlier run)."""
+        self._duplicates[key] += 1
+        if self._duplicates[key] <= self._journal.skipped[key]:
             return Settled("skipped")
-        return Duplicate(planned.line, planned.key, first)
+        return Duplicate(line, key, first)
+
+    def _owner(self, message: Message) -> tuple[str, int | None] | None:
+        """Another key that sends this message's content: a row with its own local_id and a row
+        without one can render the same message, and it goes once."""
+        content = message.digest or message.key
+        candidates: list[tuple[str, int | None]] = []
+        if content in self._first and content != message.key:
+            candidates.append((content, self._first[content][0]))
+        if content in self._content:
+            holder = self._content[content]
+            candidates.append((holder, self._first[holder][0]))
+        if message.digest is not None and self._journal.statuses.get(content) in SENT_OR_TRIED:
+            candidates.append((content, None))
+        if content in self._recorded_content:
+            candidates.append((self._recorded_content[content], None))
+        if message.digest is not None:
+            self._content.setdefault(content, message.key)
+        for key, first in candidates:
+            owner = self._alias.get(key, key)
+            if owner != message.key:
+                return owner, first
+        return None
 
     def _first_row(self, message: Message) -> Message | Settled:
         earlier = self._journal.statuses.get(message.key)

@@ -6,6 +6,7 @@ import asyncio
 import bisect
 import random
 from collections.abc import Mapping
+from typing import ClassVar
 
 import pytest
 import structlog
@@ -559,3 +560,43 @@ class TestConcurrencyWarning:
         assert sender.sends == []
         assert tally.earlier == {"sent": 1, "invalid": 1}
         assert journal2.outcomes == []
+
+
+class TestOwnAndDerivedKeys:
+    """A row with its own local_id and a row without one can render the same message."""
+
+    own: ClassVar[dict[str, str]] = {
+        "phone_number": "14155550170",
+        "text": "same",
+        "local_id": "my-key-1",
+    }
+    derived: ClassVar[dict[str, str]] = {"phone_number": "14155550170", "text": "same"}
+
+    async def test_the_message_goes_once_whichever_row_comes_first(self) -> None:
+        for first, second in ((self.own, self.derived), (self.derived, self.own)):
+            clock = VirtualTime()
+            sender = ScriptedSender(clock)
+            engine, journal = make_engine(clock, sender)
+            await clock.run(engine.run([Record(2, first), Record(3, second)]))
+            assert len(sender.sends) == 1
+            assert by_status(journal) == {"sent": [2], "skipped": [3]}
+
+    async def test_a_resumed_run_in_the_other_order_sends_nothing(self) -> None:
+        clock = VirtualTime()
+        engine, journal = make_engine(clock, ScriptedSender(clock))
+        await clock.run(engine.run([Record(2, self.own), Record(3, self.derived)]))
+        sender = ScriptedSender(clock)
+        again, journal2 = make_engine(clock, sender, journal=MemoryJournal(journal.state))
+        tally = await clock.run(again.run([Record(2, self.derived), Record(3, self.own)]))
+        assert sender.sends == []
+        assert journal2.outcomes == []
+        assert tally.earlier == {"sent": 1, "skipped": 1}
+
+    async def test_two_own_local_ids_for_one_message_send_it_once(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(clock)
+        engine, journal = make_engine(clock, sender)
+        other = {**self.own, "local_id": "my-key-2"}
+        await clock.run(engine.run([Record(2, self.own), Record(3, other), Record(4, other)]))
+        assert len(sender.sends) == 1
+        assert by_status(journal) == {"sent": [2], "skipped": [3, 4]}
