@@ -43,7 +43,7 @@ from broadcaster.journal import (
 from broadcaster.pacer import Pacer
 from broadcaster.plan import plan
 from broadcaster.progress import Progress, terminal
-from broadcaster.rate import Rate, format_duration
+from broadcaster.rate import Rate
 from broadcaster.reader import STDIN, read_rows
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
@@ -135,7 +135,8 @@ def _recorder(settings: Settings) -> Journal | MemoryJournal:
 
 def _announce(settings: Settings, recorder: Journal | MemoryJournal) -> None:
     state = recorder.state
-    _check_campaign(settings, state)
+    last = last_run(state.headers)
+    _check_campaign(settings, state, last)
     digest = _digest(settings.input)
     if state.damaged:
         log.warning(
@@ -150,15 +151,14 @@ def _announce(settings: Settings, recorder: Journal | MemoryJournal) -> None:
             note="rows with an outcome in the journal are not sent again",
             results=settings.results_path,
         )
-        _notice_changed_input(settings, state, digest)
+        _notice_changed_input(settings, state, last, digest)
     if isinstance(recorder, Journal):
         recorder.write_header(RunHeader.for_run(settings, digest).record())
 
 
-def _check_campaign(settings: Settings, state: JournalState) -> None:
+def _check_campaign(settings: Settings, state: JournalState, last: RunHeader | None) -> None:
     """A journal holds one campaign: another name, or another default for every message's
     content, would give every message a new key, and send it again."""
-    last = last_run(state.headers)
     if last is None:
         return
     _check_message_defaults(settings, last.settings, state)
@@ -190,9 +190,10 @@ def _check_message_defaults(
             )
 
 
-def _notice_changed_input(settings: Settings, state: JournalState, digest: str | None) -> None:
+def _notice_changed_input(
+    settings: Settings, state: JournalState, last: RunHeader | None, digest: str | None
+) -> None:
     """Say up front when this input is not the one the journal's last run read."""
-    last = last_run(state.headers)
     if digest is None or last is None or last.input_sha256 in (None, digest):
         return
     counts = _changed_rows(settings, state)
@@ -352,13 +353,10 @@ def _endings(settings: Settings, engine: Engine, ended: Ended) -> list[str]:
         lines.append("dry run   nothing was sent and the results journal was not written")
     resume = f"          broadcaster resume {shlex.quote(settings.results_path)}"
     if engine.stuck is not None:
-        why = f"no message got through for {format_duration(engine.stuck_after)}"
-        if not engine.reached_api:
-            why = "the API could not be reached"
         lines += [
             (
-                f"stopped   {why}: {engine.stuck.error} (no row was marked failed). When the "
-                "API answers again, resume with:"
+                f"stopped   {engine.stuck_reason}: {engine.stuck.error} (no row was marked "
+                "failed). When the API answers again, resume with:"
             ),
             resume,
         ]

@@ -135,13 +135,8 @@ class Engine:
         return self.tally
 
     @property
-    def stuck_after(self) -> float:
-        """How long nothing may get through before the run counts as stuck."""
-        return self._throttle.stuck_after
-
-    @property
-    def reached_api(self) -> bool:
-        return self._throttle.reached
+    def stuck_reason(self) -> str:
+        return self._throttle.stuck_reason
 
     def stop(self, reason: str) -> None:
         """Stop dispatching; requests in flight finish within the grace period. Twice: abort."""
@@ -243,12 +238,10 @@ class Engine:
         if self.stopped_by is not None:
             return
         self.stuck = reply
-        why = f"no message got through for {self._throttle.stuck_after:g}s or more"
-        if not self._throttle.reached:
-            why = "the API was never reached"
         log.error(
             "stopping",
-            reason=f"{attempts} attempts of one message met {reply.pause_cause}, and {why}",
+            reason=f"{attempts} attempts of one message met {reply.pause_cause}, and "
+            f"{self._throttle.stuck_reason}",
             note="nothing was marked failed; resume later",
         )
         self.stop("stuck")

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from broadcaster.outcome import Reply
 from broadcaster.pacer import Pacer
+from broadcaster.rate import format_duration
 from broadcaster.retry import RetryPolicy
 
 STUCK_AFTER = 120.0
@@ -47,9 +48,11 @@ class Throttle:
         self._reached = False  # whether any request has reached the API
 
     @property
-    def reached(self) -> bool:
-        """Whether any request of the run has reached the API."""
-        return self._reached
+    def stuck_reason(self) -> str:
+        """Why a run that ran out of attempts on pausing replies is stuck."""
+        if not self._reached:
+            return "the API could not be reached"
+        return f"no message got through for {format_duration(self.stuck_after)}"
 
     def start(self) -> None:
         self._progress_at = self._clock()
