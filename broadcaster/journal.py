@@ -141,12 +141,16 @@ def check_results_path(path: str, input_path: str | None) -> None:
             "(the default is INPUT.results.jsonl)"
         )
     if not stat.S_ISREG(info.st_mode):
-        raise UsageError(f"--results {path} is not a regular file: give the path of a file")
+        raise _not_a_file(path)
     if not _is_journal(path):
         raise UsageError(
             f"--results {path} exists and is not a results journal: give another path "
             "(a journal is only ever appended to, and this file is not one)"
         )
+
+
+def _not_a_file(path: str) -> UsageError:
+    return UsageError(f"--results {path} is not a regular file: give the path of a file")
 
 
 def _is_journal(path: str) -> bool:
@@ -186,7 +190,7 @@ class Journal:
             raise UsageError(f"cannot open results journal {path}: {exc.strerror}") from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise UsageError(f"--results {path} is not a regular file: give the path of a file")
+            raise _not_a_file(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
