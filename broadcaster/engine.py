@@ -22,12 +22,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
 from broadcaster.errors import BroadcasterError
-from broadcaster.journal import JournalState
+from broadcaster.journal import PAUSE, JournalState
 from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
 from broadcaster.plan import Defaults, Message, plan
@@ -55,6 +55,8 @@ class Recorder(Protocol):
     def state(self) -> JournalState: ...
 
     def record(self, outcome: Outcome) -> None: ...
+
+    def mark(self, kind: str, fields: dict[str, Any]) -> None: ...
 
     def sync_if_due(self) -> None: ...
 
@@ -261,6 +263,15 @@ class Engine:
             paused = self._throttle.pause(reply, sent_at)
             if paused is not None:  # a pause put in force, not one a longer pause already covers
                 self.tally.pauses[reply.pause_cause] += 1
+                self._recorder.mark(
+                    PAUSE,
+                    {
+                        "cause": reply.pause_cause,
+                        "seconds": round(paused, 3),
+                        "row": message.line,
+                        "at": self._wall_time(),
+                    },
+                )
                 log.warning(
                     "paused", seconds=round(paused, 3), cause=reply.pause_cause, row=message.line
                 )
@@ -310,11 +321,13 @@ class Engine:
             self._record_duplicate(duplicate)
 
     def _record(self, outcome: Outcome) -> None:
-        at = datetime.fromtimestamp(self._timing.wall_clock(), UTC).isoformat(
+        self._recorder.record(replace(outcome, at=self._wall_time()))
+        self.tally.add(outcome)
+
+    def _wall_time(self) -> str:
+        return datetime.fromtimestamp(self._timing.wall_clock(), UTC).isoformat(
             timespec="milliseconds"
         )
-        self._recorder.record(replace(outcome, at=at))
-        self.tally.add(outcome)
 
     async def _tick(self, tick: Callable[[Tally], None] | None) -> None:
         while True:

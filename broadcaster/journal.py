@@ -31,6 +31,7 @@ from broadcaster.errors import JournalBusyError, JournalWriteError, UsageError
 from broadcaster.outcome import STATUSES, Outcome, Status
 
 RUN = "run"
+PAUSE = "pause"  # a marker: every request paused (a 429, a Retry-After, no connection)
 SYNC_INTERVAL = 1.0
 # How a journal's first line begins (orjson keeps the order records are built in); a line torn
 # by a crash still begins so, or is the start of one of these.
@@ -57,6 +58,8 @@ class JournalState:
             self.damaged += 1
         elif record.get("type") == RUN:
             self.headers.append(record)
+        elif isinstance(record.get("type"), str):
+            pass  # a marker (a pause): for the report, it settles nothing
         elif record.get("status") in STATUSES and isinstance(record.get("key"), str):
             self.note(record["key"], record["status"], record.get("digest"))
         else:
@@ -223,6 +226,11 @@ class Journal:
         self.state.note(outcome.key, outcome.status, outcome.digest)
         self.sync_if_due()
 
+    def mark(self, kind: str, fields: dict[str, Any]) -> None:
+        """A marker record (``{"type": kind, ...}``): what the report tells beside outcomes."""
+        self._write(orjson.dumps({"type": kind, **fields}) + b"\n")
+        self.sync_if_due()
+
     def sync_if_due(self) -> None:
         if self._dirty and self._clock() - self._synced_at >= SYNC_INTERVAL:
             self.sync()
@@ -270,6 +278,7 @@ class MemoryJournal:
     def __init__(self, state: JournalState | None = None) -> None:
         self.state = state or JournalState()
         self.outcomes: list[Outcome] = []
+        self.markers: list[dict[str, Any]] = []
 
     @property
     def statuses(self) -> dict[str, Status]:
@@ -278,6 +287,9 @@ class MemoryJournal:
     def record(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
         self.state.note(outcome.key, outcome.status, outcome.digest)
+
+    def mark(self, kind: str, fields: dict[str, Any]) -> None:
+        self.markers.append({"type": kind, **fields})
 
     def sync_if_due(self) -> None:
         return None

@@ -34,6 +34,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -116,10 +126,16 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("sending", "--backoff-cap", "no retry waits longer, but for Retry-After (default {default:g})", {"type": positive_float, "metavar": "SECONDS"}),
     ("sending", "--grace", "after a first Ctrl-C, how long requests in flight may finish (default {default:g})", {"type": positive_float, "metavar": "SECONDS"}),
     ("sending", "--retry-failed", "also re-send rows recorded failed", {"action": "store_true"}),
+    ("sending", "--confirm-above", "on a terminal, ask before sending more rows than this (default {default:,})", {"type": positive_int, "metavar": "N"}),
+    ("sending", "--yes", "do not ask: send without the question --confirm-above puts", {"action": "store_true"}),
     ("sending", "--dry-run", "no HTTP, no pacing, no journal writes: what would be sent", {"action": "store_true"}),
     ("sending", "--sandbox", "send to an in-process sandbox (no credentials)", {"action": "store_true"}),
     ("output", "--log-format", "log lines for people or for machines", {"choices": ("console", "json")}),
     ("output", "--quiet", "only warnings, errors and the summary", {"action": "store_true"}),
+    ("output", "--verbose", "also one debug event per attempt (key, attempt, status, latency, request id)", {"action": "store_true"}),
+    ("output", "--log-file", "also append the log, as JSON lines, to this file", {"metavar": "PATH"}),
+    ("output", "--progress-interval", "off a terminal, seconds between progress events (default {default:g})", {"type": positive_float, "metavar": "SECONDS"}),
+    ("output", "--preview", "rendered messages shown by validate and --dry-run (default {default}; 0: none)", {"type": non_negative_int, "metavar": "N"}),
 )  # fmt: skip
 # Environment variables that stand for options a fresh run is not given.
 _ENVIRONMENT: dict[str, tuple[str, Callable[[str], object]]] = {

@@ -23,7 +23,20 @@ DEFAULT_BASE_URL = "https://api.heymarket.com"
 RESULTS_SUFFIX = ".results.jsonl"
 _FORMAT_SUFFIXES = (".gz", ".csv", ".jsonl", ".ndjson")
 # How the run is watched, not what it does: never recorded, never resumed.
-_NOT_RECORDED = frozenset({"dry_run", "log_format", "quiet", "results"})
+_NOT_RECORDED = frozenset(
+    {
+        "dry_run",
+        "log_format",
+        "quiet",
+        "results",
+        "verbose",
+        "log_file",
+        "progress_interval",
+        "preview",
+        "confirm_above",
+        "yes",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +67,12 @@ class Settings:
     sandbox: bool = False
     log_format: str = "console"
     quiet: bool = False
+    verbose: bool = False
+    log_file: str | None = None
+    progress_interval: float = 10.0
+    preview: int = 3
+    confirm_above: int = 1000
+    yes: bool = False
 
     def __post_init__(self) -> None:
         if self.backoff_cap < self.backoff_base:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Protocol
 
-from broadcaster.commands import resume, sandbox, send, validate
+from broadcaster.commands import inboxes, report, resume, sandbox, send, validate
 from broadcaster.options import Subparsers
 
 
@@ -25,5 +25,7 @@ COMMANDS: dict[str, Command] = {
     "send": send,
     "resume": resume,
     "validate": validate,
+    "report": report,
+    "inboxes": inboxes,
     "sandbox": sandbox,
 }
