@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TextIO
 
 import structlog
-from yarl import URL
 
 from broadcaster.client import DryRunSender, HttpSender
 from broadcaster.credentials import (
@@ -27,6 +26,7 @@ from broadcaster.credentials import (
     Credentials,
     credentials_from,
 )
+from broadcaster.endpoint import check_base_url
 from broadcaster.engine import Engine, EngineSettings, Recorder, Sender, Timing
 from broadcaster.errors import CredentialsError, UsageError
 from broadcaster.exits import Exit
@@ -69,7 +69,7 @@ async def send_campaign(
 ) -> int:
     """Run the campaign; print the summary to ``out``; return the exit code."""
     timing = timing or Timing()
-    _check_base_url(settings)
+    check_base_url(settings.base_url)
     credentials = None if settings.sandbox or settings.dry_run else credentials_from(environ)
     check_results_path(settings.results_path, None if settings.input == STDIN else settings.input)
     with read_rows(settings.input, settings.format) as rows:
@@ -96,30 +96,6 @@ async def send_campaign(
 
 def _progress_stream(settings: Settings) -> TextIO | None:
     return None if settings.quiet else terminal()
-
-
-def _check_base_url(settings: Settings) -> None:
-    """An http(s) URL of a host (and port) only: the client adds the API's paths."""
-    named = "the base URL (--base-url or HEYMARKET_BASE_URL)"
-    try:
-        url = URL(settings.base_url)
-        _ = url.port  # an out-of-range or non-numeric port raises only when read
-    except ValueError as exc:
-        raise UsageError(f"{named} {settings.base_url!r} is not a URL ({exc})") from None
-    if url.user is not None or url.password is not None:
-        # Said without the URL itself: it holds the secret.
-        raise UsageError(
-            f"{named} must not carry a user name or password: credentials come from the "
-            f"environment ({API_KEY}, or {SECRET_ID} and {SECRET_KEY})"
-        )
-    if url.scheme not in ("http", "https") or not url.host or url.port == 0:
-        raise UsageError(f"{named} {settings.base_url!r}: expected an http(s) URL")
-    if url.path not in ("", "/") or url.query_string or url.fragment:
-        # Said without the URL: a query string may hold a secret too.
-        raise UsageError(
-            f"{named} takes a scheme, a host and a port only, with no path or query: the "
-            f"client adds /v1/message/send (for example {url.origin()})"
-        )
 
 
 def _primed(rows: Iterator[Record]) -> Iterator[Record]:
