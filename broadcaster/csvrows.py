@@ -17,6 +17,7 @@ from typing import NoReturn
 from broadcaster.columns import ANY_TARGET, TARGET_FIELDS, did_you_mean, field_name, named_twice
 from broadcaster.errors import InputError
 from broadcaster.fields import Problem
+from broadcaster.formulas import unescape_formula
 from broadcaster.limits import (
     HAS_NUL,
     MAX_COLUMNS,
@@ -277,6 +278,8 @@ def _record(header: list[str], cells: list[str], start: int, end: int) -> Record
             reason = _cell_problem(cell)
             if reason is not None:
                 return Record(start, problem=Problem(_column(header, index), reason))
+    if "'" in joined:  # a cell written as text against formulas ('+1415...): read as it was
+        cells = [unescape_formula(cell) for cell in cells]
     # Unnamed columns (a trailing comma in a spreadsheet export) carry nothing.
     return Record(start, {name: cell for name, cell in zip(header, cells, strict=True) if name})
 

@@ -145,7 +145,7 @@ def check_results_path(path: str, input_path: str | None) -> None:
         )
     if not stat.S_ISREG(info.st_mode):
         raise _not_a_file(path)
-    if not _is_journal(path):
+    if not is_journal(path):
         raise UsageError(
             f"--results {path} exists and is not a results journal: give another path "
             "(a journal is only ever appended to, and this file is not one)"
@@ -156,7 +156,7 @@ def _not_a_file(path: str) -> UsageError:
     return UsageError(f"--results {path} is not a regular file: give the path of a file")
 
 
-def _is_journal(path: str) -> bool:
+def is_journal(path: str) -> bool:
     """Empty, or its first line is a run header or an outcome record (or one torn short)."""
     with Path(path).open("rb") as handle:
         raw = handle.readline(_FIRST_LINE_LIMIT)

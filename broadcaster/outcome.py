@@ -76,9 +76,12 @@ class Outcome:
     latency_ms: float | None = None
     at: str | None = None
     digest: str | None = None  # the message's derived key, for a row with its own local_id
+    replaces: str | None = None  # the key of the record this row fixes (a --failed-csv row)
 
     def record(self) -> dict[str, Any]:
-        extra = {} if self.digest is None else {"digest": self.digest}
+        extra: dict[str, Any] = {} if self.digest is None else {"digest": self.digest}
+        if self.replaces is not None:
+            extra["replaces"] = self.replaces
         return {
             "status": self.status,
             "key": self.key,

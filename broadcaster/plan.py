@@ -38,6 +38,7 @@ _BODY_ORDER = (
 _INTEGER_FIELDS = ("inbox_id", "creator_id", "chat_id", "list_id", "template_id", "survey_id")
 _CONTENT_FIELDS = ("text", "media_url", "template_id", "survey_id")
 _URL_SCHEMES = ("http", "https")
+REPLACES = "replaces"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class Message:
     # The message's derived key, when the row's own local_id is its key instead: it tells a
     # local_id reused for another message from a twin row, in this run and across runs.
     digest: str | None = None
+    replaces: str | None = None  # the key of the record this row fixes (a --failed-csv row)
 
     @property
     def own_local_id(self) -> bool:
@@ -92,6 +94,7 @@ class Invalid:
     line: int
     key: str
     problems: tuple[Problem, ...]
+    replaces: str | None = None
 
     @property
     def reason(self) -> str:
@@ -113,11 +116,19 @@ def plan(record: Record, defaults: Defaults) -> Planned:
     if problems:
         return _invalid(record, defaults, problems)
     own = own_local_id(record.fields)
+    replaces = _replaces(record.fields)
     if own is None:
         key = derive_key(defaults.campaign, body)
-        return Message(record.line, key, {**body, "local_id": key})
+        return Message(record.line, key, {**body, "local_id": key}, replaces=replaces)
     digest = derive_key(defaults.campaign, body)
-    return Message(record.line, own, {**body, "local_id": own}, digest)
+    return Message(record.line, own, {**body, "local_id": own}, digest, replaces)
+
+
+def _replaces(fields: Mapping[str, object]) -> str | None:
+    """A ``replaces`` column (``report --failed-csv`` writes it): the key of the record this
+    row fixes. Not sent; the outcome records it, so the report counts the row once."""
+    value = fields.get(REPLACES)
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _body(
@@ -239,4 +250,5 @@ def _invalid(record: Record, defaults: Defaults, problems: list[Problem]) -> Inv
     }
     if record.problem is not None:
         fingerprint["line"] = record.line  # an unreadable row has no content to key on
-    return Invalid(record.line, derive_key(defaults.campaign, fingerprint), tuple(problems))
+    key = derive_key(defaults.campaign, fingerprint)
+    return Invalid(record.line, key, tuple(problems), _replaces(record.fields))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import gzip
+import hashlib
 import io
 import sys
 import zlib
@@ -52,6 +53,18 @@ def read_rows(path: str, fmt: Format | None = None) -> Iterator[Iterator[Record]
             chosen = fmt or format_of(path) or _sniff(stream)
         rows = csv_rows(stream, path, wrappers) if chosen == "csv" else jsonl_rows(stream, path)
         yield _guarded(rows, path)
+
+
+def input_digest(path: str) -> str | None:
+    """The SHA-256 of the file as stored (None for stdin): a run header records it, and a later
+    run or report tells by it whether the input is the one a run read."""
+    if path == STDIN:
+        return None
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @contextlib.contextmanager

@@ -38,6 +38,7 @@ class Rejected:
     line: int
     key: str
     reason: str
+    replaces: str | None = None  # the key of the record the row fixes
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ class Triage:
 
     def decide(self, planned: Planned) -> Decision:
         if isinstance(planned, Invalid):
-            return self._reject(planned.line, planned.key, planned.reason)
+            return self._reject(planned.line, planned.key, planned.reason, planned.replaces)
         digest = planned.digest
         recorded = self._journal.digests.get(planned.key) if digest is not None else None
         if recorded not in (None, digest):  # an earlier run sent another message under it
@@ -136,15 +137,17 @@ class Triage:
             return Settled(earlier)
         return message
 
-    def _reject(self, line: int, key: str, reason: str) -> Rejected | Settled:
+    def _reject(
+        self, line: int, key: str, reason: str, replaces: str | None = None
+    ) -> Rejected | Settled:
         self._invalid[key] += 1
         if self._invalid[key] <= self._journal.invalid[key]:
             return Settled("invalid")
-        return Rejected(line, key, reason)
+        return Rejected(line, key, reason, replaces)
 
     def _reused_local_id(self, message: Message, first: int | None) -> Rejected | Settled:
         # Keyed by what the row says, so an unchanged row is recorded once across runs.
         key = derive_key(self._campaign, {"reused-local-id": message.key, **message.body})
         where = f"line {first}" if first is not None else "an earlier run"
         reason = f"local_id: {message.key} is already used by {where} for another message"
-        return self._reject(message.line, key, reason)
+        return self._reject(message.line, key, reason, message.replaces)

@@ -1,16 +1,110 @@
-"""``broadcaster report RESULTS…``: what happened, from the journals alone."""
+"""``broadcaster report RESULTS…``: what happened, from the journals alone; what is left.
+
+Text for people, ``--format json`` for scripts (the README documents its fields), ``--html`` a
+page to forward, ``--failed-csv`` the rows to fix. Exit 0 when every row ended sent or skipped
+and nothing is left; 1 when some rows failed, are invalid or are not ended (as ``send`` says).
+"""
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, TextIO
 
 from broadcaster.errors import UsageError
+from broadcaster.exits import Exit
+from broadcaster.failedcsv import write_failed_csv
+from broadcaster.logs import standard_output
 from broadcaster.options import Subparsers
+from broadcaster.remaining import what_is_left
+from broadcaster.report import build_report, read_figures, report_json
+from broadcaster.reporttext import format_report
 
 
 def add_parser(commands: Subparsers) -> None:
-    commands.add_parser("report", help="what a campaign's journals say: counts, failures, rate")
+    parser = commands.add_parser(
+        "report",
+        help="what a campaign's journals say: rows, failures, latency, rate, what is left",
+        description="Report a campaign from its results journals (several add up): rows by "
+        "final status, failures and invalid rows by reason, attempts, pauses, latency, rate, "
+        "the runs recorded, and what is left with the command that sends it. Exit 0 when every "
+        "row ended sent or skipped, 1 when some failed, are invalid or are not ended.",
+    )
+    parser.add_argument("results", nargs="+", metavar="RESULTS", help="results journals")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="on stdout (default text)"
+    )
+    parser.add_argument(
+        "--failed-csv",
+        metavar="PATH",
+        help="write the failed and invalid rows, with their columns, reason and line, to fix "
+        "and send again (one journal only)",
+    )
+    parser.add_argument(
+        "--html", metavar="PATH", help="also write the report as one self-contained HTML page"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError(f"report is not built yet ({args.command})")
+    return report(args.results, args.format, args.failed_csv, args.html, standard_output())
+
+
+def report(
+    paths: list[str], fmt: str, failed_csv: str | None, html: str | None, out: TextIO
+) -> int:
+    journals = [read_figures(path) for path in _distinct(paths)]
+    if failed_csv is not None and len(journals) != 1:
+        raise UsageError("--failed-csv reads one journal's input: give one RESULTS")
+    built = build_report(journals, [what_is_left(figures) for figures in journals])
+    if html is not None:
+        _write_html(html, built, paths)
+    if fmt == "json":
+        out.write(report_json(built).decode())
+    else:
+        out.write(format_report(built))
+    if failed_csv is not None:
+        exported = write_failed_csv(journals[0], failed_csv)
+        rows = exported.failed + exported.invalid
+        said = (
+            f"wrote {rows:,} rows ({exported.failed:,} failed, {exported.invalid:,} invalid) "
+            f"to {exported.path}"
+        )
+        if rows:
+            command = f"broadcaster resume {shlex.quote(journals[0].path)} --input "
+            said += f"; fix them there, then send them with: {command}{shlex.quote(exported.path)}"
+        # On stderr when stdout carries JSON: a script's parse must not meet it.
+        print(f"failed-csv {said}", file=_aside(fmt, out))
+    out.flush()
+    return _exit(built)
+
+
+def _distinct(paths: list[str]) -> list[str]:
+    """Each journal once, however it is named: adding one twice would count it twice."""
+    seen: dict[Path, str] = {}
+    for path in paths:
+        seen.setdefault(Path(path).resolve(), path)
+    return list(seen.values())
+
+
+def _write_html(path: str, built: dict[str, Any], sources: list[str]) -> None:
+    from broadcaster.htmlreport import render_html  # noqa: PLC0415 - only --html needs it
+
+    target = Path(path).resolve()
+    if any(target == Path(source).resolve() for source in sources):
+        raise UsageError(f"--html {path} is a journal the report reads: give a path of its own")
+    try:
+        target.write_text(render_html(built), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--html {path}: cannot write it ({exc.strerror})") from None
+
+
+def _aside(fmt: str, out: TextIO) -> TextIO:
+    return sys.stderr if fmt == "json" and sys.stderr is not None else out
+
+
+def _exit(built: dict[str, Any]) -> int:
+    rows = built["rows"]
+    not_ended = sum(entry["not_ended"] or 0 for entry in built["left"])
+    return Exit.PROBLEMS if rows["failed"] or rows["invalid"] or not_ended else Exit.OK

@@ -1,0 +1,15 @@
+"""Cells a spreadsheet would run as formulas, and the ``'`` that keeps them text (OWASP's advice
+against CSV injection). ``failedcsv`` writes the ``'``; the CSV reader takes it off again, so a
+file broadcaster wrote reads back as it was."""
+
+from __future__ import annotations
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def unescape_formula(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell

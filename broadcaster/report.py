@@ -1,0 +1,354 @@
+"""The report: what the journals say about a campaign, as one JSON object (schema version 1).
+
+Built from the records alone, as vegeta's report is built from its results: each journal is read
+once, line by line; several journals add up. A row's final status is its key's latest record
+(``skipped`` rows and identical invalid rows counted per key, as resume counts them); a record
+whose row was fixed and sent again from a ``--failed-csv`` file (``replaces``) no longer counts.
+The README documents every field; ``reporttext`` and ``htmlreport`` render this object.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from broadcaster.errors import UsageError
+from broadcaster.header import RunHeader
+from broadcaster.journal import PAUSE, RUN, is_journal
+from broadcaster.latency import histogram, percentiles
+from broadcaster.outcome import STATUSES
+
+REPORT_VERSION = 1
+_ROW_ORDER = ("sent", "failed", "invalid", "skipped")
+EXAMPLES = 3
+PAUSE_MARKS = 500
+# A reason's particulars (a quoted value, a long number) vary row by row; grouping drops them.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NUMBER = re.compile(r"\d{5,}")
+# The advice the engine adds to a failure that may have been committed, shortened in a group.
+_MAY_HAVE = re.compile(r"; an attempt may have reached the API \(.*$")
+
+
+@dataclass(slots=True)
+class _Final:
+    """A key's latest record that settles it (not ``skipped``)."""
+
+    status: str
+    line: int
+    error: str | None
+    http_status: int | None
+
+
+@dataclass(slots=True)
+class _Run:
+    header: RunHeader
+    last: str | None = None  # the run's last record's time
+
+
+@dataclass(slots=True)
+class JournalFigures:
+    """One journal, read once."""
+
+    path: str
+    finals: dict[str, _Final] = field(default_factory=dict)
+    skipped: Counter[str] = field(default_factory=Counter)
+    invalid: Counter[str] = field(default_factory=Counter)
+    replaced: Counter[str] = field(default_factory=Counter)
+    runs: list[_Run] = field(default_factory=list)
+    attempts: int = 0
+    retries: int = 0
+    messages: int = 0
+    latencies: array[float] = field(default_factory=lambda: array("d"))
+    timeline: dict[str, Counter[str]] = field(default_factory=dict)
+    pauses: Counter[str] = field(default_factory=Counter)
+    pause_seconds: float = 0.0
+    pause_marks: list[dict[str, Any]] = field(default_factory=list)
+    damaged: int = 0
+
+    def add(self, record: object) -> None:
+        if not isinstance(record, dict):
+            self.damaged += 1
+        elif record.get("type") == RUN:
+            self._add_run(record)
+        elif record.get("type") == PAUSE:
+            self._add_pause(record)
+        elif record.get("status") in STATUSES and isinstance(record.get("key"), str):
+            self._add_outcome(record)
+        elif not isinstance(record.get("type"), str):
+            self.damaged += 1
+
+    def _add_run(self, record: dict[str, Any]) -> None:
+        header = RunHeader.read(record)
+        if header is None:
+            self.damaged += 1
+        else:
+            self.runs.append(_Run(header))
+
+    def _add_pause(self, record: dict[str, Any]) -> None:
+        cause, seconds, at = record.get("cause"), record.get("seconds"), _time(record.get("at"))
+        cause = cause if isinstance(cause, str) else "unknown"
+        seconds = float(seconds) if isinstance(seconds, int | float) else 0.0
+        self.pauses[cause] += 1
+        self.pause_seconds += seconds
+        if at is not None:
+            self._minute(at)["pauses"] += 1
+            self._saw(at)
+            if len(self.pause_marks) < PAUSE_MARKS:
+                self.pause_marks.append({"at": at, "cause": cause, "seconds": seconds})
+
+    def _add_outcome(self, record: dict[str, Any]) -> None:
+        key, status = record["key"], record["status"]
+        attempts = _whole(record.get("attempts"))
+        self.attempts += attempts
+        self.retries += max(0, attempts - 1)
+        latency = record.get("latency_ms")
+        if status in ("sent", "failed"):
+            self.messages += 1
+            if isinstance(latency, int | float) and latency >= 0:
+                self.latencies.append(float(latency))
+        at = _time(record.get("at"))
+        if at is not None:
+            minute = self._minute(at)
+            minute[status] += 1
+            minute["retries"] += max(0, attempts - 1)
+            self._saw(at)
+        replaces = record.get("replaces")
+        if isinstance(replaces, str) and replaces != key:
+            self.replaced[replaces] += 1
+        if status == "skipped":
+            self.skipped[key] += 1
+            return
+        if status == "invalid":
+            self.invalid[key] += 1
+        error, http_status = record.get("error"), record.get("http_status")
+        self.finals[key] = _Final(
+            status,
+            _whole(record.get("row")),
+            error if isinstance(error, str) else None,
+            http_status if isinstance(http_status, int) else None,
+        )
+
+    def _minute(self, at: str) -> Counter[str]:
+        return self.timeline.setdefault(at[:16], Counter())
+
+    def _saw(self, at: str) -> None:
+        if self.runs:
+            run = self.runs[-1]
+            run.last = at if run.last is None or at > run.last else run.last
+
+    def rows(self) -> Counter[str]:
+        """Rows by final status (a replaced record no longer counts)."""
+        rows: Counter[str] = Counter(dict.fromkeys(STATUSES, 0))
+        for key, final in self.finals.items():
+            count = self.invalid[key] if final.status == "invalid" else 1
+            rows[final.status] += max(0, count - self.replaced[key])
+        rows["skipped"] = self.skipped.total()
+        return rows
+
+    def grouped(self, status: str) -> list[dict[str, Any]]:
+        """The rows that ended ``status`` (failed or invalid), grouped by reason, most first."""
+        groups: dict[tuple[str, int | None], dict[str, Any]] = {}
+        for key, final in self.finals.items():
+            if final.status != status or self.replaced[key]:
+                continue
+            count = self.invalid[key] if status == "invalid" else 1
+            for reason in _reasons(final, status):
+                group = groups.setdefault(
+                    (reason, final.http_status),
+                    {
+                        "reason": reason,
+                        "http_status": final.http_status,
+                        "count": 0,
+                        "examples": [],
+                    },
+                )
+                group["count"] += count
+                if len(group["examples"]) < EXAMPLES:
+                    example = {"line": final.line, "key": key, "error": final.error}
+                    group["examples"].append({"journal": self.path} | example)
+        return sorted(groups.values(), key=lambda group: (-group["count"], group["reason"]))
+
+
+def read_figures(path: str) -> JournalFigures:
+    """Read one journal; a path that is not one is a usage error, said plainly."""
+    journal = Path(path)
+    if not journal.is_file():
+        what = "is not a regular file" if journal.exists() else "no such results journal"
+        raise UsageError(f"{path}: {what}")
+    if not is_journal(path):
+        raise UsageError(f"{path} is not a results journal (its first line is not a record)")
+    figures = JournalFigures(path)
+    try:
+        with journal.open("rb") as handle:
+            for line in handle:
+                if line.strip():
+                    figures.add(_loads(line))
+    except OSError as exc:
+        raise UsageError(f"cannot read results journal {path}: {exc.strerror}") from None
+    return figures
+
+
+def build_report(journals: Iterable[JournalFigures], left: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report object; ``left`` (what is left in each journal) comes from ``remaining``."""
+    journals = list(journals)
+    rows: Counter[str] = Counter(dict.fromkeys(STATUSES, 0))
+    for figures in journals:
+        rows.update(figures.rows())
+    latencies = array("d", sorted(value for figures in journals for value in figures.latencies))
+    time = _time_figures(journals)
+    attempts = sum(figures.attempts for figures in journals)
+    messages = sum(figures.messages for figures in journals)
+    sending = time["sending_seconds"]
+    pauses: Counter[str] = Counter()
+    for figures in journals:
+        pauses.update(figures.pauses)
+    return {
+        "report_version": REPORT_VERSION,
+        "journals": [figures.path for figures in journals],
+        "campaigns": _campaigns(journals),
+        "rows": {"total": rows.total(), **{status: rows[status] for status in _ROW_ORDER}},
+        "failures": _merged(figures.grouped("failed") for figures in journals),
+        "invalid": _merged(figures.grouped("invalid") for figures in journals),
+        "requests": {
+            "messages": messages,
+            "attempts": attempts,
+            "retries": sum(figures.retries for figures in journals),
+        },
+        "pauses": {
+            "count": pauses.total(),
+            "seconds": round(sum(figures.pause_seconds for figures in journals), 3),
+            "by_cause": dict(pauses.most_common()),
+        },
+        "time": time,
+        "rate": {
+            "messages_per_second": _per_second(messages, sending),
+            "attempts_per_second": _per_second(attempts, sending),
+        },
+        "latency_ms": percentiles(latencies),
+        "latency_histogram": histogram(latencies),
+        "timeline": _timeline(journals),
+        "pause_marks": sorted(
+            (mark for figures in journals for mark in figures.pause_marks), key=lambda m: m["at"]
+        )[:PAUSE_MARKS],
+        "runs": [_run(figures.path, run) for figures in journals for run in figures.runs],
+        "left": left,
+        "damaged_lines": sum(figures.damaged for figures in journals),
+    }
+
+
+def _reasons(final: _Final, status: str) -> list[str]:
+    """A failure's reason; an invalid row's problems, each its own reason."""
+    text = final.error or "no reason recorded"
+    parts = text.split("; ") if status == "invalid" else [text]
+    parts = [_MAY_HAVE.sub("; may have reached the API", part) for part in parts]
+    return [_NUMBER.sub("…", _QUOTED.sub("'…'", part)) for part in parts]
+
+
+def _merged(groupings: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    merged: dict[tuple[str, int | None], dict[str, Any]] = {}
+    for groups in groupings:
+        for group in groups:
+            key = (group["reason"], group["http_status"])
+            if key not in merged:
+                merged[key] = group
+                continue
+            merged[key]["count"] += group["count"]
+            merged[key]["examples"] = (merged[key]["examples"] + group["examples"])[:EXAMPLES]
+    return sorted(merged.values(), key=lambda group: (-group["count"], group["reason"]))
+
+
+def _time_figures(journals: list[JournalFigures]) -> dict[str, Any]:
+    starts, lasts, sending = [], [], 0.0
+    for figures in journals:
+        for run in figures.runs:
+            start = _parse(run.header.started_at)
+            last = _parse(run.last)
+            if start is not None:
+                starts.append(start)
+            if last is not None:
+                lasts.append(last)
+                if start is not None:
+                    sending += max(0.0, (last - start).total_seconds())
+    first = min(starts, default=None)
+    last = max(lasts, default=None)
+    wall = (last - first).total_seconds() if first is not None and last is not None else None
+    return {
+        "first": first.isoformat() if first else None,
+        "last": last.isoformat() if last else None,
+        "wall_seconds": None if wall is None else round(max(0.0, wall), 3),
+        "sending_seconds": round(sending, 3) if lasts else None,
+    }
+
+
+def _timeline(journals: list[JournalFigures]) -> list[dict[str, Any]]:
+    minutes: dict[str, Counter[str]] = {}
+    for figures in journals:
+        for minute, counts in figures.timeline.items():
+            minutes.setdefault(minute, Counter()).update(counts)
+    names = (*STATUSES, "retries", "pauses")
+    return [
+        {"minute": minute + ":00+00:00"} | {name: minutes[minute][name] for name in names}
+        for minute in sorted(minutes)
+    ]
+
+
+def _campaigns(journals: list[JournalFigures]) -> list[str]:
+    names = (run.header.campaign for figures in journals for run in figures.runs)
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def _run(path: str, run: _Run) -> dict[str, Any]:
+    header = run.header
+    return {
+        "journal": path,
+        "started_at": header.started_at,
+        "version": header.version,
+        "campaign": header.campaign,
+        "input": header.input,
+        "input_sha256": header.input_sha256,
+        "settings": dict(header.settings),
+    }
+
+
+def _per_second(count: int, seconds: float | None) -> float | None:
+    return round(count / seconds, 3) if count and seconds else None
+
+
+def _loads(line: bytes) -> object:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None  # a torn or damaged line: counted as damaged
+
+
+def _whole(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _time(value: object) -> str | None:
+    """A record's time in UTC as the engine writes it (``…+00:00``), else None."""
+    if isinstance(value, str) and value.endswith("+00:00") and _parse(value) is not None:
+        return value
+    return None
+
+
+def _parse(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def report_json(report: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"

@@ -1,0 +1,163 @@
+"""The report for people: the report object (``report.build_report``) as aligned lines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from broadcaster.rate import format_duration
+
+_LABEL = 10  # the width of the labels on the left, as the run's summary has them
+_LATENCY = ("min", "mean", "p50", "p90", "p95", "p99", "max")
+
+
+def format_report(report: Mapping[str, Any]) -> str:
+    lines = [
+        *_heading(report),
+        _rows(report["rows"]),
+        *_groups("failed", report["failures"], "row"),
+        *_groups("invalid", report["invalid"], "row (one row can have several problems)"),
+        _requests(report),
+        *_time(report),
+        _latency(report["latency_ms"]),
+        *_runs(report["runs"]),
+        *_left(report["left"]),
+    ]
+    if report["damaged_lines"]:
+        lines.append(
+            _line("damaged", f"{report['damaged_lines']:,} lines are not records and were skipped")
+        )
+    return "".join(line + "\n" for line in lines)
+
+
+def _line(label: str, text: str) -> str:
+    return f"{label:<{_LABEL}}{text}"
+
+
+def _more(text: str) -> str:
+    return " " * _LABEL + text
+
+
+def _heading(report: Mapping[str, Any]) -> list[str]:
+    journals = report["journals"]
+    named = ", ".join(journals) if len(journals) <= 3 else f"{len(journals)} journals"  # noqa: PLR2004
+    campaigns = ", ".join(report["campaigns"]) or "unnamed"
+    return [
+        _line("report", f"{named} · campaign {campaigns} · {_plural(len(report['runs']), 'run')}")
+    ]
+
+
+def _rows(rows: Mapping[str, int]) -> str:
+    return _line(
+        "rows",
+        f"{rows['total']:,}: {rows['sent']:,} sent, {rows['failed']:,} failed, "
+        f"{rows['invalid']:,} invalid, {rows['skipped']:,} duplicate (skipped)",
+    )
+
+
+def _groups(label: str, groups: list[Mapping[str, Any]], noun: str) -> list[str]:
+    if not groups:
+        return []
+    total = sum(group["count"] for group in groups)
+    singular = noun.split(" ", 1)
+    counted = _plural(total, singular[0]) + (f" {singular[1]}" if len(singular) > 1 else "")
+    lines = [_line(label, f"{counted}, by reason:")]
+    width = len(f"{groups[0]['count']:,}")
+    for group in groups:
+        examples = ", ".join(str(example["line"]) for example in group["examples"])
+        where = f" (line {examples})" if len(group["examples"]) == 1 else f" (lines {examples}…)"
+        if group["count"] == len(group["examples"]) and len(group["examples"]) > 1:
+            where = f" (lines {examples})"
+        lines.append(_more(f"{group['count']:>{width},}  {group['reason']}{where}"))
+    return lines
+
+
+def _requests(report: Mapping[str, Any]) -> str:
+    requests, pauses = report["requests"], report["pauses"]
+    text = (
+        f"{_plural(requests['attempts'], 'attempt')} for {_plural(requests['messages'], 'message')}"
+        f" ({_plural(requests['retries'], 'retry', 'retries')}); "
+    )
+    if not pauses["count"]:
+        return _line("requests", text + "no pauses")
+    causes = ", ".join(f"{count:,} for {cause}" for cause, count in pauses["by_cause"].items())
+    paused = format_duration(pauses["seconds"])
+    return _line(
+        "requests", text + f"{_plural(pauses['count'], 'pause')} ({causes}), {paused} paused"
+    )
+
+
+def _time(report: Mapping[str, Any]) -> list[str]:
+    time, rate = report["time"], report["rate"]
+    if time["first"] is None or time["wall_seconds"] is None:
+        return [_line("time", "no record carries a time")]
+    lines = [
+        _line(
+            "time",
+            f"{format_duration(time['wall_seconds'])} from the first run's start "
+            f"({_stamp(time['first'])}) to the last record ({_stamp(time['last'])}); "
+            f"{format_duration(time['sending_seconds'] or 0)} of it in runs",
+        )
+    ]
+    if rate["messages_per_second"] is not None:
+        per_second = rate["messages_per_second"]
+        lines.append(
+            _line(
+                "rate",
+                f"{per_second:.2f} messages/s ({per_second * 60:,.0f}/m) while running; "
+                f"{rate['attempts_per_second']:.2f} attempts/s",
+            )
+        )
+    return lines
+
+
+def _latency(latency: Mapping[str, Any]) -> str:
+    if not latency["count"]:
+        return _line("latency", "no requests")
+    figures = " · ".join(f"{name} {latency[name]:,.0f}" for name in _LATENCY)
+    return _line("latency", f"{figures} ms (over {latency['count']:,} messages' last attempts)")
+
+
+def _runs(runs: list[Mapping[str, Any]]) -> list[str]:
+    lines = []
+    for index, run in enumerate(runs):
+        settings = run["settings"]
+        checksum = (run["input_sha256"] or "none")[:12]
+        text = (
+            f"{_stamp(run['started_at'])}  v{run['version']}  {run['input']} (sha256 {checksum})"
+            f"  rate {settings.get('rate', '?')}, concurrency {settings.get('concurrency', '?')}"
+        )
+        lines.append(_line("runs" if index == 0 else "", text))
+    return lines
+
+
+def _left(entries: list[Mapping[str, Any]]) -> list[str]:
+    lines = []
+    for entry in entries:
+        label = "left" if not lines else ""
+        head = entry["journal"] + ": " if len(entries) > 1 else ""
+        if entry["known"]:
+            parts = [f"{_plural(entry['not_ended'], 'row')} not ended"]
+        else:
+            parts = ["rows not ended unknown"]
+        if entry["failed_retryable"]:
+            parts.append(f"{entry['failed_retryable']:,} failed that a resend may get through")
+        if entry["failed_refused"]:
+            parts.append(f"{entry['failed_refused']:,} failed that the API refused")
+        lines.append(_line(label, head + ", ".join(parts)))
+        if entry["command"]:
+            lines.append(_more(f"send them: {entry['command']}"))
+        if entry["note"]:
+            lines.append(_more(f"note: {entry['note']}"))
+    return lines
+
+
+def _stamp(iso: str | None) -> str:
+    """An ISO time as ``2026-11-26 15:04:05 UTC`` (what a person reads)."""
+    if not iso:
+        return "?"
+    return iso[:19].replace("T", " ") + (" UTC" if iso.endswith("+00:00") else "")
+
+
+def _plural(count: int, noun: str, plural: str | None = None) -> str:
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
