@@ -4,8 +4,9 @@ The rows that ended failed or invalid, read back from the input the journal's la
 (refused when that file changed since: its lines would no longer be the journal's), in input
 order, each with ``reason``, ``line`` and ``replaces`` (the key of the record it fixes, so the
 report counts a fixed row once). Fixed in a spreadsheet and sent with
-``broadcaster resume RESULTS --input FILE``, a fixed row is a new message and goes out; an
-unchanged row keeps its key and its record, and is not sent again.
+``broadcaster resume RESULTS --input FILE --retry-failed``, a fixed row goes out: a new message,
+or (``creator_id`` is not part of a key) its failed message again with the same ``local_id``;
+an unchanged invalid row keeps its record, and a row already sent is not in the file.
 
 A cell that a spreadsheet would take for a formula (``= + - @``, a tab or a carriage return
 first) is written with a ``'`` in front; the reader takes that ``'`` off again.

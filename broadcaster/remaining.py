@@ -125,6 +125,6 @@ def _note(path: str, header: RunHeader, refused: int, invalid: int) -> str | Non
             f"{refused + invalid:,} rows need fixing before a resend ({refused:,} refused, "
             f"{invalid:,} invalid): "
             f"broadcaster report {shlex.quote(path)} --failed-csv FILE, fix them there, then "
-            f"broadcaster resume {shlex.quote(path)} --input FILE"
+            f"broadcaster resume {shlex.quote(path)} --input FILE --retry-failed"
         )
     return "; ".join(notes) or None

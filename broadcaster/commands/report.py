@@ -72,8 +72,11 @@ def report(
             f"to {exported.path}"
         )
         if rows:
-            command = f"broadcaster resume {shlex.quote(journals[0].path)} --input "
-            said += f"; fix them there, then send them with: {command}{shlex.quote(exported.path)}"
+            command = (
+                f"broadcaster resume {shlex.quote(journals[0].path)} --input "
+                f"{shlex.quote(exported.path)}" + (" --retry-failed" if exported.failed else "")
+            )
+            said += f"; fix them there, then send them with: {command}"
         # On stderr when stdout carries JSON: a script's parse must not meet it.
         print(f"failed-csv {said}", file=_aside(fmt, out))
     out.flush()
