@@ -13,7 +13,8 @@ from broadcaster.exits import Exit
 from broadcaster.journal import JournalState
 from broadcaster.logs import standard_output
 from broadcaster.options import Subparsers, add_campaign_options, settings_from
-from broadcaster.plan import plan
+from broadcaster.plan import Message, plan
+from broadcaster.preview import preview_lines
 from broadcaster.rate import format_duration
 from broadcaster.reader import STDIN, read_rows
 from broadcaster.segments import is_gsm7
@@ -74,12 +75,16 @@ def validate(settings: Settings, out: TextIO) -> int:
     counts = CampaignCounts()
     triage = Triage(settings.defaults.campaign, JournalState())
     shown = "<stdin>" if settings.input == STDIN else settings.input
+    first: list[Message] = []
     with read_rows(settings.input, settings.format) as rows:
         for record in rows:
             decision = triage.decide(plan(record, settings.defaults))
             if isinstance(decision, Rejected):
                 out.write(f"{shown}:{decision.line}: {decision.reason}\n")
+            elif isinstance(decision, Message) and len(first) < settings.preview:
+                first.append(decision)
             counts.add(decision)
+    out.write("".join(line + "\n" for line in preview_lines(first)))
     out.write(format_counts(counts, settings))
     return Exit.PROBLEMS if counts.invalid else Exit.OK
 
