@@ -2,11 +2,15 @@
 
 Outside the sandbox (the server side), the only module that knows aiohttp. ``classify`` is a
 pure function of status, headers and body. ``DryRunSender`` is the fake beside the real one.
+``fetch_json`` is the one-off GET of the commands that read the API (``inboxes``): what goes
+wrong there ends the command, so it is raised as the package's errors, in one line.
 """
 
 from __future__ import annotations
 
 import email.utils
+import os
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
@@ -18,9 +22,12 @@ import orjson
 
 from broadcaster import __version__
 from broadcaster.credentials import Credentials
+from broadcaster.errors import BroadcasterError, CredentialsError
 from broadcaster.outcome import Reply
 
 SEND_PATH = "/v1/message/send"
+INBOXES_PATH = "/v1/inboxes"
+_USER_AGENT = f"broadcaster/{__version__}"
 _RETRYABLE_4XX = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
 _SHOWN_BODY = 200
 
@@ -111,7 +118,7 @@ class HttpSender:
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self._timeout),
             connector=aiohttp.TCPConnector(limit=self._connections),
-            headers={"User-Agent": f"broadcaster/{__version__}"},
+            headers={"User-Agent": _USER_AGENT},
         )
         return self
 
@@ -140,15 +147,78 @@ class HttpSender:
             ) as response:
                 answer = await response.read()
                 status, response_headers = response.status, response.headers
-        except TimeoutError:
-            return Reply("retry", error=f"no response within {self._timeout:g}s")
-        except aiohttp.ServerDisconnectedError:
-            return Reply("retry", error="the server closed the connection without a response")
-        except aiohttp.ClientConnectorError as exc:
-            return Reply("retry", error=f"cannot connect: {exc.strerror or exc}", connected=False)
-        except aiohttp.ClientError as exc:
-            return Reply("retry", error=f"{type(exc).__name__}: {exc}")
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            connected = not isinstance(exc, aiohttp.ClientConnectorError)
+            return Reply("retry", error=_transport_error(exc, self._timeout), connected=connected)
         return classify(status, response_headers, answer, self._wall_clock())
+
+
+def _transport_error(exc: TimeoutError | aiohttp.ClientError, timeout: float) -> str:
+    """What went wrong below HTTP, in a line."""
+    if isinstance(exc, TimeoutError):
+        return f"no response within {timeout:g}s"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection without a response"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect to {exc.host}:{exc.port}: {_connect_failure(exc.os_error)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _connect_failure(error: OSError) -> str:
+    """ "Connection refused" rather than asyncio's "Connect call failed (address)". A TLS
+    error's code is OpenSSL's and a DNS failure's is negative: their own text says it."""
+    if error.errno is not None and error.errno > 0 and not isinstance(error, ssl.SSLError):
+        return os.strerror(error.errno)
+    return error.strerror or str(error)
+
+
+async def fetch_json(
+    base_url: str,
+    path: str,
+    credentials: Credentials,
+    *,
+    timeout: float,  # noqa: ASYNC109 - aiohttp's, so that its expiry is said here with the rest
+) -> object:
+    """GET ``path`` and its JSON body: CredentialsError on 401 and 403, BroadcasterError on any
+    other failure, each one line without a secret."""
+    url = base_url.rstrip("/") + path
+    headers = {
+        "Authorization": credentials.authorization(),
+        "Accept": "application/json",
+        "User-Agent": _USER_AGENT,
+    }
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+            session.get(url, headers=headers, allow_redirects=False) as response,
+        ):
+            body = await response.read()
+            status, response_headers = response.status, response.headers
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise BroadcasterError(f"GET {url}: {_transport_error(exc, timeout)}") from None
+    if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+        raise CredentialsError(
+            f"the API refused the credentials ({_error_text(status, body)}): "
+            f"check {credentials.source}"
+        )
+    if not HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
+        raise BroadcasterError(f"GET {url}: {_failure_text(status, response_headers, body)}")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BroadcasterError(
+            f"GET {url}: HTTP {status} with a body that is not JSON: {_shown(body)}"
+        ) from None
+
+
+def _failure_text(status: int, headers: Mapping[str, str], body: bytes) -> str:
+    """An error answer, with where a redirect points and the request id to quote to support."""
+    text = _error_text(status, body)
+    if "Location" in headers:
+        text += f" (redirected to {headers['Location']})"
+    if "X-Request-Id" in headers:
+        text += f" (request id {headers['X-Request-Id']})"
+    return text
 
 
 class DryRunSender:

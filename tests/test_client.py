@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import asyncio
+import socket
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpServer
 
-from broadcaster.client import HttpSender, classify, parse_retry_after
+from broadcaster.client import INBOXES_PATH, HttpSender, classify, fetch_json, parse_retry_after
 from broadcaster.credentials import ApiKey, JwtCredentials
+from broadcaster.errors import BroadcasterError, CredentialsError
 from broadcaster.outcome import Reply
 from broadcaster.sandbox import SandboxConfig, create_app
 
@@ -131,10 +135,121 @@ class TestHttpSender:
 
     async def test_nobody_listening_is_a_retry(self, aiohttp_server: AiohttpServer) -> None:
         server = await server_for(aiohttp_server)
-        url = str(server.make_url(""))
+        url, port = str(server.make_url("")), server.port
         await server.close()
         async with HttpSender(url, ApiKey("k"), timeout=5, connections=4) as s:
             reply = await s.send(SMS)
         assert reply.verdict == "retry"
-        assert reply.error is not None
-        assert reply.error.startswith("cannot connect")
+        assert not reply.connected
+        assert reply.error == f"cannot connect to 127.0.0.1:{port}: Connection refused"
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: bound, then closed."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def answering(aiohttp_server: AiohttpServer, response: web.StreamResponse) -> str:
+    """A server whose one route answers ``response``; its base URL."""
+
+    async def handler(_: web.Request) -> web.StreamResponse:
+        return response
+
+    app = web.Application()
+    app.router.add_get(INBOXES_PATH, handler)
+    return str((await aiohttp_server(app)).make_url(""))
+
+
+class TestFetchJson:
+    async def test_returns_the_parsed_body_and_sends_the_credentials(
+        self, aiohttp_server: AiohttpServer
+    ) -> None:
+        server = await server_for(aiohttp_server, api_key="right")
+        payload = await fetch_json(
+            str(server.make_url("")), INBOXES_PATH, ApiKey("right"), timeout=5
+        )
+        assert isinstance(payload, list)
+        assert [inbox["id"] for inbox in payload] == [101, 102]
+
+    @pytest.mark.parametrize("status", [401, 403])
+    async def test_a_refusal_names_where_the_credentials_came_from_not_their_value(
+        self, aiohttp_server: AiohttpServer, status: int
+    ) -> None:
+        body = web.json_response({"error": "unauthorized", "message": "no"}, status=status)
+        url = await answering(aiohttp_server, body)
+        creds = ApiKey("s3cret", source="HEYMARKET_API_KEY")
+        with pytest.raises(CredentialsError) as err:
+            await fetch_json(url, INBOXES_PATH, creds, timeout=5)
+        assert str(err.value) == (
+            f"the API refused the credentials (HTTP {status} unauthorized: no): "
+            "check HEYMARKET_API_KEY"
+        )
+
+    async def test_other_errors_give_the_url_status_excerpt_and_request_id(
+        self, aiohttp_server: AiohttpServer
+    ) -> None:
+        response = web.Response(status=500, text="x" * 5000, headers={"X-Request-Id": "r-7"})
+        url = await answering(aiohttp_server, response)
+        with pytest.raises(BroadcasterError) as err:
+            await fetch_json(url, INBOXES_PATH, ApiKey("k"), timeout=5)
+        message = str(err.value)
+        assert message.startswith(f"GET {url.rstrip('/')}/v1/inboxes: HTTP 500: 'xxx")
+        assert message.endswith("...' (request id r-7)")
+        assert len(message) < 300
+
+    async def test_a_redirect_is_not_followed_and_says_where_it_points(
+        self, aiohttp_server: AiohttpServer
+    ) -> None:
+        """Following it would carry the credentials to wherever the redirect points."""
+        moved = web.Response(status=301, headers={"Location": "https://elsewhere.example/"})
+        url = await answering(aiohttp_server, moved)
+        with pytest.raises(BroadcasterError, match=r"HTTP 301 \(redirected to https://elsewhere"):
+            await fetch_json(url, INBOXES_PATH, ApiKey("k"), timeout=5)
+
+    @pytest.mark.parametrize("body", [b"", b"<html>oops</html>", b'{"id": 1', b"\xff"])
+    async def test_a_2xx_that_is_not_json_is_an_error(
+        self, aiohttp_server: AiohttpServer, body: bytes
+    ) -> None:
+        url = await answering(aiohttp_server, web.Response(body=body))
+        with pytest.raises(BroadcasterError, match="HTTP 200 with a body that is not JSON: '"):
+            await fetch_json(url, INBOXES_PATH, ApiKey("k"), timeout=5)
+
+    async def test_a_refused_connection_is_said_plainly(self) -> None:
+        port = closed_port()
+        with pytest.raises(BroadcasterError) as err:
+            await fetch_json(f"http://127.0.0.1:{port}", INBOXES_PATH, ApiKey("k"), timeout=5)
+        assert str(err.value) == (
+            f"GET http://127.0.0.1:{port}/v1/inboxes: cannot connect to 127.0.0.1:{port}: "
+            "Connection refused"
+        )
+
+    async def test_a_tls_failure_says_the_tls_error_not_an_errno(
+        self, aiohttp_server: AiohttpServer
+    ) -> None:
+        """OpenSSL's error codes are not errnos: code 1 is no "Operation not permitted"."""
+        server = await server_for(aiohttp_server)
+        url = f"https://127.0.0.1:{server.port}"
+        with pytest.raises(BroadcasterError) as err:
+            await fetch_json(url, INBOXES_PATH, ApiKey("k"), timeout=5)
+        assert str(err.value).startswith(
+            f"GET {url}/v1/inboxes: cannot connect to 127.0.0.1:{server.port}: [SSL"
+        )
+
+    async def test_no_answer_in_time_is_an_error(self, aiohttp_server: AiohttpServer) -> None:
+        release = asyncio.Event()
+
+        async def stalled(_: web.Request) -> web.Response:
+            await release.wait()
+            return web.json_response([])
+
+        app = web.Application()
+        app.router.add_get(INBOXES_PATH, stalled)
+        url = str((await aiohttp_server(app)).make_url(""))
+        try:
+            with pytest.raises(BroadcasterError, match=r"no response within 0\.05s$"):
+                await fetch_json(url, INBOXES_PATH, ApiKey("k"), timeout=0.05)
+        finally:
+            release.set()

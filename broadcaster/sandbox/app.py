@@ -222,6 +222,8 @@ async def _inboxes(request: web.Request) -> web.Response:
         {
             "id": inbox.id,
             "name": inbox.name,
+            "phone": inbox.phone,
+            "phones": [inbox.phone] if inbox.phone else [],
             "members": [{"id": member.id, "name": member.name} for member in inbox.members],
         }
         for inbox in request.app[CONFIG].inboxes

@@ -30,13 +30,14 @@ class Inbox:
     id: int
     name: str
     members: tuple[Member, ...]
+    phone: str | None = None  # E.164 digits without +, as the API gives an inbox's number
 
 
 API_RATE_LIMIT = Rate(500, 60)
 
 DEFAULT_INBOXES = (
-    Inbox(101, "Support", (Member(55, "Dana Whitfield"), Member(56, "Luis Ortega"))),
-    Inbox(102, "Marketing", (Member(57, "Priya Raman"),)),
+    Inbox(101, "Support", (Member(55, "Dana Whitfield"), Member(56, "Luis Ortega")), "14155550198"),
+    Inbox(102, "Marketing", (Member(57, "Priya Raman"),), "14155550199"),
 )
 
 
