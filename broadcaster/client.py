@@ -22,7 +22,7 @@ import orjson
 
 from broadcaster import __version__
 from broadcaster.credentials import Credentials
-from broadcaster.errors import BroadcasterError, CredentialsError
+from broadcaster.errors import ApiError, CredentialsError
 from broadcaster.outcome import Reply
 
 SEND_PATH = "/v1/message/send"
@@ -179,7 +179,7 @@ async def fetch_json(
     *,
     timeout: float,  # noqa: ASYNC109 - aiohttp's, so that its expiry is said here with the rest
 ) -> object:
-    """GET ``path`` and its JSON body: CredentialsError on 401 and 403, BroadcasterError on any
+    """GET ``path`` and its JSON body: CredentialsError on 401 and 403, ApiError on any
     other failure, each one line without a secret."""
     url = base_url.rstrip("/") + path
     headers = {
@@ -195,18 +195,18 @@ async def fetch_json(
             body = await response.read()
             status, response_headers = response.status, response.headers
     except (TimeoutError, aiohttp.ClientError) as exc:
-        raise BroadcasterError(f"GET {url}: {_transport_error(exc, timeout)}") from None
+        raise ApiError(f"GET {url}: {_transport_error(exc, timeout)}") from None
     if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
         raise CredentialsError(
             f"the API refused the credentials ({_error_text(status, body)}): "
             f"check {credentials.source}"
         )
     if not HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
-        raise BroadcasterError(f"GET {url}: {_failure_text(status, response_headers, body)}")
+        raise ApiError(f"GET {url}: {_failure_text(status, response_headers, body)}")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise BroadcasterError(
+        raise ApiError(
             f"GET {url}: HTTP {status} with a body that is not JSON: {_shown(body)}"
         ) from None
 

@@ -31,5 +31,5 @@ def check_base_url(base_url: str) -> None:
         # Said without the URL: a query string may hold a secret too.
         raise UsageError(
             f"{named} takes a scheme, a host and a port only, with no path or query: the "
-            f"client adds /v1/message/send (for example {url.origin()})"
+            f"client adds the API's paths, such as /v1/message/send (for example {url.origin()})"
         )

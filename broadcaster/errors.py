@@ -5,7 +5,9 @@
     │   └── JournalBusyError    another process is writing the results journal
     ├── JournalWriteError       the results journal cannot be written (a full disk, an I/O error)
     ├── InputError              the input file as a whole cannot be read (missing, empty, no header)
-    └── CredentialsError        the API answered 401: every row would meet the same answer
+    ├── CredentialsError        the API answered 401: every row would meet the same answer
+    └── ApiError                a call other than a send failed (GET /v1/inboxes): no answer,
+                                an error status, or a body of another shape
 
 A bad *row* is never an exception: it becomes an ``Invalid`` value that the run records, and a
 message's fate is an ``Outcome``, not an exception.
@@ -36,3 +38,7 @@ class InputError(BroadcasterError):
 
 class CredentialsError(BroadcasterError):
     """The API refused the credentials; the run stopped with every unsent row resumable."""
+
+
+class ApiError(BroadcasterError):
+    """A call to the API other than a send failed, or answered with something unusable."""

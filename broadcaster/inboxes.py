@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from broadcaster.errors import BroadcasterError
+from broadcaster.errors import ApiError
 
 _HEADINGS = ("INBOX ID", "NAME", "PHONE", "MEMBER ID", "MEMBER")
 _NONE = "-"
@@ -45,11 +45,11 @@ class Inbox:
 
 
 def parse_inboxes(payload: object) -> tuple[Inbox, ...]:
-    """The inboxes of an answer; BroadcasterError when it is not a list of objects."""
+    """The inboxes of an answer; ApiError when it is not a list of objects."""
     if isinstance(payload, dict) and "inboxes" in payload:
         payload = payload["inboxes"]
     if not isinstance(payload, list):
-        raise BroadcasterError(
+        raise ApiError(
             'the API\'s inbox list is not an array of inboxes (nor {"inboxes": [...]}): it is '
             + _kind(payload)
         )
@@ -58,12 +58,12 @@ def parse_inboxes(payload: object) -> tuple[Inbox, ...]:
 
 def _inbox(item: object, position: int) -> Inbox:
     if not isinstance(item, dict):
-        raise BroadcasterError(
+        raise ApiError(
             f"inbox {position} of the API's list is {_kind(item)}, not an object"
         )
     members = item.get("members") or []
     if not isinstance(members, list):
-        raise BroadcasterError(
+        raise ApiError(
             f"the members of inbox {position} of the API's list are {_kind(members)}, not an array"
         )
     return Inbox(
@@ -76,7 +76,7 @@ def _inbox(item: object, position: int) -> Inbox:
 
 def _member(item: object, inbox: int) -> Member:
     if not isinstance(item, dict):
-        raise BroadcasterError(
+        raise ApiError(
             f"a member of inbox {inbox} of the API's list is {_kind(item)}, not an object"
         )
     return Member(_id(item.get("id")), _text(item.get("name")))

@@ -11,7 +11,7 @@ from pytest_aiohttp import AiohttpServer
 
 from broadcaster.client import INBOXES_PATH, HttpSender, classify, fetch_json, parse_retry_after
 from broadcaster.credentials import ApiKey, JwtCredentials
-from broadcaster.errors import BroadcasterError, CredentialsError
+from broadcaster.errors import ApiError, CredentialsError
 from broadcaster.outcome import Reply
 from broadcaster.sandbox import SandboxConfig, create_app
 
@@ -193,7 +193,7 @@ class TestFetchJson:
     ) -> None:
         response = web.Response(status=500, text="x" * 5000, headers={"X-Request-Id": "r-7"})
         url = await answering(aiohttp_server, response)
-        with pytest.raises(BroadcasterError) as err:
+        with pytest.raises(ApiError) as err:
             await fetch_json(url, INBOXES_PATH, ApiKey("k"), timeout=5)
         message = str(err.value)
         assert message.startswith(f"GET {url.rstrip('/')}/v1/inboxes: HTTP 500: 'xxx")
@@ -206,7 +206,7 @@ class TestFetchJson:
         """Following it would carry the credentials to wherever the redirect points."""
         moved = web.Response(status=301, headers={"Location": "https://elsewhere.example/"})
         url = await answering(aiohttp_server, moved)
-        with pytest.raises(BroadcasterError, match=r"HTTP 301 \(redirected to https://elsewhere"):
+        with pytest.raises(ApiError, match=r"HTTP 301 \(redirected to https://elsewhere"):
             await fetch_json(url, INBOXES_PATH, ApiKey("k"), timeout=5)
 
     @pytest.mark.parametrize("body", [b"", b"<html>oops</html>", b'{"id": 1', b"\xff"])
@@ -214,12 +214,12 @@ class TestFetchJson:
         self, aiohttp_server: AiohttpServer, body: bytes
     ) -> None:
         url = await answering(aiohttp_server, web.Response(body=body))
-        with pytest.raises(BroadcasterError, match="HTTP 200 with a body that is not JSON: '"):
+        with pytest.raises(ApiError, match="HTTP 200 with a body that is not JSON: '"):
             await fetch_json(url, INBOXES_PATH, ApiKey("k"), timeout=5)
 
     async def test_a_refused_connection_is_said_plainly(self) -> None:
         port = closed_port()
-        with pytest.raises(BroadcasterError) as err:
+        with pytest.raises(ApiError) as err:
             await fetch_json(f"http://127.0.0.1:{port}", INBOXES_PATH, ApiKey("k"), timeout=5)
         assert str(err.value) == (
             f"GET http://127.0.0.1:{port}/v1/inboxes: cannot connect to 127.0.0.1:{port}: "
@@ -232,7 +232,7 @@ class TestFetchJson:
         """OpenSSL's error codes are not errnos: code 1 is no "Operation not permitted"."""
         server = await server_for(aiohttp_server)
         url = f"https://127.0.0.1:{server.port}"
-        with pytest.raises(BroadcasterError) as err:
+        with pytest.raises(ApiError) as err:
             await fetch_json(url, INBOXES_PATH, ApiKey("k"), timeout=5)
         assert str(err.value).startswith(
             f"GET {url}/v1/inboxes: cannot connect to 127.0.0.1:{server.port}: [SSL"
@@ -249,7 +249,7 @@ class TestFetchJson:
         app.router.add_get(INBOXES_PATH, stalled)
         url = str((await aiohttp_server(app)).make_url(""))
         try:
-            with pytest.raises(BroadcasterError, match=r"no response within 0\.05s$"):
+            with pytest.raises(ApiError, match=r"no response within 0\.05s$"):
                 await fetch_json(url, INBOXES_PATH, ApiKey("k"), timeout=0.05)
         finally:
             release.set()

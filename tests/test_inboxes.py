@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpServer
 
 from broadcaster.cli import main
-from broadcaster.errors import BroadcasterError
+from broadcaster.errors import ApiError
 from broadcaster.inboxes import Inbox, Member, parse_inboxes, table
 from broadcaster.sandbox import SandboxConfig, create_app
 
@@ -116,7 +116,7 @@ class TestParse:
         ],
     )
     def test_what_is_not_a_list_of_objects_is_an_error(self, payload: object, message: str) -> None:
-        with pytest.raises(BroadcasterError, match=message):
+        with pytest.raises(ApiError, match=message):
             parse_inboxes(payload)
 
 
