@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,23 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-unit: $(VENV)/.dev
+# Debian's chromium for the browser test of `report --html`, installed when it is missing and
+# can be (as root, or with passwordless sudo); never fails the build: one line says why not.
+CHROMIUM_INSTALL := env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  skip="the browser test will be skipped"; \
+	  if [ "$$(id -u)" = 0 ]; then as=""; \
+	  elif sudo -n true >/dev/null 2>&1; then as="sudo -n"; \
+	  else echo "browser: chromium is missing and this user cannot install it (no root, no passwordless sudo): $$skip"; exit 0; fi; \
+	  if ! command -v apt-get >/dev/null 2>&1; then echo "browser: chromium is missing and there is no apt-get: $$skip"; exit 0; fi; \
+	  echo "browser: installing Debian's chromium for the browser test"; \
+	  $$as $(CHROMIUM_INSTALL) >/dev/null 2>&1 \
+	    || { $$as apt-get update -qq >/dev/null 2>&1 && $$as $(CHROMIUM_INSTALL) >/dev/null 2>&1; } \
+	    || echo "browser: apt-get could not install chromium: $$skip"; \
+	}
+
+unit: $(VENV)/.dev browser
 	$(BIN)/coverage run -m pytest -q
 	$(BIN)/coverage report
 

@@ -132,7 +132,7 @@ def _runs(runs: list[Mapping[str, Any]]) -> list[str]:
 
 
 def _left(entries: list[Mapping[str, Any]]) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for entry in entries:
         label = "left" if not lines else ""
         head = entry["journal"] + ": " if len(entries) > 1 else ""
