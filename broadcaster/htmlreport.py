@@ -12,7 +12,6 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
-from pathlib import PurePath
 from typing import Any
 
 from broadcaster import svgchart
@@ -182,7 +181,7 @@ def _failures(report: Section) -> str:
         [_t(g.get("reason")), _t(g.get("http_status")), _n(g.get("count")), _examples(g)]
         for g in _maps(report.get("failures"))
     ]
-    heads = (("Reason", ""), ("HTTP", "num"), ("Rows", "num"), ("Examples (journal:line)", ""))
+    heads = (("Reason", ""), ("HTTP", "num"), ("Rows", "num"), ("Examples (input line)", ""))
     return _table("Failures", heads, rows, "No row failed.")
 
 
@@ -191,16 +190,20 @@ def _invalid(report: Section) -> str:
         [_t(g.get("reason")), _n(g.get("count")), _examples(g)]
         for g in _maps(report.get("invalid"))
     ]
-    heads = (("Reason", ""), ("Rows", "num"), ("Examples (journal:line)", ""))
+    heads = (("Reason", ""), ("Rows", "num"), ("Examples (input line)", ""))
     return _table("Invalid rows", heads, rows, "No row was invalid.")
 
 
 def _examples(group: Section) -> str:
+    """Each example's input line (its journal on hover), and its error where the grouped
+    reason left something out."""
     items = []
     for ex in _maps(group.get("examples")):
         error = str(ex.get("error") or "")
-        error = error if len(error) <= _LONG_ERROR else error[:_LONG_ERROR] + "&hellip;"
-        where = f"{_t(PurePath(str(ex.get('journal'))).name)}:{_t(ex.get('line'))}"
+        if error == group.get("reason"):
+            error = ""
+        error = error if len(error) <= _LONG_ERROR else error[:_LONG_ERROR] + "…"
+        where = f"line {_t(ex.get('line'))}"
         items.append(
             f'<li><span class="mono" title="{_t(ex.get("journal"))}">{where}</span>'
             + (f'<span class="err">{_t(error)}</span>' if error else "")
