@@ -8,7 +8,6 @@ import hashlib
 import itertools
 import shlex
 import signal
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -75,7 +74,13 @@ async def send_campaign(
     with read_rows(settings.input, settings.format) as rows:
         records = _primed(rows)  # a file that cannot be read fails before the journal is touched
         total = _count_rows(settings)
-        progress = Progress(total, settings.rate, time.monotonic, _progress_stream(settings))
+        progress = Progress(
+            total,
+            settings.rate,
+            timing.clock,
+            _progress_stream(settings),
+            interval=settings.progress_interval,
+        )
         recorder = _recorder(settings)
         try:
             _announce(settings, recorder)
@@ -270,8 +275,8 @@ def _on_signal(engine: Engine, name: str) -> None:
 
 def _count_rows(settings: Settings) -> int | None:
     """The input's row count, for progress: a quick pass, skipped when no progress is shown
-    (--quiet) and for stdin, which can be read only once."""
-    if settings.input == STDIN or settings.quiet:
+    (--quiet without --log-file) and for stdin, which can be read only once."""
+    if settings.input == STDIN or (settings.quiet and settings.log_file is None):
         return None
     with read_rows(settings.input, settings.format) as rows:
         return sum(1 for _ in rows)

@@ -11,11 +11,16 @@ out of attempts on them while nothing else gets through stops the run instead (i
 resuming later is the cure, not failing row after row). ``stop()`` (the first signal) stops
 dispatching and lets requests in flight finish; ``abort()`` (the second, or the grace period's
 end) cancels at once. Cancellation cannot tear the journal: records are written synchronously.
+
+Each attempt is one ``attempt`` debug event (``--verbose``); whether the level lets it through is
+read once a run, so below it the hot path builds nothing. Once a second, and once at the end, the
+``tick`` given to ``run`` gets the tally and the pause in force, if any (for progress).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
 import time
@@ -35,13 +40,14 @@ from broadcaster.rate import Rate
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
 from broadcaster.tally import Tally
-from broadcaster.throttle import Throttle
+from broadcaster.throttle import Pause, Throttle
 from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Triage
 
 log = structlog.get_logger("broadcaster")
 _YIELD_EVERY = 256  # rows the producer settles between yields to the loop
 _LATENCY_SAMPLES = 20  # replies seen before judging whether --concurrency can reach --rate
 _RATE_SHORTFALL = 0.97
+Tick = Callable[[Tally, Pause | None], None]  # once a second: the tally, and any pause in force
 
 
 class Sender(Protocol):
@@ -109,11 +115,11 @@ class Engine:
         self._throttle = Throttle(settings.policy, pacer, self._timing.clock)
         self._latency = (0, 0.0)  # replies and their summed latency
         self._warned_concurrency = False
+        self._verbose = False  # whether each attempt is logged: read once, off the hot path
 
-    async def run(
-        self, records: Iterable[Record], tick: Callable[[Tally], None] | None = None
-    ) -> Tally:
+    async def run(self, records: Iterable[Record], tick: Tick | None = None) -> Tally:
         self._throttle.start()
+        self._verbose = log.is_enabled_for(logging.DEBUG)
         try:
             async with asyncio.TaskGroup() as group:
                 producer = group.create_task(self._produce(records))
@@ -134,6 +140,8 @@ class Engine:
             if expected is None or rest is not None:
                 raise
             raise _first_leaf(expected) from None
+        if tick is not None:
+            tick(self.tally, None)  # the final figures, also for a run shorter than a tick
         return self.tally
 
     @property
@@ -211,6 +219,8 @@ class Engine:
             latency = self._timing.clock() - started
             attempts += 1
             self._note_reply(reply, latency)
+            if self._verbose:
+                _log_attempt(message, reply, attempts, latency)
             if reply.verdict == "unauthorized":
                 self.unauthorized = reply
                 self.abort()
@@ -280,9 +290,9 @@ class Engine:
             log.debug(
                 "retrying",
                 row=message.line,
-                attempt=attempt,
+                key=message.key,
+                charged=attempt,
                 delay=round(delay, 3),
-                error=reply.error,
             )
             await self._timing.sleep(delay)
         return self.stopped_by is None
@@ -329,13 +339,13 @@ class Engine:
             timespec="milliseconds"
         )
 
-    async def _tick(self, tick: Callable[[Tally], None] | None) -> None:
+    async def _tick(self, tick: Tick | None) -> None:
         while True:
             await self._timing.sleep(1.0)
             self._recorder.sync_if_due()
             self._check_concurrency()
             if tick is not None:
-                tick(self.tally)
+                tick(self.tally, self._throttle.pause_in_force())
 
     def _check_concurrency(self) -> None:
         """Warn once when the requests in flight cannot reach the rate at the latency seen."""
@@ -355,6 +365,22 @@ class Engine:
             f"latency sends at most {ceiling:.2f}/s, below --rate {rate}: raise --concurrency "
             f"to {needed} or more",
         )
+
+
+def _log_attempt(message: Message, reply: Reply, attempt: int, latency: float) -> None:
+    """One attempt's canonical line (--verbose): what was asked, what came back, how fast."""
+    error = {} if reply.error is None else {"error": reply.error}
+    log.debug(
+        "attempt",
+        key=message.key,
+        row=message.line,
+        attempt=attempt,
+        http_status=reply.http_status,
+        verdict=reply.verdict,
+        latency_ms=round(latency * 1000, 1),
+        request_id=reply.request_id,
+        **error,
+    )
 
 
 def _first_leaf(group: BaseExceptionGroup[BroadcasterError]) -> BroadcasterError:

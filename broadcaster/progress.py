@@ -1,9 +1,16 @@
 """Progress for a run that takes hours: rows settled of the total, the rate, and an ETA.
 
-On a terminal, one status line on stderr, redrawn every second; elsewhere (CI, log files), a
-``progress`` log line every ``every`` seconds. The ETA divides the rows left by the recent rate
-of settled rows, never by more than the asked rate (rows that need no request settle at once,
-and would make the first minutes look faster than the campaign will be).
+On a terminal, one status line on stderr, redrawn every second; elsewhere (CI, a log collector),
+a ``progress`` event every ``interval`` seconds, its figures as separate fields to graph, and a
+last one at the end (so a graph ends on the final figures, and a log file holds them).
+
+The ETA divides the rows left by the recent rate of settled rows, never by more than the asked
+rate (rows that need no request settle at once, and would make the first minutes look faster
+than the campaign will be). The recent rate is measured over the last ``WINDOW`` seconds of
+sending: time under a pause (a 429, no connection: the engine says so at each tick) is left out,
+as it says nothing of the rate once the pause ends; a stall without a pause counts, and hides
+the ETA once nothing settled for the whole window. While a pause holds every request, the ETA is
+its time left plus the rows left at that rate, and the line says so.
 """
 
 from __future__ import annotations
@@ -20,45 +27,63 @@ import structlog
 from broadcaster.logs import CLEAR_LINE
 from broadcaster.rate import Rate, format_duration
 from broadcaster.tally import Tally
+from broadcaster.throttle import Pause
 
 log = structlog.get_logger("broadcaster")
-WINDOW = 30.0  # seconds of history behind the recent rate
-LOG_EVERY = 10.0  # seconds between progress log lines off a terminal
+WINDOW = 30.0  # seconds of sending (pauses left out) behind the recent rate
 _BAR = 24
 
 
 class Progress:
-    """Call ``tick(tally)`` once a second; ``close()`` at the end."""
+    """Call ``tick(tally, pause)`` once a second; ``close()`` at the end."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - each is a seam a test drives
         self,
         total: int | None,
         asked: Rate,
         clock: Callable[[], float],
         stream: TextIO | None = None,
         width: Callable[[], int] = lambda: shutil.get_terminal_size().columns,
+        *,
+        interval: float,
     ) -> None:
         self._total = total
         self._asked = asked
         self._clock = clock
         self._stream = stream
         self._width = width
+        self._interval = interval
         self._history: collections.deque[tuple[float, int]] = collections.deque()
-        self._logged_at = clock()
+        self._sending = 0.0  # seconds without a pause in force, the recent rate's clock
+        self._ticked_at = self._logged_at = clock()
+        self._logged: tuple[int, ...] | None = None  # the figures of the last event
+        self._tally: Tally | None = None  # the run's tally, kept up to date by the engine
+        self._pause: Pause | None = None
         self._drawn = False
 
-    def tick(self, tally: Tally) -> None:
-        now, done = self._clock(), tally.settled
-        self._history.append((now, done))
-        while self._history and self._history[0][0] < now - WINDOW:
+    def tick(self, tally: Tally, pause: Pause | None = None) -> None:
+        """Take the figures; ``pause`` is the pause in force now, if any."""
+        now = self._clock()
+        elapsed, self._ticked_at = now - self._ticked_at, now
+        held = 0.0 if self._pause is None else min(elapsed, self._pause.left)
+        self._sending += elapsed - held  # a pause that began since the last tick counts from now
+        self._tally, self._pause = tally, pause
+        self._history.append((self._sending, tally.settled))
+        while self._history[0][0] < self._sending - WINDOW:
             self._history.popleft()
         if self._stream is not None:
             self._draw(self.fitted(tally))
-        elif now - self._logged_at >= LOG_EVERY:
+        elif now - self._logged_at >= self._interval:
             self._logged_at = now
-            log.info("progress", status=self.line(tally))
+            self._log(tally)
 
     def line(self, tally: Tally) -> str:
+        """The terminal line: a bar (when the total is known), then the status."""
+        bar = _bar(tally.settled / self._total) + " " if self._total else ""
+        return bar + self.status(tally)
+
+    def status(self, tally: Tally) -> str:
+        """The line without its bar, as the ``progress`` event's ``status`` says it."""
         done = tally.settled
         parts = [f"{done:,}" + (f"/{self._total:,} rows" if self._total else " rows")]
         if self._total:
@@ -66,12 +91,34 @@ class Progress:
         rate = self.recent_rate()
         if rate is not None:
             parts.append(f"{rate:.1f} rows/s")
+        if self._pause is not None:
+            left = format_duration(math.ceil(self._pause.left))
+            parts.append(f"paused {left} ({self._pause.cause})")
         eta = self.eta(done)
         if eta is not None:
             parts.append(f"ETA {format_duration(eta)}")
         parts.append(f"{tally.sent:,} sent, {tally.failed:,} failed, {tally.invalid:,} invalid")
-        bar = _bar(done / self._total) + " " if self._total else ""
-        return bar + " · ".join(parts)
+        return " · ".join(parts)
+
+    def fields(self, tally: Tally) -> dict[str, object]:
+        """The line's figures, one field each, for a log collector to graph."""
+        done, rate, eta = tally.settled, self.recent_rate(), self.eta(tally.settled)
+        fields: dict[str, object] = {
+            "rows": done,
+            "total": self._total,
+            "percent": round(min(100.0, 100 * done / self._total), 1) if self._total else None,
+            "sent": tally.sent,
+            "failed": tally.failed,
+            "invalid": tally.invalid,
+            "rate": None if rate is None else round(rate, 2),
+            "eta_seconds": None if eta is None else round(eta),
+        }
+        if self._pause is not None:
+            fields |= {
+                "paused_seconds": round(self._pause.left, 1),
+                "pause_cause": self._pause.cause,
+            }
+        return fields | {"status": self.status(tally)}
 
     def fitted(self, tally: Tally) -> str:
         """The line cut to the terminal's width: a line that wraps cannot be redrawn in place."""
@@ -82,6 +129,7 @@ class Progress:
         return line if len(line) <= room else line[: room - 1] + "…"
 
     def recent_rate(self) -> float | None:
+        """Rows settled a second of sending, over the window; None before two readings."""
         if len(self._history) < 2:  # noqa: PLR2004
             return None
         (start, first), (end, last) = self._history[0], self._history[-1]
@@ -90,18 +138,36 @@ class Progress:
     def eta(self, done: int) -> float | None:
         if not self._total:
             return None
-        rate = self.recent_rate()
-        if not self._asked.unpaced:
-            # No history yet: the asked rate. Nothing settled lately (a pause, a stall): no
-            # estimate at all, rather than the asked rate's, which would be shortest then.
-            rate = self._asked.per_second if rate is None else min(rate, self._asked.per_second)
-        if not rate or rate <= 0:
+        rate = self._rate_ahead()
+        if not rate:
             return None
-        return max(0, self._total - done) / rate
+        paused = 0.0 if self._pause is None else self._pause.left
+        return paused + max(0, self._total - done) / rate
+
+    def _rate_ahead(self) -> float | None:
+        """The rate the rows left will settle at, or None (0) when it cannot be told."""
+        recent = self.recent_rate()
+        if self._pause is not None and not recent:
+            recent = None  # nothing settles while paused: no measure of the rate after it
+        if self._asked.unpaced:
+            return recent
+        # No history yet: the asked rate. Nothing settled lately without a pause (a stall): no
+        # estimate at all (0), rather than the asked rate's, which would be the shortest then.
+        asked = self._asked.per_second
+        return asked if recent is None else min(recent, asked)
 
     def close(self) -> None:
-        if self._stream is not None and self._drawn:
-            self._write(CLEAR_LINE)
+        if self._stream is not None:
+            if self._drawn:
+                self._write(CLEAR_LINE)
+            return
+        if self._tally is not None and self._logged != _figures(self._tally):
+            self._pause = None  # the run is over: whatever held it no longer does
+            self._log(self._tally)
+
+    def _log(self, tally: Tally) -> None:
+        self._logged = _figures(tally)
+        log.info("progress", **self.fields(tally))
 
     def _draw(self, line: str) -> None:
         self._drawn = True
@@ -114,6 +180,10 @@ class Progress:
             self._stream.flush()
         except (OSError, ValueError):
             self._stream = None  # the terminal went away: keep sending, stop drawing
+
+
+def _figures(tally: Tally) -> tuple[int, ...]:
+    return (tally.settled, tally.sent, tally.failed, tally.invalid)
 
 
 def _bar(fraction: float) -> str:

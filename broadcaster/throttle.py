@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from broadcaster.outcome import Reply
 from broadcaster.pacer import Pacer
@@ -26,6 +27,14 @@ from broadcaster.rate import format_duration
 from broadcaster.retry import RetryPolicy
 
 STUCK_AFTER = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """The pause in force, as progress shows it: the seconds left, and why."""
+
+    left: float
+    cause: str
 
 
 class Throttle:
@@ -46,6 +55,7 @@ class Throttle:
         self._paused_at = -math.inf  # when the pause in force (or the last one) began
         self._progress_at = clock()  # when a message was last answered for good
         self._reached = False  # whether any request has reached the API
+        self._held: tuple[float, str] = (-math.inf, "")  # until when the pacer holds, and why
 
     @property
     def stuck_reason(self) -> str:
@@ -53,6 +63,12 @@ class Throttle:
         if not self._reached:
             return "the API could not be reached"
         return f"no message got through for {format_duration(self.stuck_after)}"
+
+    def pause_in_force(self) -> Pause | None:
+        """The pause holding every request now, if any (read only: for progress)."""
+        until, cause = self._held
+        left = until - self._clock()
+        return Pause(left, cause) if left > 0 else None
 
     def start(self) -> None:
         self._progress_at = self._clock()
@@ -75,8 +91,15 @@ class Throttle:
         or None when the pause in force already covers it."""
         if sent_at < self._paused_at:  # an echo of the pause in force
             wait = reply.retry_after
-            return wait if wait is not None and self._pacer.pause(wait) else None
+            return wait if wait is not None and self._hold(wait, reply) else None
         self._streak += 1
         delay = self._policy.delay(self._streak, reply.retry_after)
         self._paused_at = self._clock()
-        return delay if self._pacer.pause(delay) else None
+        return delay if self._hold(delay, reply) else None
+
+    def _hold(self, seconds: float, reply: Reply) -> bool:
+        """Pause the pacer; remember until when, for ``pause_in_force``."""
+        held = self._pacer.pause(seconds)
+        if held:
+            self._held = (self._clock() + seconds, reply.pause_cause)
+        return held

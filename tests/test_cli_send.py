@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,9 @@ from typing import Any
 import orjson
 import pytest
 
+from broadcaster import campaign
 from broadcaster.cli import main
+from broadcaster.engine import Timing
 
 SAMPLE = Path(__file__).parent.parent / "sample_data" / "campaign.csv"
 OPTIONS = ["--sandbox", "--rate", "0", "--default-country-code", "1", "--text", "Hi {{first_name}}"]
@@ -376,3 +380,153 @@ class TestClosedAndFullStreams:
         assert done.returncode == 0
         outcomes = [line for line in results.read_bytes().splitlines() if b'"status"' in line]
         assert len(outcomes) == 30
+
+
+class SteppingTime:
+    """A run's clock that moves only by what is slept, then yields: in a dry run (no I/O) only
+    the engine's ticker sleeps, so the clock reads the ticks so far, whatever the machine."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        await asyncio.sleep(0)
+        self.now += max(0.0, delay)  # once slept: a ticker cancelled meanwhile did not tick
+
+
+def log_lines(path: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+class TestLongRuns:
+    """Logs and progress for a run of hours under a log collector (issue 8)."""
+
+    def test_verbose_logs_every_attempt_and_the_log_file_holds_it_as_json(
+        self, capsys: pytest.CaptureFixture[str], results: str, tmp_path: Path
+    ) -> None:
+        log = tmp_path / "run.log"
+        argv = ["send", str(SAMPLE), *OPTIONS, "--results", results, "--log-file", str(log)]
+        assert main([*argv, "--verbose"]) == 0
+        err = capsys.readouterr().err
+        events = log_lines(log)
+        attempts = [e for e in events if e["event"] == "attempt"]
+        journal = log_lines(Path(results))  # JSON lines too
+        assert {e["key"] for e in attempts} == {r["key"] for r in journal if "status" in r}
+        assert {(e["level"], e["attempt"], e["http_status"], e["verdict"]) for e in attempts} == {
+            ("debug", 1, 200, "sent")
+        }
+        assert all(e["request_id"] and e["latency_ms"] >= 0 for e in attempts)
+        console = [line for line in err.splitlines() if "[debug    ] attempt " in line]
+        assert len(console) == 30  # and on stderr, for people
+        last = events[-1]
+        assert (last["event"], last["rows"], last["total"], last["percent"], last["sent"]) == (
+            "progress",
+            30,
+            30,
+            100.0,
+            30,
+        )
+        before = log.read_bytes()
+        assert main(["resume", results, "--log-file", str(log)]) == 0
+        after = log.read_bytes()
+        assert after.startswith(before)  # appended to
+        assert [e["event"] for e in log_lines(log)[len(events) :]] == ["resuming", "progress"]
+
+    def test_verbose_with_quiet_is_refused_in_one_line_before_anything(
+        self, capsys: pytest.CaptureFixture[str], results: str
+    ) -> None:
+        argv = ["send", str(SAMPLE), *OPTIONS, "--results", results, "--verbose", "--quiet"]
+        assert main(argv) == 2
+        assert capsys.readouterr().err == (
+            "error: --verbose and --quiet contradict each other: give one or the other\n"
+        )
+        assert not Path(results).exists()
+
+    def test_a_log_file_that_cannot_be_opened_is_refused_before_anything_is_sent(
+        self, capsys: pytest.CaptureFixture[str], results: str, tmp_path: Path
+    ) -> None:
+        log = tmp_path / "no such directory" / "run.log"
+        argv = ["send", str(SAMPLE), *OPTIONS, "--results", results, "--log-file", str(log)]
+        assert main(argv) == 2
+        assert capsys.readouterr().err == (
+            f"error: --log-file {log}: cannot open it (No such file or directory)\n"
+        )
+        assert not Path(results).exists()
+
+    def test_quiet_with_a_log_file_keeps_stderr_quiet_and_the_file_whole(
+        self, capsys: pytest.CaptureFixture[str], results: str, tmp_path: Path
+    ) -> None:
+        log = tmp_path / "run.log"
+        argv = ["send", str(SAMPLE), *OPTIONS, "--results", results, "--log-file", str(log)]
+        assert main([*argv, "--quiet"]) == 0
+        assert capsys.readouterr().err == ""
+        (progress,) = [e for e in log_lines(log) if e["event"] == "progress"]
+        assert (progress["rows"], progress["total"]) == (30, 30)  # counted for the file
+
+    @pytest.mark.parametrize(
+        "secrets",
+        [
+            {"HEYMARKET_API_KEY": "key-topsecret"},
+            {"HEYMARKET_SECRET_ID": "id-topsecret", "HEYMARKET_SECRET_KEY": "key-topsecret"},
+        ],
+    )
+    def test_no_secret_reaches_the_log_even_when_every_attempt_fails(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        results: str,
+        tmp_path: Path,
+        secrets: dict[str, str],
+    ) -> None:
+        for name, value in secrets.items():
+            monkeypatch.setenv(name, value)
+        log = tmp_path / "run.log"
+        url = f"http://127.0.0.1:{closed_port()}"
+        argv = [
+            "send", str(SAMPLE), "--default-country-code", "1", "--text", "Hi", "--results",
+            results, "--base-url", url, "--rate", "0", "--max-attempts", "1", "--verbose",
+            "--log-file", str(log), "--log-format", "json",
+        ]  # fmt: skip
+        assert main(argv) == 1  # stuck: the API cannot be reached
+        out, err = capsys.readouterr()
+        attempts = [e for e in log_lines(log) if e["event"] == "attempt"]
+        assert attempts
+        assert all(e["error"].startswith("cannot connect to 127.0.0.1:") for e in attempts)
+        assert "topsecret" not in log.read_text(encoding="utf-8") + out + err
+
+    def test_off_a_terminal_progress_events_come_every_interval_of_the_runs_clock(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        time = SteppingTime()
+        monkeypatch.setattr(campaign, "Timing", lambda: Timing(clock=time.clock, sleep=time.sleep))
+        path = tmp_path / "spring.csv"
+        rows = [f"1415555{n:04d},Hello {n}" for n in range(300)]
+        path.write_text("phone_number,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+        argv = [
+            "send", str(path), "--dry-run", "--inbox-id", "101", "--creator-id", "55",
+            "--progress-interval", "3", "--log-format", "json", "--preview", "0",
+        ]  # fmt: skip
+        assert main(argv) == 0
+        events = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
+        progress = [e for e in events if e["event"] == "progress"]
+        every_3s = int(time.now // 3)  # the ticks at 3, 6, 9... s of the run's clock
+        assert every_3s >= 2
+        # Then one at the end, unless the last of those already had the final figures.
+        assert len(progress) == every_3s + (progress[every_3s - 1]["rows"] < 300)
+        assert [e["rows"] for e in progress] == sorted(e["rows"] for e in progress)
+        for event in progress:
+            assert event["total"] == 300
+            assert event["percent"] == round(100 * event["rows"] / 300, 1)
+            assert event["rows"] == event["sent"]
+            assert event["status"].startswith(f"{event['rows']:,}/300 rows · ")
+        assert (progress[-1]["rows"], progress[-1]["percent"]) == (300, 100.0)

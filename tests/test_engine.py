@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import logging
 import random
 from collections.abc import Mapping
 from typing import ClassVar
@@ -12,6 +13,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from broadcaster import engine as engine_module
 from broadcaster.engine import Engine, EngineSettings, Timing
 from broadcaster.journal import JournalState, MemoryJournal
 from broadcaster.outcome import Outcome, Reply, Status
@@ -20,8 +22,9 @@ from broadcaster.plan import Defaults
 from broadcaster.rate import Rate
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
+from broadcaster.tally import Tally
 from broadcaster.testing import VirtualTime
-from broadcaster.throttle import STUCK_AFTER
+from broadcaster.throttle import STUCK_AFTER, Pause
 
 DEFAULTS = Defaults("test", inbox_id=101, creator_id=55)
 UNPACED = Rate(0)
@@ -521,6 +524,94 @@ class TestDuplicates:
         tally = await clock.run(engine.run(records))
         assert sorted(o.row for o in journal.outcomes) == [r.line for r in records]
         assert (tally.sent, tally.duplicates, tally.invalid, tally.unsettled) == (7, 53, 1, 0)
+
+
+class TestVerbose:
+    async def test_each_attempt_is_one_debug_event_with_what_came_back(self) -> None:
+        clock = VirtualTime()
+        busy = Reply("retry", 503, "req-1", error="HTTP 503")
+        sender = ScriptedSender(clock, {"x": [busy, Reply("sent", 200, "req-2", id=7)]}, 0.25)
+        engine, journal = make_engine(clock, sender)
+        structlog.reset_defaults()
+        with capture_logs() as logs:
+            await clock.run(engine.run(rows("x")))
+        key = journal.outcomes[0].key
+        attempts = [entry for entry in logs if entry["event"] == "attempt"]
+        assert attempts == [
+            {
+                "event": "attempt",
+                "log_level": "debug",
+                "key": key,
+                "row": 2,
+                "attempt": 1,
+                "http_status": 503,
+                "verdict": "retry",
+                "latency_ms": 250.0,
+                "request_id": "req-1",
+                "error": "HTTP 503",
+            },
+            {
+                "event": "attempt",
+                "log_level": "debug",
+                "key": key,
+                "row": 2,
+                "attempt": 2,
+                "http_status": 200,
+                "verdict": "sent",
+                "latency_ms": 250.0,
+                "request_id": "req-2",
+            },
+        ]
+
+    async def test_free_attempts_are_numbered_too(self) -> None:
+        """A 429 costs no attempt while others get through, but it is an attempt made."""
+        clock = VirtualTime()
+        sender = ScriptedSender(clock, {"x": [Reply("retry", 429, error="HTTP 429"), SENT]})
+        engine, _ = make_engine(clock, sender, concurrency=1)
+        structlog.reset_defaults()
+        with capture_logs() as logs:
+            await clock.run(engine.run(rows("t0", "x")))
+        numbers = [(e["row"], e["attempt"]) for e in logs if e["event"] == "attempt"]
+        assert numbers == [(2, 1), (3, 1), (3, 2)]
+
+    async def test_at_info_no_attempt_event_is_even_built(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The level is read once a run: below it, the hot path builds nothing."""
+
+        def never(*_: object) -> None:
+            raise AssertionError("an attempt event built at INFO")
+
+        monkeypatch.setattr(engine_module, "_log_attempt", never)
+        clock = VirtualTime()
+        engine, journal = make_engine(clock, ScriptedSender(clock))
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+        with capture_logs() as logs:
+            await clock.run(engine.run(rows("a", "b", "c")))
+        assert len(journal.outcomes) == 3
+        assert not [entry for entry in logs if entry["log_level"] == "debug"]
+
+
+class TestTicks:
+    async def test_each_tick_says_the_pause_in_force_and_the_last_one_ends_the_run(
+        self,
+    ) -> None:
+        """t3 leaves at 0.3 s and meets a 429: a 4 s pause, seen by the ticks at 1 to 4 s."""
+        clock = VirtualTime()
+        sender = ScriptedSender(clock, {"t3": [Reply("retry", 429, error="HTTP 429"), SENT]})
+        policy = RetryPolicy(8, base=4.0, cap=8.0, rng=MaxRandom())
+        engine, _ = make_engine(clock, sender, rate=Rate(10), concurrency=2, policy=policy)
+        ticks: list[tuple[float, int, Pause | None]] = []
+
+        def tick(tally: Tally, pause: Pause | None) -> None:
+            ticks.append((clock.now, tally.settled, pause))
+
+        await clock.run(engine.run(rows(*(f"t{i}" for i in range(10))), tick))
+        paused = [(now, pause) for now, _, pause in ticks if pause is not None]
+        assert [now for now, _ in paused] == [1.0, 2.0, 3.0, 4.0]
+        assert [round(pause.left, 6) for _, pause in paused] == [3.3, 2.3, 1.3, 0.3]
+        assert {pause.cause for _, pause in paused} == {"HTTP 429"}
+        assert ticks[-1][1:] == (10, None)  # the final figures, after the last tick of time
 
 
 class TestConcurrencyWarning:

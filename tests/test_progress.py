@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import MutableMapping
+from typing import Any
 
 import pytest
 import structlog
@@ -10,6 +12,7 @@ from structlog.testing import capture_logs
 from broadcaster.progress import Progress
 from broadcaster.rate import Rate, parse_rate
 from broadcaster.tally import Tally
+from broadcaster.throttle import Pause
 
 
 class Clock:
@@ -21,18 +24,38 @@ class Clock:
 
 
 def run_ticks(
-    progress: Progress, clock: Clock, tally: Tally, seconds: int, per_second: int
+    progress: Progress,
+    clock: Clock,
+    tally: Tally,
+    seconds: int,
+    per_second: int,
+    *,
+    pause: Pause | None = None,
 ) -> None:
+    """A tick a second; a pause given holds from the first of them, counting down."""
     for _ in range(seconds):
         clock.now += 1
         tally.sent += per_second
-        progress.tick(tally)
+        if pause is not None:
+            pause = Pause(pause.left - 1, pause.cause) if pause.left > 1 else None
+        progress.tick(tally, pause)
+
+
+def logged(
+    progress: Progress, clock: Clock, tally: Tally, seconds: int
+) -> list[MutableMapping[str, Any]]:
+    """The events of ``seconds`` ticks at 2 rows a second, then of the close."""
+    structlog.reset_defaults()
+    with capture_logs() as logs:
+        run_ticks(progress, clock, tally, seconds, 2)
+        progress.close()
+    return logs
 
 
 class TestProgress:
     def test_on_a_terminal_the_line_is_redrawn_and_cleared_at_close(self) -> None:
         clock, stream, tally = Clock(), io.StringIO(), Tally()
-        progress = Progress(160, parse_rate("480/m"), clock, stream, width=lambda: 120)
+        progress = Progress(160, parse_rate("480/m"), clock, stream, width=lambda: 120, interval=10)
         progress.tick(tally)
         run_ticks(progress, clock, tally, 10, 8)
         last = stream.getvalue().split("\r\x1b[2K")[-1]
@@ -49,7 +72,9 @@ class TestProgress:
     ) -> None:
         """A line as wide as the terminal wraps, and clearing the line clears only its tail."""
         clock, stream, tally = Clock(), io.StringIO(), Tally(sent=12_345, failed=67)
-        progress = Progress(1_000_000, parse_rate("480/m"), clock, stream, width=lambda: columns)
+        progress = Progress(
+            1_000_000, parse_rate("480/m"), clock, stream, width=lambda: columns, interval=10
+        )
         progress.tick(tally)
         drawn = stream.getvalue().split("\r\x1b[2K")[-1]
         assert len(drawn) < columns
@@ -58,7 +83,7 @@ class TestProgress:
     def test_eta_never_assumes_more_than_the_asked_rate(self) -> None:
         """Resuming, thousands of rows settle at once; the ETA stays at the asked rate."""
         clock, tally = Clock(), Tally(earlier=Counter({"sent": 5000}))
-        progress = Progress(10_000, Rate(10), clock, io.StringIO())
+        progress = Progress(10_000, Rate(10), clock, io.StringIO(), interval=10)
         progress.tick(tally)
         run_ticks(progress, clock, tally, 2, 10)
         assert progress.recent_rate() == pytest.approx(10.0)
@@ -70,26 +95,17 @@ class TestProgress:
 
     def test_unpaced_eta_uses_the_recent_rate(self) -> None:
         clock, tally = Clock(), Tally()
-        progress = Progress(1000, Rate(0), clock, io.StringIO())
+        progress = Progress(1000, Rate(0), clock, io.StringIO(), interval=10)
         progress.tick(tally)
         run_ticks(progress, clock, tally, 5, 100)
         assert progress.eta(tally.settled) == pytest.approx(5.0)
 
     def test_without_a_total_the_line_has_no_bar_and_no_eta(self) -> None:
         clock, stream = Clock(), io.StringIO()
-        progress = Progress(None, Rate(8), clock, stream)
+        progress = Progress(None, Rate(8), clock, stream, interval=10)
         tally = Tally(sent=3)
         progress.tick(tally)
         assert progress.line(tally) == "3 rows · 3 sent, 0 failed, 0 invalid"
-
-    def test_off_a_terminal_progress_is_logged_every_ten_seconds(self) -> None:
-        clock, tally = Clock(), Tally()
-        progress = Progress(100, Rate(1), clock, None)
-        structlog.reset_defaults()
-        with capture_logs() as logs:
-            run_ticks(progress, clock, tally, 25, 1)
-        assert [entry["event"] for entry in logs] == ["progress", "progress"]
-        assert logs[0]["status"].startswith("[##")
 
     def test_a_terminal_that_goes_away_stops_the_drawing_only(self) -> None:
         """The first failed write ends the drawing: no second attempt, no error."""
@@ -102,7 +118,7 @@ class TestProgress:
                 raise OSError(5, "Input/output error")
 
         clock, stream = Clock(), Gone()
-        progress = Progress(10, Rate(1), clock, stream)
+        progress = Progress(10, Rate(1), clock, stream, interval=10)
         progress.tick(Tally())
         progress.tick(Tally(sent=1))
         progress.close()
@@ -114,9 +130,139 @@ class TestEtaWhilePaused:
     def test_no_estimate_while_nothing_settles(self) -> None:
         """A 30-second pause: the asked rate would promise the shortest ETA of the run."""
         clock, tally = Clock(), Tally()
-        progress = Progress(1000, Rate(50), clock, io.StringIO())
+        progress = Progress(1000, Rate(50), clock, io.StringIO(), interval=10)
         progress.tick(tally)
         run_ticks(progress, clock, tally, 30, 0)
         assert progress.recent_rate() == 0
         assert progress.eta(tally.settled) is None
         assert "ETA" not in progress.line(tally)
+
+    def test_a_pause_adds_its_time_left_and_is_said(self) -> None:
+        """100 rows in 11 s (the pause began in the last one), 900 left: 30 s + 99 s."""
+        clock, tally = Clock(), Tally()
+        progress = Progress(1000, Rate(10), clock, io.StringIO(), interval=10)
+        progress.tick(tally)
+        run_ticks(progress, clock, tally, 10, 10)
+        clock.now += 1
+        progress.tick(tally, Pause(30.0, "HTTP 429"))
+        assert progress.eta(tally.settled) == pytest.approx(30 + 99)
+        assert progress.status(tally) == (
+            "100/1,000 rows · 10% · 9.1 rows/s · paused 30s (HTTP 429) · ETA 2m 09s · "
+            "100 sent, 0 failed, 0 invalid"
+        )
+
+    def test_time_under_a_pause_does_not_lower_the_rate(self) -> None:
+        """A 60-second pause, longer than the window: the ETA counts down with the pause."""
+        clock, tally = Clock(), Tally()
+        progress = Progress(1000, Rate(10), clock, io.StringIO(), interval=10)
+        progress.tick(tally)
+        run_ticks(progress, clock, tally, 10, 10)
+        etas = []
+        for left in range(60, 0, -1):
+            clock.now += 1
+            progress.tick(tally, Pause(float(left), "HTTP 429"))
+            etas.append(progress.eta(tally.settled))
+            assert progress.recent_rate() == pytest.approx(100 / 11)  # as when it began
+        assert etas[0] == pytest.approx(60 + 99)
+        assert etas[-1] == pytest.approx(1 + 99)
+        run_ticks(progress, clock, tally, 1, 10)  # the pause is over
+        assert progress.eta(tally.settled) == pytest.approx(89.0)
+
+    def test_the_recent_rate_when_lower_than_the_asked_one(self) -> None:
+        clock, tally = Clock(), Tally()
+        progress = Progress(1000, Rate(50), clock, io.StringIO(), interval=10)
+        progress.tick(tally)
+        run_ticks(progress, clock, tally, 10, 5)
+        progress.tick(tally, Pause(12.0, "no connection"))
+        assert progress.eta(tally.settled) == pytest.approx(12 + 950 / 5)
+
+    def test_a_pause_before_any_rate_is_known_uses_the_asked_rate(self) -> None:
+        clock, tally = Clock(), Tally()
+        progress = Progress(1000, Rate(10), clock, io.StringIO(), interval=10)
+        progress.tick(tally, Pause(5.0, "HTTP 429"))
+        clock.now += 1
+        progress.tick(tally, Pause(4.0, "HTTP 429"))
+        assert progress.recent_rate() is None
+        assert progress.eta(tally.settled) == pytest.approx(4 + 100)
+
+    def test_unpaced_and_paused_before_any_rate_says_the_pause_without_an_eta(self) -> None:
+        clock, tally = Clock(), Tally()
+        progress = Progress(1000, Rate(0), clock, io.StringIO(), interval=10)
+        progress.tick(tally, Pause(7.2, "Retry-After on HTTP 503"))
+        assert progress.eta(tally.settled) is None
+        assert progress.status(tally) == (
+            "0/1,000 rows · 0% · paused 8s (Retry-After on HTTP 503) · 0 sent, 0 failed, 0 invalid"
+        )
+
+
+class TestProgressEvents:
+    """Off a terminal: events for a log collector, with the line's figures as fields."""
+
+    def test_one_event_every_interval_and_a_last_one_at_close(self) -> None:
+        clock, tally = Clock(), Tally()
+        logs = logged(Progress(100, Rate(2), clock, None, interval=5), clock, tally, 23)
+        assert [entry["rows"] for entry in logs] == [10, 20, 30, 40, 46]
+
+    def test_the_event_carries_each_figure_and_the_line_without_its_bar(self) -> None:
+        clock, tally = Clock(), Tally(failed=1, invalid=2)
+        progress = Progress(200, Rate(4), clock, None, interval=10)
+        progress.tick(tally)
+        (event, *_) = logged(progress, clock, tally, 10)
+        assert event == {
+            "event": "progress",
+            "log_level": "info",
+            "rows": 23,
+            "total": 200,
+            "percent": 11.5,
+            "sent": 20,
+            "failed": 1,
+            "invalid": 2,
+            "rate": 2.0,
+            "eta_seconds": 88,
+            "status": "23/200 rows · 12% · 2.0 rows/s · ETA 1m 28s · 20 sent, 1 failed, 2 invalid",
+        }
+
+    def test_a_paused_run_says_for_how_long_and_why(self) -> None:
+        clock, tally = Clock(), Tally()
+        progress = Progress(1000, Rate(2), clock, None, interval=10)
+        progress.tick(tally)
+        structlog.reset_defaults()
+        with capture_logs() as logs:
+            run_ticks(progress, clock, tally, 10, 0, pause=Pause(15.0, "HTTP 429"))
+        (event,) = logs
+        assert (event["paused_seconds"], event["pause_cause"], event["eta_seconds"]) == (
+            5.0,
+            "HTTP 429",
+            505,
+        )
+        assert "paused 5s (HTTP 429)" in event["status"]
+
+    def test_unknown_figures_are_null_not_missing(self) -> None:
+        """Read from stdin: no total, so no percent and no ETA; a collector sees nulls."""
+        clock, tally = Clock(), Tally()
+        progress = Progress(None, Rate(2), clock, None, interval=10)
+        progress.tick(tally)
+        (event, *_) = logged(progress, clock, tally, 10)
+        assert (event["total"], event["percent"], event["eta_seconds"]) == (None, None, None)
+        assert "paused_seconds" not in event
+
+    def test_the_last_event_is_not_repeated_when_nothing_changed_since(self) -> None:
+        clock, tally = Clock(), Tally()
+        logs = logged(Progress(100, Rate(2), clock, None, interval=5), clock, tally, 20)
+        assert [entry["rows"] for entry in logs] == [10, 20, 30, 40]
+
+    def test_a_run_shorter_than_the_interval_still_ends_on_an_event(self) -> None:
+        clock, tally = Clock(), Tally()
+        logs = logged(Progress(100, Rate(2), clock, None, interval=10), clock, tally, 2)
+        assert [(entry["rows"], entry["percent"]) for entry in logs] == [(4, 4.0)]
+
+    def test_on_a_terminal_nothing_is_logged(self) -> None:
+        clock, tally = Clock(), Tally()
+        logs = logged(Progress(100, Rate(2), clock, io.StringIO(), interval=1), clock, tally, 5)
+        assert logs == []
+
+    def test_a_progress_never_ticked_logs_nothing_at_close(self) -> None:
+        structlog.reset_defaults()
+        with capture_logs() as logs:
+            Progress(100, Rate(2), Clock(), None, interval=10).close()
+        assert logs == []

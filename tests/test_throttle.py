@@ -5,7 +5,7 @@ from broadcaster.pacer import Pacer
 from broadcaster.rate import Rate
 from broadcaster.retry import RetryPolicy
 from broadcaster.testing import VirtualTime
-from broadcaster.throttle import Throttle
+from broadcaster.throttle import Pause, Throttle
 
 LIMITED = Reply("retry", 429, error="HTTP 429")
 REFUSED = Reply("retry", error="cannot connect", connected=False)
@@ -69,3 +69,31 @@ class TestThrottle:
         longer = Reply("retry", 503, error="HTTP 503", retry_after=9.0)
         assert t.pause(longer, sent_at=-1.0) == 9.0
         assert t.pause(busy, sent_at=-1.0) is None
+
+
+class TestPauseInForce:
+    def test_none_before_any_pause(self) -> None:
+        assert throttle(VirtualTime()).pause_in_force() is None
+
+    def test_the_time_left_counts_down_to_none(self) -> None:
+        clock = VirtualTime()
+        t = throttle(clock)
+        t.note(LIMITED)
+        t.pause(LIMITED, sent_at=0.0)
+        assert t.pause_in_force() == Pause(1.0, "HTTP 429")
+        clock.now = 0.75
+        assert t.pause_in_force() == Pause(0.25, "HTTP 429")
+        clock.now = 1.0
+        assert t.pause_in_force() is None
+
+    def test_an_echo_changes_nothing_and_a_longer_retry_after_takes_over(self) -> None:
+        clock = VirtualTime()
+        t = throttle(clock)
+        t.note(REFUSED)
+        t.pause(REFUSED, sent_at=0.0)
+        t.pause(LIMITED, sent_at=-1.0)  # an echo without Retry-After: the pause stands
+        assert t.pause_in_force() == Pause(1.0, "no connection")
+        busy = Reply("retry", 503, error="HTTP 503", retry_after=7.0)
+        clock.now = 0.5
+        t.pause(busy, sent_at=-1.0)
+        assert t.pause_in_force() == Pause(7.0, "Retry-After on HTTP 503")

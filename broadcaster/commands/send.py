@@ -33,5 +33,11 @@ def run(args: argparse.Namespace) -> int:
 
 def send(settings: Settings) -> int:
     """Run a campaign with these settings (``resume`` comes here too)."""
-    configure_logging(settings.log_format, settings.quiet)
-    return asyncio.run(send_campaign(settings, dict(os.environ), standard_output()))
+    log_file = configure_logging(
+        settings.log_format, settings.quiet, verbose=settings.verbose, log_file=settings.log_file
+    )
+    try:
+        return asyncio.run(send_campaign(settings, dict(os.environ), standard_output()))
+    finally:
+        if log_file is not None:
+            log_file.close()
