@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import itertools
 import shlex
 import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TextIO
 
 import structlog
@@ -41,9 +39,10 @@ from broadcaster.journal import (
 )
 from broadcaster.pacer import Pacer
 from broadcaster.plan import plan
+from broadcaster.preview import confirmed, first_messages, preview_lines
 from broadcaster.progress import Progress, terminal
 from broadcaster.rate import Rate
-from broadcaster.reader import STDIN, read_rows
+from broadcaster.reader import STDIN, input_digest, read_rows
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
 from broadcaster.sandbox import SandboxConfig
@@ -81,7 +80,9 @@ async def send_campaign(
             _progress_stream(settings),
             interval=settings.progress_interval,
         )
+        _confirm(settings, total)
         recorder = _recorder(settings)
+        shown = _preview(settings, recorder)
         try:
             _announce(settings, recorder)
             async with _sender(settings, credentials) as (sender, sandbox):
@@ -96,7 +97,30 @@ async def send_campaign(
                 recorder.close()
     if total is None and not engine.tally.input_done and settings.input != STDIN:
         total = _count_rows(replace(settings, quiet=False))  # a stopped run says what is left
-    return _report(settings, engine, Ended(elapsed, total, sandbox), out)
+    return _report(
+        settings, engine, Ended(elapsed, total, sandbox, shown, _source(credentials)), out
+    )
+
+
+def _source(credentials: Credentials | None) -> str:
+    if credentials is None:
+        return f"{API_KEY}, or {SECRET_ID} and {SECRET_KEY}"
+    return credentials.source
+
+
+def _confirm(settings: Settings, total: int | None) -> None:
+    """On a terminal, a send of more than --confirm-above messages asks first."""
+    if total is not None and total <= settings.confirm_above:
+        return  # not even the whole input is that many: no need to plan it to know
+    if not confirmed(settings, read_journal(settings.results_path)):
+        raise UsageError("nothing was sent: the answer was not yes (--yes sends without asking)")
+
+
+def _preview(settings: Settings, recorder: Journal | MemoryJournal) -> list[str]:
+    """A dry run shows the first messages it would send."""
+    if not settings.dry_run:
+        return []
+    return preview_lines(first_messages(settings, recorder.state, settings.preview))
 
 
 def _progress_stream(settings: Settings) -> TextIO | None:
@@ -118,7 +142,7 @@ def _announce(settings: Settings, recorder: Journal | MemoryJournal) -> None:
     state = recorder.state
     last = last_run(state.headers)
     _check_campaign(settings, state, last)
-    digest = _digest(settings.input)
+    digest = input_digest(settings.input)
     if state.damaged:
         log.warning(
             "damaged lines",
@@ -203,16 +227,6 @@ def _changed_rows(settings: Settings, state: JournalState) -> Counter[str]:
     return counts
 
 
-def _digest(path: str) -> str | None:
-    if path == STDIN:
-        return None
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @contextlib.asynccontextmanager
 async def _sender(
     settings: Settings, credentials: Credentials | None
@@ -289,21 +303,24 @@ class Ended:
     elapsed: float
     total: int | None  # the input's rows, when known
     sandbox: SandboxState | None
+    preview: list[str]  # a dry run's first messages
+    credentials: str  # the variables the credentials came from, for a 401
 
 
 def _report(settings: Settings, engine: Engine, ended: Ended, out: TextIO) -> int:
     """Print the summary (a stdout that cannot take it is said on stderr: the run's exit code
     still tells how the campaign stands); return the exit code."""
-    text = summary(engine.tally, ended.elapsed, settings.rate, ended.total, settings.dry_run)
+    text = "".join(line + "\n" for line in ended.preview)
+    text += summary(engine.tally, ended.elapsed, settings.rate, ended.total, settings.dry_run)
     text += "".join(line + "\n" for line in _endings(settings, engine, ended))
     unwritten = _write(out, text)
     if unwritten is not None:
         log.error("summary not written", reason=f"stdout: {unwritten}")
     if engine.unauthorized is not None:
         raise CredentialsError(
-            f"the API refused the credentials ({engine.unauthorized.error}): check {API_KEY}, or "
-            f"{SECRET_ID} and {SECRET_KEY}. No row was marked failed; run the same command "
-            "again to resume"
+            f"the API refused the credentials ({engine.unauthorized.error}): check "
+            f"{ended.credentials}. No row was marked failed; run the same command again to "
+            "resume"
         )
     if engine.stuck is not None:
         return Exit.PROBLEMS

@@ -190,7 +190,8 @@ class Engine:
         if isinstance(decision, Settled):
             self.tally.earlier[decision.status] += 1
         elif isinstance(decision, Rejected):
-            self._record(Outcome("invalid", decision.key, decision.line, error=decision.reason))
+            invalid = Outcome("invalid", decision.key, decision.line, error=decision.reason)
+            self._record(replace(invalid, replaces=decision.replaces))
             log.warning("invalid", row=decision.line, reason=decision.reason)
         elif decision.key in self._waiting:
             self._waiting[decision.key].append(decision)  # its message has not ended yet
@@ -323,6 +324,7 @@ class Engine:
             attempts=attempts,
             latency_ms=round(latency * 1000, 1),
             digest=message.digest,
+            replaces=message.replaces,
         )
         self._record(outcome)
         if status == "failed":

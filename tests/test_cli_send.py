@@ -29,7 +29,13 @@ def results(tmp_path: Path) -> str:
 
 @pytest.fixture(autouse=True)
 def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HEYMARKET_API_KEY", "HEYMARKET_SECRET_ID", "HEYMARKET_SECRET_KEY"):
+    for name in (
+        "HEYMARKET_API_KEY",
+        "HEYMARKET_SECRET_ID",
+        "HEYMARKET_SECRET_KEY",
+        "HEYMARKET_API_SECRET_ID",
+        "HEYMARKET_API_SECRET_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

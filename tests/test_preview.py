@@ -105,3 +105,52 @@ class TestConfirmation:
         for message in first_messages(settings, JournalState(), 10):
             state.note(message.key, "sent")
         assert outlook(settings, state).messages == 2
+
+
+class TestSendAsks:
+    @pytest.fixture
+    def terminal(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr("broadcaster.preview._on_a_terminal", lambda: True)
+
+    def argv(self, settings: Settings, *more: str) -> list[str]:
+        return ["send", settings.input, "--sandbox", "--rate", "0", "--text", "Hi",
+                "--inbox-id", "101", "--creator-id", "55", "--confirm-above", "10",
+                "--quiet", *more]  # fmt: skip
+
+    @pytest.mark.usefixtures("terminal")
+    def test_no_sends_nothing_and_creates_no_journal(
+        self,
+        settings: Settings,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+        assert main(self.argv(settings)) == 2
+        err = capsys.readouterr().err
+        assert "About to send 12 messages" in err
+        assert "error: nothing was sent: the answer was not yes" in err
+        assert not Path(settings.input + ".results.jsonl").exists()
+
+    @pytest.mark.usefixtures("terminal")
+    def test_yes_sends(
+        self,
+        settings: Settings,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.setattr("sys.stdin", io.StringIO("yes\n"))
+        assert main(self.argv(settings)) == 0
+        assert "sandbox   12 messages committed" in capsys.readouterr().out
+
+    @pytest.mark.usefixtures("terminal")
+    def test_the_yes_option_does_not_ask(
+        self, settings: Settings, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(self.argv(settings, "--yes")) == 0
+        assert "About to send" not in capsys.readouterr().err
+
+    def test_off_a_terminal_nothing_asks(
+        self, settings: Settings, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(self.argv(settings)) == 0
+        assert "About to send" not in capsys.readouterr().err

@@ -179,7 +179,10 @@ class TestResumeAndModes:
         path = campaign(tmp_path, 20)
         code, out = await send([path, *fast(server), "--dry-run", "--rate", "1/h"])
         assert (code, state.requests) == (0, 0)
-        assert out.splitlines() == [
+        lines = out.splitlines()
+        assert lines[0].startswith("preview   line 2: phone_number 14155550000 · 1 SMS segment")
+        assert lines[1:6:2] == [f"            text: 'Hi Person {n}'" for n in (0, 1, 2)]
+        assert lines[6:] == [
             "rows      20: 20 would be sent, 0 failed, 0 invalid, 0 duplicate (skipped)",
             "time      20 requests at 1/h: about 20h 00m 00s",
             "dry run   nothing was sent and the results journal was not written",

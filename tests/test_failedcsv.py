@@ -1,0 +1,162 @@
+"""``report --failed-csv``: the rows to fix, fixed in a spreadsheet, sent again."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import orjson
+import pytest
+
+from broadcaster.cli import main
+from broadcaster.formulas import escape_formula, unescape_formula
+from broadcaster.reader import read_rows
+
+# Line 3 is refused by the API (creator 999 is no member of inbox 101), lines 4 and 6 are
+# invalid (a number too short), line 5 is a duplicate of line 2.
+CAMPAIGN = (
+    "phone_number,first_name,creator_id\n"
+    "+14155550100,Ann,55\n"
+    "+14155550101,Bob,999\n"
+    "12,Cy,55\n"
+    "+14155550100,Ann,55\n"
+    "34,Di,55\n"
+    '+14155550104,=HYPERLINK("http://evil"),55\n'
+)
+OPTIONS = [
+    "--sandbox",
+    "--rate",
+    "0",
+    "--text",
+    "Hi {{first_name}}",
+    "--inbox-id",
+    "101",
+    "--quiet",
+]
+
+
+@pytest.fixture
+def sent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]:
+    source = tmp_path / "spring.csv"
+    source.write_text(CAMPAIGN)
+    assert main(["send", str(source), *OPTIONS, "--quiet"]) == 1
+    capsys.readouterr()
+    return source, f"{source}.results.jsonl"
+
+
+def exported(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def report_json(results: str, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    main(["report", results, "--format", "json"])
+    report = orjson.loads(capsys.readouterr().out)
+    assert isinstance(report, dict)
+    return report
+
+
+class TestExport:
+    def test_the_failed_and_invalid_rows_in_input_order_with_reason_and_line(
+        self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        _, results = sent
+        fix = tmp_path / "fix.csv"
+        assert main(["report", results, "--failed-csv", str(fix)]) == 1
+        said = capsys.readouterr().out
+        assert f"wrote 3 rows (1 failed, 2 invalid) to {fix}" in said
+        assert f"broadcaster resume {results} --input {fix} --retry-failed" in said
+        rows = exported(fix)
+        assert [row["line"] for row in rows] == ["3", "4", "6"]
+        assert list(rows[0]) == [
+            "phone_number", "first_name", "creator_id", "reason", "line", "replaces",
+        ]  # fmt: skip
+        assert rows[0]["reason"].startswith("HTTP 400 bad_data: creator_id: 999")
+        assert rows[1]["reason"].startswith("phone_number: '12' is not a valid phone number")
+        assert rows[0]["phone_number"] == "'+14155550101"  # a formula to a spreadsheet
+
+    def test_an_input_changed_since_the_run_is_refused(
+        self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        source, results = sent
+        source.write_text(CAMPAIGN + "+14155550105,Ed,55\n")
+        fix = tmp_path / "fix.csv"
+        assert main(["report", results, "--failed-csv", str(fix)]) == 2
+        err = capsys.readouterr().err
+        assert f"{source} changed since the journal's last run read it" in err
+        assert not fix.exists()
+
+    @pytest.mark.parametrize("which", ["input", "journal"])
+    def test_it_never_writes_over_the_input_or_the_journal(
+        self, sent: tuple[Path, str], capsys: pytest.CaptureFixture[str], which: str
+    ) -> None:
+        source, results = sent
+        target = str(source) if which == "input" else results
+        before = Path(target).read_bytes()
+        assert main(["report", results, "--failed-csv", target]) == 2
+        assert "give a path of its own" in capsys.readouterr().err
+        assert Path(target).read_bytes() == before
+
+    def test_it_takes_one_journal(
+        self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        _, results = sent
+        other = tmp_path / "other.results.jsonl"
+        other.write_bytes(Path(results).read_bytes())
+        assert main(["report", results, str(other), "--failed-csv", str(tmp_path / "f")]) == 2
+        assert "--failed-csv reads one journal's input" in capsys.readouterr().err
+
+
+class TestRoundTrip:
+    def test_a_fixed_row_goes_out_and_unchanged_rows_are_not_sent_twice(
+        self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Fix the refused creator and one bad number; leave the other bad number as it is.
+
+        creator_id is not part of a key: the fixed row is its failed message again, which
+        --retry-failed sends (with the same local_id)."""
+        _, results = sent
+        fix = tmp_path / "fix.csv"
+        main(["report", results, "--failed-csv", str(fix)])
+        text = fix.read_text(encoding="utf-8")
+        fix.write_text(text.replace("999", "55").replace("\n12,", "\n+14155550102,"))
+        capsys.readouterr()
+        argv = ["resume", results, "--input", str(fix), "--retry-failed", "--quiet"]
+        assert main(argv) == 1  # line 6 is still invalid
+        out = capsys.readouterr().out
+        assert "rows      3: 2 sent, 0 failed, 1 invalid" in out
+        assert "sandbox   2 messages committed" in out
+        report = report_json(results, capsys)
+        assert report["rows"] == {"total": 6, "sent": 4, "failed": 0, "invalid": 1, "skipped": 1}
+
+    def test_a_second_export_of_an_export_keeps_one_set_of_columns(
+        self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        _, results = sent
+        fix, again = tmp_path / "fix.csv", tmp_path / "again.csv"
+        main(["report", results, "--failed-csv", str(fix)])
+        main(["resume", results, "--input", str(fix), "--quiet"])
+        main(["report", results, "--failed-csv", str(again)])
+        capsys.readouterr()
+        rows = exported(again)
+        assert list(rows[0]).count("reason") == 1
+        assert [row["line"] for row in rows] == ["2", "3", "4"]  # lines of fix.csv now
+
+
+class TestFormulas:
+    @pytest.mark.parametrize("cell", ["=1+1", "+14155550100", "-2", "@SUM(A1)", "\tx", "\rx"])
+    def test_formula_cells_are_escaped_and_read_back(self, cell: str) -> None:
+        assert escape_formula(cell) == "'" + cell
+        assert unescape_formula(escape_formula(cell)) == cell
+
+    @pytest.mark.parametrize("cell", ["Ann", "'quoted'", "", "1+1", "'"])
+    def test_other_cells_are_left_alone(self, cell: str) -> None:
+        assert escape_formula(cell) == cell
+        assert unescape_formula(cell) == cell
+
+    def test_the_csv_reader_takes_the_escape_off(self, tmp_path: Path) -> None:
+        path = tmp_path / "x.csv"
+        path.write_text("phone_number,text\n'+14155550100,'=hi\n")
+        with read_rows(str(path)) as rows:
+            [record] = list(rows)
+        assert record.fields == {"phone_number": "+14155550100", "text": "=hi"}
