@@ -58,9 +58,7 @@ def parse_inboxes(payload: object) -> tuple[Inbox, ...]:
 
 def _inbox(item: object, position: int) -> Inbox:
     if not isinstance(item, dict):
-        raise ApiError(
-            f"inbox {position} of the API's list is {_kind(item)}, not an object"
-        )
+        raise ApiError(f"inbox {position} of the API's list is {_kind(item)}, not an object")
     members = item.get("members") or []
     if not isinstance(members, list):
         raise ApiError(
