@@ -20,11 +20,13 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 
 DEMO_OPTIONS := --text "Hi {{first_name}}, Bay Dental here: see you {{appointment}} at our {{clinic}} clinic. Reply C to confirm."
 
-# Validates the sample campaign, then sends it to the in-process sandbox at the default rate.
+# Validates the sample campaign, sends it to the in-process sandbox at the default rate, reports.
 demo: $(VENV)/.runtime
 	$(BIN)/broadcaster validate sample_data/campaign.csv $(DEMO_OPTIONS)
 	@mkdir -p .demo && rm -f .demo/campaign.results.jsonl
 	$(BIN)/broadcaster send sample_data/campaign.csv --sandbox --results .demo/campaign.results.jsonl $(DEMO_OPTIONS)
+	$(BIN)/broadcaster report .demo/campaign.results.jsonl --html .demo/report.html
+	@echo "demo: the report as a page to forward: .demo/report.html"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

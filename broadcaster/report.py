@@ -51,6 +51,21 @@ class _Final:
 class _Run:
     header: RunHeader
     last: str | None = None  # the run's last record's time
+    # The pace: requests between the run's first and last message records. Records are written
+    # as messages end, so the first one's attempts left before the span began.
+    first_message: str | None = None
+    last_message: str | None = None
+    attempts: int = 0
+    first_attempts: int = 0
+    messages: int = 0
+
+    def paced(self, at: str, attempts: int) -> None:
+        if self.first_message is None or at < self.first_message:
+            self.first_message, self.first_attempts = at, attempts
+        if self.last_message is None or at > self.last_message:
+            self.last_message = at
+        self.attempts += attempts
+        self.messages += 1
 
 
 @dataclass(slots=True)
@@ -110,11 +125,13 @@ class JournalFigures:
         self.attempts += attempts
         self.retries += max(0, attempts - 1)
         latency = record.get("latency_ms")
+        at = _time(record.get("at"))
         if status in ("sent", "failed"):
             self.messages += 1
             if isinstance(latency, int | float) and latency >= 0:
                 self.latencies.append(float(latency))
-        at = _time(record.get("at"))
+            if at is not None and self.runs:
+                self.runs[-1].paced(at, attempts)
         if at is not None:
             minute = self._minute(at)
             minute[status] += 1
@@ -177,6 +194,24 @@ class JournalFigures:
         return sorted(groups.values(), key=lambda group: (-group["count"], group["reason"]))
 
 
+def _pace(runs: list[_Run]) -> dict[str, float | None]:
+    """Messages and requests a second while running: in each run, those after its first
+    message's record, over the span from that record to its last (n-1 gaps over the span, as
+    vegeta's rate; n over it would claim more than the pacer let out)."""
+    messages = requests = 0
+    seconds = 0.0
+    for run in runs:
+        first, last = _parse(run.first_message), _parse(run.last_message)
+        if first is not None and last is not None and last > first:
+            messages += run.messages - 1
+            requests += run.attempts - run.first_attempts
+            seconds += (last - first).total_seconds()
+    return {
+        "messages_per_second": round(messages / seconds, 3) if seconds else None,
+        "attempts_per_second": round(requests / seconds, 3) if seconds else None,
+    }
+
+
 def read_figures(path: str) -> JournalFigures:
     """Read one journal; a path that is not one is a usage error, said plainly."""
     journal = Path(path)
@@ -206,7 +241,6 @@ def build_report(journals: Iterable[JournalFigures], left: list[dict[str, Any]])
     time = _time_figures(journals)
     attempts = sum(figures.attempts for figures in journals)
     messages = sum(figures.messages for figures in journals)
-    sending = time["sending_seconds"]
     pauses: Counter[str] = Counter()
     for figures in journals:
         pauses.update(figures.pauses)
@@ -228,10 +262,7 @@ def build_report(journals: Iterable[JournalFigures], left: list[dict[str, Any]])
             "by_cause": dict(pauses.most_common()),
         },
         "time": time,
-        "rate": {
-            "messages_per_second": _per_second(messages, sending),
-            "attempts_per_second": _per_second(attempts, sending),
-        },
+        "rate": _pace([run for figures in journals for run in figures.runs]),
         "latency_ms": percentiles(latencies),
         "latency_histogram": histogram(latencies),
         "timeline": _timeline(journals),
@@ -316,10 +347,6 @@ def _run(path: str, run: _Run) -> dict[str, Any]:
         "input_sha256": header.input_sha256,
         "settings": dict(header.settings),
     }
-
-
-def _per_second(count: int, seconds: float | None) -> float | None:
-    return round(count / seconds, 3) if count and seconds else None
 
 
 def _loads(line: bytes) -> object:

@@ -146,7 +146,7 @@ def _left(entries: list[Mapping[str, Any]]) -> list[str]:
             parts.append(f"{entry['failed_refused']:,} failed that the API refused")
         lines.append(_line(label, head + ", ".join(parts)))
         if entry["command"]:
-            lines.append(_more(f"send them: {entry['command']}"))
+            lines.append(_more(f"then run: {entry['command']}"))
         if entry["note"]:
             lines.append(_more(f"note: {entry['note']}"))
     return lines

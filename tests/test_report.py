@@ -113,7 +113,14 @@ class TestFigures:
         report = build_report([read_figures(campaign)], [])
         assert report["time"]["wall_seconds"] == 3630.0
         assert report["time"]["sending_seconds"] == 75.0 + 30.0
-        assert report["rate"]["attempts_per_second"] == round(8 / 105, 3)
+
+    def test_the_rate_is_the_gaps_between_message_records_over_their_span(
+        self, campaign: str
+    ) -> None:
+        """Run 1: three messages (five requests) after its first, over 30 s; run 2 has one
+        message, no span. n over the span would claim more than the pacer let out."""
+        rate = build_report([read_figures(campaign)], [])["rate"]
+        assert rate == {"messages_per_second": 0.1, "attempts_per_second": round(5 / 30, 3)}
 
     def test_latency_figures(self, campaign: str) -> None:
         latency = build_report([read_figures(campaign)], [])["latency_ms"]
