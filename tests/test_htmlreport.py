@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from broadcaster.htmlreport import CSS, render_html
+from broadcaster.htmlreport import render_html
+from broadcaster.htmlstyle import CSS
 
 START = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 SVG_NS = 'xmlns="http://www.w3.org/2000/svg"'
