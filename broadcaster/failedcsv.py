@@ -1,6 +1,7 @@
 """``report --failed-csv``: the rows to fix, with their original columns, ready to send again.
 
-The rows that ended failed or invalid, read back from the input the journal's last run read
+The rows recorded failed or invalid (a row with no record yet is not ended: ``resume`` takes it
+up), read back from the input the journal's last run read
 (refused when that file changed since: its lines would no longer be the journal's), in input
 order, each with ``reason``, ``line`` and ``replaces`` (the key of the record it fixes, so the
 report counts a fixed row once). Fixed in a spreadsheet and sent with
@@ -26,9 +27,9 @@ from broadcaster.errors import UsageError
 from broadcaster.formulas import escape_formula
 from broadcaster.plan import Invalid
 from broadcaster.reader import input_digest
-from broadcaster.remaining import Triaged, recorded_input, rows_of_last_run
+from broadcaster.remaining import Triaged, recorded_input, rows_of_run
 from broadcaster.report import JournalFigures
-from broadcaster.triage import Rejected, Settled
+from broadcaster.triage import Settled
 
 REASON, LINE, REPLACES = "reason", "line", "replaces"
 
@@ -38,6 +39,7 @@ class Exported:
     path: str
     failed: int
     invalid: int
+    not_ended: int  # rows of the input with no record yet: not exported, a resume sends them
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,23 +64,22 @@ def write_failed_csv(figures: JournalFigures, out: str) -> Exported:
             "lines are no longer the journal's. Put the file back as it was, or run "
             f"broadcaster resume {figures.path} over it first"
         )
-    _check_out(out, (source, figures.path))
     columns: dict[str, None] = {}
     rows = []
-    for triaged in rows_of_last_run(figures.path, header):
+    not_ended = 0
+    for triaged in rows_of_run(figures.path, header):
         columns.update(dict.fromkeys(triaged.record.fields))
         row = _to_fix(triaged, figures)
         if row is not None:
             rows.append(row)
+        not_ended += not isinstance(triaged.decision, Settled)
     _write(out, _names(list(columns)), rows)
     failed = sum(1 for row in rows if row.status == "failed")
-    return Exported(out, failed, len(rows) - failed)
+    return Exported(out, failed, len(rows) - failed, not_ended)
 
 
 def _to_fix(triaged: Triaged, figures: JournalFigures) -> _Row | None:
     decision, planned, record = triaged.decision, triaged.planned, triaged.record
-    if isinstance(decision, Rejected):
-        return _Row(record.fields, "invalid", decision.reason, record.line, decision.key)
     if not isinstance(decision, Settled) or decision.status not in ("failed", "invalid"):
         return None
     if isinstance(planned, Invalid):
@@ -131,15 +132,3 @@ def _cell(value: object) -> str:
     if isinstance(value, str | int | float):
         return str(value)
     return orjson.dumps(value).decode()
-
-
-def _check_out(out: str, keep: tuple[str, ...]) -> None:
-    """Never write over the input or the journal: the export replaces the file at ``out``."""
-    target = Path(out)
-    if target.is_dir():
-        raise UsageError(f"--failed-csv {out} is a directory: give the path of a file")
-    for path in keep:
-        if target.exists() and Path(path).exists() and target.samefile(path):
-            raise UsageError(
-                f"--failed-csv {out} is {path}, which the report reads: give a path of its own"
-            )

@@ -46,8 +46,9 @@ def recorded_input(header: RunHeader | None) -> tuple[str | None, str | None]:
     return header.input, None
 
 
-def rows_of_last_run(path: str, header: RunHeader) -> Iterator[Triaged]:
-    """The last run's input, row by row, triaged against the journal as it stands."""
+def rows_of_run(path: str, header: RunHeader) -> Iterator[Triaged]:
+    """The input a run read, with its settings, row by row, triaged against the journal as it
+    stands."""
     settings = Settings.from_record(header.settings)
     triage = Triage(settings.defaults.campaign, read_journal(path))
     with read_rows(settings.input, settings.format) as rows:
@@ -57,34 +58,83 @@ def rows_of_last_run(path: str, header: RunHeader) -> Iterator[Triaged]:
 
 
 def what_is_left(figures: JournalFigures) -> dict[str, Any]:
-    """The journal's ``left`` entry of the report."""
-    header = figures.runs[-1].header if figures.runs else None
+    """The journal's ``left`` entry of the report: for each input its runs read, the rows not
+    ended (a fix file sent with ``resume --input`` leaves the campaign's own input unfinished
+    if it was); the failed and invalid rows; the commands that send what is left."""
     retryable, refused = _failed(figures)
-    entry: dict[str, Any] = {
+    inputs = [_left_in(figures.path, header, figures) for header in _inputs(figures)]
+    counts = [entry["not_ended"] for entry in inputs]
+    known = bool(inputs) and all(entry["known"] for entry in inputs)
+    commands = [entry["command"] for entry in inputs if entry["command"]]
+    if retryable:
+        commands = (
+            [commands[0] + " --retry-failed", *commands[1:]]
+            if commands
+            else [f"broadcaster resume {shlex.quote(figures.path)} --retry-failed"]
+        )
+    invalid = figures.rows()["invalid"]
+    notes = [entry["note"] for entry in inputs if entry["note"]]
+    if refused or invalid:
+        notes.append(_to_fix(figures.path, refused, invalid, sum(filter(None, counts))))
+    return {
         "journal": figures.path,
-        "input": None,
-        "known": False,
-        "not_ended": None,
+        "input": inputs[-1]["input"] if inputs else None,
+        "known": known,
+        "not_ended": sum(filter(None, counts)) if known else None,
         "failed_retryable": retryable,
         "failed_refused": refused,
-        "invalid": figures.rows()["invalid"],
+        "invalid": invalid,
+        "command": " && ".join(commands) or None,
+        "note": "; ".join(notes) or None,
+        "inputs": inputs,
+    }
+
+
+def _inputs(figures: JournalFigures) -> list[RunHeader]:
+    """The latest run of each input the journal's runs read, the last run's input last; a file
+    that moved (read again at another path, ``resume --input``) counts at its new path only."""
+    latest: dict[str | None, RunHeader] = {}
+    for run in figures.runs:
+        latest.pop(run.header.input, None)  # re-inserted: in the order of the latest reading
+        latest[run.header.input] = run.header
+    headers = list(latest.values())
+    return [
+        header
+        for index, header in enumerate(headers)
+        if Path(header.input or "").is_file()
+        or header.input_sha256 is None
+        or header.input_sha256 not in {later.input_sha256 for later in headers[index + 1 :]}
+    ]
+
+
+def _left_in(path: str, header: RunHeader, figures: JournalFigures) -> dict[str, Any]:
+    last = figures.runs[-1].header
+    entry: dict[str, Any] = {
+        "input": header.input,
+        "known": False,
+        "not_ended": None,
         "command": None,
         "note": None,
     }
-    source, unreadable = recorded_input(header)
-    entry["input"] = source
-    if unreadable is not None or header is None:
+    _, unreadable = recorded_input(header)
+    if unreadable is not None:
         entry["note"] = f"rows not ended are unknown: {unreadable}"
-        entry["command"] = _command(figures.path, None, retryable)
         return entry
     try:
-        not_ended = sum(1 for row in rows_of_last_run(figures.path, header) if _open(row))
+        not_ended = sum(1 for row in rows_of_run(path, header) if _open(row))
     except BroadcasterError as exc:
         entry["note"] = f"rows not ended are unknown: {exc}"
         return entry
     entry |= {"known": True, "not_ended": not_ended}
-    entry["command"] = _command(figures.path, not_ended, retryable)
-    entry["note"] = _note(figures.path, header, refused, entry["invalid"])
+    if not_ended:
+        command = f"broadcaster resume {shlex.quote(path)}"
+        if header is not last:
+            command += f" --input {shlex.quote(str(header.input))}"
+        entry["command"] = command
+    if input_digest(str(header.input)) != header.input_sha256:
+        entry["note"] = (
+            f"{header.input} changed since its last run: a resumed run reads it as it is now"
+        )
     return entry
 
 
@@ -107,24 +157,11 @@ def _failed(figures: JournalFigures) -> tuple[int, int]:
     return retryable, refused
 
 
-def _command(path: str, not_ended: int | None, retryable: int) -> str | None:
-    if not not_ended and not retryable:
-        return None
-    command = f"broadcaster resume {shlex.quote(path)}"
-    return command + " --retry-failed" if retryable else command
-
-
-def _note(path: str, header: RunHeader, refused: int, invalid: int) -> str | None:
-    notes = []
-    if header.input is not None and input_digest(header.input) != header.input_sha256:
-        notes.append(
-            f"{header.input} changed since the last run: a resumed run reads it as it is now"
-        )
-    if refused or invalid:
-        notes.append(
-            f"{refused + invalid:,} rows need fixing before a resend ({refused:,} refused, "
-            f"{invalid:,} invalid): "
-            f"broadcaster report {shlex.quote(path)} --failed-csv FILE, fix them there, then "
-            f"broadcaster resume {shlex.quote(path)} --input FILE --retry-failed"
-        )
-    return "; ".join(notes) or None
+def _to_fix(path: str, refused: int, invalid: int, not_ended: int) -> str:
+    journal = shlex.quote(path)
+    first = " once every row has ended (send what is left first)" if not_ended else ""
+    return (
+        f"{refused + invalid:,} rows need fixing before a resend ({refused:,} refused, "
+        f"{invalid:,} invalid){first}: broadcaster report {journal} --failed-csv FILE, fix them "
+        f"there, then broadcaster resume {journal} --input FILE --retry-failed"
+    )

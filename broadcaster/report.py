@@ -45,6 +45,7 @@ class _Final:
     line: int
     error: str | None
     http_status: int | None
+    input: str | None  # the input its run read: where ``line`` is
 
 
 @dataclass(slots=True)
@@ -151,6 +152,7 @@ class JournalFigures:
             _whole(record.get("row")),
             error if isinstance(error, str) else None,
             http_status if isinstance(http_status, int) else None,
+            self.runs[-1].header.input if self.runs else None,
         )
 
     def _minute(self, at: str) -> Counter[str]:
@@ -177,20 +179,19 @@ class JournalFigures:
             if final.status != status or self.replaced[key]:
                 continue
             count = self.invalid[key] if status == "invalid" else 1
-            for reason in _reasons(final, status):
-                group = groups.setdefault(
-                    (reason, final.http_status),
-                    {
-                        "reason": reason,
-                        "http_status": final.http_status,
-                        "count": 0,
-                        "examples": [],
-                    },
-                )
-                group["count"] += count
-                if len(group["examples"]) < EXAMPLES:
-                    example = {"line": final.line, "key": key, "error": final.error}
-                    group["examples"].append({"journal": self.path} | example)
+            reason = _reason(final)
+            group = groups.setdefault(
+                (reason, final.http_status),
+                {
+                    "reason": reason,
+                    "http_status": final.http_status,
+                    "count": 0,
+                    "examples": [],
+                },
+            )
+            group["count"] += count
+            example = {"journal": self.path, "input": final.input, "line": final.line}
+            _keep_first(group["examples"], example | {"key": key, "error": final.error})
         return sorted(groups.values(), key=lambda group: (-group["count"], group["reason"]))
 
 
@@ -228,6 +229,10 @@ def read_figures(path: str) -> JournalFigures:
                     figures.add(_loads(line))
     except OSError as exc:
         raise UsageError(f"cannot read results journal {path}: {exc.strerror}") from None
+    if not figures.runs:
+        raise UsageError(
+            f"{path}: no run is recorded in it (an empty journal, or one whose first line is torn)"
+        )
     return figures
 
 
@@ -275,12 +280,18 @@ def build_report(journals: Iterable[JournalFigures], left: list[dict[str, Any]])
     }
 
 
-def _reasons(final: _Final, status: str) -> list[str]:
-    """A failure's reason; an invalid row's problems, each its own reason."""
-    text = final.error or "no reason recorded"
-    parts = text.split("; ") if status == "invalid" else [text]
-    parts = [_MAY_HAVE.sub("; may have reached the API", part) for part in parts]
-    return [_NUMBER.sub("…", _QUOTED.sub("'…'", part)) for part in parts]
+def _reason(final: _Final) -> str:
+    """What rows of a group share: the error without its particulars. An invalid row's several
+    problems stay one reason: a row counts once."""
+    text = _MAY_HAVE.sub("; may have reached the API", final.error or "no reason recorded")
+    return _NUMBER.sub("…", _QUOTED.sub("'…'", text))
+
+
+def _keep_first(examples: list[dict[str, Any]], example: dict[str, Any]) -> None:
+    """Keep the ``EXAMPLES`` first rows, by input and line."""
+    examples.append(example)
+    examples.sort(key=lambda e: (e["input"] or "", e["line"]))
+    del examples[EXAMPLES:]
 
 
 def _merged(groupings: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -292,7 +303,8 @@ def _merged(groupings: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
                 merged[key] = group
                 continue
             merged[key]["count"] += group["count"]
-            merged[key]["examples"] = (merged[key]["examples"] + group["examples"])[:EXAMPLES]
+            for example in group["examples"]:
+                _keep_first(merged[key]["examples"], example)
     return sorted(merged.values(), key=lambda group: (-group["count"], group["reason"]))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from broadcaster.rate import format_duration
@@ -12,11 +13,12 @@ _LATENCY = ("min", "mean", "p50", "p90", "p95", "p99", "max")
 
 
 def format_report(report: Mapping[str, Any]) -> str:
+    named = len({run["input"] for run in report["runs"]}) > 1
     lines = [
         *_heading(report),
         _rows(report["rows"]),
-        *_groups("failed", report["failures"], "row"),
-        *_groups("invalid", report["invalid"], "row (one row can have several problems)"),
+        *_groups("failed", report["failures"], named),
+        *_groups("invalid", report["invalid"], named),
         _requests(report),
         *_time(report),
         _latency(report["latency_ms"]),
@@ -55,21 +57,27 @@ def _rows(rows: Mapping[str, int]) -> str:
     )
 
 
-def _groups(label: str, groups: list[Mapping[str, Any]], noun: str) -> list[str]:
+def _groups(label: str, groups: list[Mapping[str, Any]], named: bool) -> list[str]:
+    """Rows by reason, with their first lines (``named``: with their input's name, when the
+    journal's runs read more than one input)."""
     if not groups:
         return []
     total = sum(group["count"] for group in groups)
-    singular = noun.split(" ", 1)
-    counted = _plural(total, singular[0]) + (f" {singular[1]}" if len(singular) > 1 else "")
-    lines = [_line(label, f"{counted}, by reason:")]
     width = len(f"{groups[0]['count']:,}")
-    for group in groups:
-        examples = ", ".join(str(example["line"]) for example in group["examples"])
-        where = f" (line {examples})" if len(group["examples"]) == 1 else f" (lines {examples}…)"
-        if group["count"] == len(group["examples"]) and len(group["examples"]) > 1:
-            where = f" (lines {examples})"
-        lines.append(_more(f"{group['count']:>{width},}  {group['reason']}{where}"))
-    return lines
+    return [_line(label, f"{_plural(total, 'row')}, by reason:")] + [
+        _more(f"{group['count']:>{width},}  {group['reason']}{_where(group, named)}")
+        for group in groups
+    ]
+
+
+def _where(group: Mapping[str, Any], named: bool) -> str:
+    examples = group["examples"]
+    more = "…" if group["count"] > len(examples) else ""
+    if named:
+        places = [f"{Path(e['input'] or '?').name}:{e['line']}" for e in examples]
+        return f" ({', '.join(places)}{more})"
+    lines = ", ".join(str(example["line"]) for example in examples)
+    return f" (line{'s' if len(examples) > 1 else ''} {lines}{more})"
 
 
 def _requests(report: Mapping[str, Any]) -> str:
@@ -137,7 +145,7 @@ def _left(entries: list[Mapping[str, Any]]) -> list[str]:
         label = "left" if not lines else ""
         head = entry["journal"] + ": " if len(entries) > 1 else ""
         if entry["known"]:
-            parts = [f"{_plural(entry['not_ended'], 'row')} not ended"]
+            parts = [f"{_plural(entry['not_ended'], 'row')} not ended" + _by_input(entry)]
         else:
             parts = ["rows not ended unknown"]
         if entry["failed_retryable"]:
@@ -150,6 +158,15 @@ def _left(entries: list[Mapping[str, Any]]) -> list[str]:
         if entry["note"]:
             lines.append(_more(f"note: {entry['note']}"))
     return lines
+
+
+def _by_input(entry: Mapping[str, Any]) -> str:
+    """Rows not ended per input, when the journal's runs read more than one."""
+    inputs = entry.get("inputs") or []
+    if len(inputs) < 2:  # noqa: PLR2004
+        return ""
+    counts = ", ".join(f"{Path(i['input']).name} {i['not_ended']:,}" for i in inputs)
+    return f" ({counts})"
 
 
 def _stamp(iso: str | None) -> str:

@@ -92,11 +92,11 @@ class TestFigures:
         assert [example["line"] for example in opted_out["examples"]] == [4, 5]
         assert opted_out["examples"][0]["journal"] == campaign
 
-    def test_invalid_rows_group_by_each_problem(self, campaign: str) -> None:
+    def test_an_invalid_rows_problems_are_one_reason(self, campaign: str) -> None:
+        """A row counts once, whatever its problems: the groups add up to the rows."""
         report = build_report([read_figures(campaign)], [])
         assert [(group["reason"], group["count"]) for group in report["invalid"]] == [
-            ("phone_number: '…' is not valid", 2),
-            ("text: missing", 2),
+            ("phone_number: '…' is not valid; text: missing", 2)
         ]
 
     def test_attempts_retries_and_pauses_by_cause(self, campaign: str) -> None:

@@ -15,11 +15,13 @@ from typing import Any, TextIO
 
 from broadcaster.errors import UsageError
 from broadcaster.exits import Exit
-from broadcaster.failedcsv import write_failed_csv
+from broadcaster.failedcsv import Exported, write_failed_csv
+from broadcaster.journal import is_journal
 from broadcaster.logs import standard_output
 from broadcaster.options import Subparsers
+from broadcaster.reader import STDIN
 from broadcaster.remaining import what_is_left
-from broadcaster.report import build_report, read_figures, report_json
+from broadcaster.report import JournalFigures, build_report, read_figures, report_json
 from broadcaster.reporttext import format_report
 
 
@@ -57,30 +59,39 @@ def report(
     journals = [read_figures(path) for path in _distinct(paths)]
     if failed_csv is not None and len(journals) != 1:
         raise UsageError("--failed-csv reads one journal's input: give one RESULTS")
+    _check_outputs({"--html": html, "--failed-csv": failed_csv}, journals)
     built = build_report(journals, [what_is_left(figures) for figures in journals])
     if html is not None:
-        _write_html(html, built, paths)
+        _write_html(html, built)
     if fmt == "json":
         out.write(report_json(built).decode())
     else:
         out.write(format_report(built))
     if failed_csv is not None:
         exported = write_failed_csv(journals[0], failed_csv)
-        rows = exported.failed + exported.invalid
-        said = (
-            f"wrote {rows:,} rows ({exported.failed:,} failed, {exported.invalid:,} invalid) "
-            f"to {exported.path}"
-        )
-        if rows:
-            command = (
-                f"broadcaster resume {shlex.quote(journals[0].path)} --input "
-                f"{shlex.quote(exported.path)}" + (" --retry-failed" if exported.failed else "")
-            )
-            said += f"; fix them there, then send them with: {command}"
-        # On stderr when stdout carries JSON: a script's parse must not meet it.
-        print(f"failed-csv {said}", file=_aside(fmt, out))
+        print(f"failed-csv {_exported(exported, journals[0].path)}", file=_aside(fmt, out))
     out.flush()
     return _exit(built)
+
+
+def _exported(exported: Exported, journal: str) -> str:
+    rows = exported.failed + exported.invalid
+    said = (
+        f"wrote {rows:,} rows ({exported.failed:,} failed, {exported.invalid:,} invalid) "
+        f"to {exported.path}"
+    )
+    if rows:
+        command = (
+            f"broadcaster resume {shlex.quote(journal)} --input {shlex.quote(exported.path)}"
+            + (" --retry-failed" if exported.failed else "")
+        )
+        said += f"; fix them there, then send them with: {command}"
+    if exported.not_ended:
+        said += (
+            f". {exported.not_ended:,} rows of the input have no record yet: send them first, "
+            f"with broadcaster resume {shlex.quote(journal)}"
+        )
+    return said
 
 
 def _distinct(paths: list[str]) -> list[str]:
@@ -91,16 +102,41 @@ def _distinct(paths: list[str]) -> list[str]:
     return list(seen.values())
 
 
-def _write_html(path: str, built: dict[str, Any], sources: list[str]) -> None:
+def _write_html(path: str, built: dict[str, Any]) -> None:
     from broadcaster.htmlreport import render_html  # noqa: PLC0415 - only --html needs it
 
-    target = Path(path).resolve()
-    if any(target == Path(source).resolve() for source in sources):
-        raise UsageError(f"--html {path} is a journal the report reads: give a path of its own")
     try:
-        target.write_text(render_html(built), encoding="utf-8")
+        Path(path).write_text(render_html(built), encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"--html {path}: cannot write it ({exc.strerror})") from None
+
+
+def _check_outputs(outputs: dict[str, str | None], journals: list[JournalFigures]) -> None:
+    """An output never replaces what the report reads (a journal, an input its runs read),
+    another results journal, or the other output; and it is a file."""
+    given = {option: path for option, path in outputs.items() if path is not None}
+    kept = [figures.path for figures in journals]
+    kept += [run.header.input for figures in journals for run in figures.runs if run.header.input]
+    seen: dict[Path, str] = {}
+    for option, path in given.items():
+        if path == STDIN:
+            raise UsageError(f"{option} takes the path of a file (the report itself is on stdout)")
+        target = Path(path)
+        if target.resolve() in seen:
+            raise UsageError(f"{option} {path} is the {seen[target.resolve()]} file too")
+        seen[target.resolve()] = option
+        if not target.exists():
+            continue
+        if not target.is_file():
+            raise UsageError(f"{option} {path} is not a regular file: give the path of a file")
+        for source in kept:
+            if Path(source).exists() and target.samefile(source):
+                named = "" if source == path else f" ({source})"
+                raise UsageError(
+                    f"{option} {path} is a file the report reads{named}: give a path of its own"
+                )
+        if target.stat().st_size and is_journal(path):
+            raise UsageError(f"{option} {path} is a results journal: give a path of its own")
 
 
 def _aside(fmt: str, out: TextIO) -> TextIO:
