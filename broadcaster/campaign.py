@@ -49,7 +49,7 @@ from broadcaster.sandbox import SandboxConfig
 from broadcaster.sandbox.server import serving
 from broadcaster.sandbox.state import SandboxState
 from broadcaster.settings import Settings
-from broadcaster.summary import summary
+from broadcaster.summary import counted, summary
 from broadcaster.triage import Settled, Triage
 
 log = structlog.get_logger("broadcaster")
@@ -79,6 +79,7 @@ async def send_campaign(
             timing.clock,
             _progress_stream(settings),
             interval=settings.progress_interval,
+            sent="would be sent" if settings.dry_run else "sent",
         )
         _confirm(settings, total)
         recorder = _recorder(settings)
@@ -201,22 +202,28 @@ def _notice_changed_input(
     """Say up front when this input is not the one the journal's last run read."""
     if digest is None or last is None or last.input_sha256 in (None, digest):
         return
-    counts = _changed_rows(settings, state)
+    same_file = last.input == settings.record()["input"]
+    counts = _changed_rows(settings, state, same_file)
+    unsettled = (
+        f"{counts['new']:,} new and {counts['edited']:,} edited (at a line where an earlier run "
+        "sent another message: an edited row is a new message)"
+        if same_file
+        else f"{counts['new']:,} others"
+    )
     log.warning(
         "input changed",
         input=settings.input,
         note=f"this is not the file the journal's last run read (sha256 {last.input_sha256[:12]} "
         f"then, {digest[:12]} now): of its {counts.total():,} rows, {counts['settled']:,} are "
-        f"settled and not sent again; {counts['new']:,} new and {counts['edited']:,} edited "
-        "(at a line where an earlier run sent another message: an edited row is a new message) "
-        "have no record yet and are sent or checked",
+        f"settled and not sent again; {unsettled} have no record yet and are sent or checked",
     )
 
 
-def _changed_rows(settings: Settings, state: JournalState) -> Counter[str]:
-    """The input's rows by what the journal holds of them: settled, edited or new."""
+def _changed_rows(settings: Settings, state: JournalState, same_file: bool) -> Counter[str]:
+    """The input's rows by what the journal holds of them: settled, edited or new (edited only
+    in the file the last run read: another file's lines are not its lines)."""
     counts: Counter[str] = Counter({"settled": 0, "new": 0, "edited": 0})
-    sent = lines_sent(settings.results_path)
+    sent = lines_sent(settings.results_path) if same_file else bytearray()
     triage = Triage(settings.defaults.campaign, state, settings.retry_failed)
     with read_rows(settings.input, settings.format) as rows:
         for record in rows:
@@ -322,6 +329,27 @@ def _report(settings: Settings, engine: Engine, ended: Ended, out: TextIO) -> in
             f"{ended.credentials}. No row was marked failed; run the same command again to "
             "resume"
         )
+    code = _exit_code(engine)
+    tally = engine.tally
+    log.info(  # the run in one line, for a log collector that never sees stdout
+        "finished",
+        rows=tally.rows,
+        sent=tally.sent,
+        failed=tally.failed,
+        invalid=tally.invalid,
+        duplicates=tally.duplicates,
+        earlier=tally.earlier.total(),
+        attempts=tally.attempts,
+        pauses=tally.pauses.total(),
+        seconds=round(ended.elapsed, 3),
+        stopped_by=engine.stopped_by,
+        exit_code=int(code),
+        dry_run=settings.dry_run,
+    )
+    return code
+
+
+def _exit_code(engine: Engine) -> Exit:
     if engine.stuck is not None:
         return Exit.PROBLEMS
     if engine.stopped_by is not None:
@@ -344,8 +372,9 @@ def _endings(settings: Settings, engine: Engine, ended: Ended) -> list[str]:
     lines = []
     if ended.sandbox is not None:
         lines.append(
-            f"sandbox   {ended.sandbox.committed} messages committed, {ended.sandbox.duplicates} "
-            "repeated requests answered from the idempotency store"
+            f"sandbox   {counted(ended.sandbox.committed, 'message')} committed, "
+            f"{counted(ended.sandbox.duplicates, 'repeated request')} answered from the "
+            "idempotency store"
         )
     if settings.dry_run:
         lines.append("dry run   nothing was sent and the results journal was not written")

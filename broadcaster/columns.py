@@ -18,6 +18,8 @@ API_FIELDS = frozenset(
     }
 )  # fmt: skip
 TARGET_FIELDS = ("phone_number", "chat_id", "list_id", "targets")
+# Not sent: the key of the record a row fixes, in a file report --failed-csv wrote.
+REPLACES = "replaces"
 
 # What a column or key is named in the user's words, and the API field meant.
 _SYNONYMS = {

@@ -14,7 +14,14 @@ import re
 from collections.abc import Iterator
 from typing import NoReturn
 
-from broadcaster.columns import ANY_TARGET, TARGET_FIELDS, did_you_mean, field_name, named_twice
+from broadcaster.columns import (
+    ANY_TARGET,
+    REPLACES,
+    TARGET_FIELDS,
+    did_you_mean,
+    field_name,
+    named_twice,
+)
 from broadcaster.errors import InputError
 from broadcaster.fields import Problem
 from broadcaster.formulas import unescape_formula
@@ -139,6 +146,8 @@ def _rows(text: io.TextIOWrapper, path: str) -> Iterator[Record]:
     # strict: a quote left open must be an error, not a field that swallows the rest of the file.
     reader = csv.reader(lines, strict=True)
     header = _header(reader, lines, path)
+    # A file --failed-csv wrote (it has a replaces column) has its formula cells escaped.
+    exported = REPLACES in header
     rows = 0
     while True:
         start = lines.count + 1
@@ -156,7 +165,7 @@ def _rows(text: io.TextIOWrapper, path: str) -> Iterator[Record]:
             lines.record.clear()  # kept only for an error
         if cells:
             rows += 1
-            yield _record(header, cells, start, lines.count)
+            yield _record(header, cells, start, lines.count, exported)
 
 
 def _header(reader: Iterator[list[str]], lines: _Lines, path: str) -> list[str]:
@@ -269,7 +278,9 @@ def _column(header: list[str], index: int) -> str:
     return name or f"column {index + 1}"
 
 
-def _record(header: list[str], cells: list[str], start: int, end: int) -> Record:
+def _record(
+    header: list[str], cells: list[str], start: int, end: int, exported: bool = False
+) -> Record:
     if len(cells) != len(header):
         return Record(start, problem=Problem("row", _ragged(len(cells), len(header), start, end)))
     joined = "".join(cells)
@@ -278,7 +289,7 @@ def _record(header: list[str], cells: list[str], start: int, end: int) -> Record
             reason = _cell_problem(cell)
             if reason is not None:
                 return Record(start, problem=Problem(_column(header, index), reason))
-    if "'" in joined:  # a cell written as text against formulas ('+1415...): read as it was
+    if exported and "'" in joined:  # a cell written as text, against formulas: as it was
         cells = [unescape_formula(cell) for cell in cells]
     # Unnamed columns (a trailing comma in a spreadsheet export) carry nothing.
     return Record(start, {name: cell for name, cell in zip(header, cells, strict=True) if name})

@@ -23,15 +23,16 @@ from pathlib import Path
 
 import orjson
 
+from broadcaster.columns import REPLACES
 from broadcaster.errors import UsageError
 from broadcaster.formulas import escape_formula
 from broadcaster.plan import Invalid
-from broadcaster.reader import input_digest
+from broadcaster.reader import STDIN, input_digest
 from broadcaster.remaining import Triaged, recorded_input, rows_of_run
 from broadcaster.report import JournalFigures
 from broadcaster.triage import Settled
 
-REASON, LINE, REPLACES = "reason", "line", "replaces"
+REASON, LINE = "reason", "line"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,9 @@ def write_failed_csv(figures: JournalFigures, out: str) -> Exported:
     header = figures.runs[-1].header if figures.runs else None
     source, unreadable = recorded_input(header)
     if unreadable is not None or header is None or source is None:
-        raise UsageError(f"--failed-csv: cannot read the rows back: {unreadable}")
+        moved = source not in (None, STDIN) and not Path(str(source)).exists()
+        hint = f"; if it moved: broadcaster resume {figures.path} --input NEWPATH" if moved else ""
+        raise UsageError(f"--failed-csv: cannot read the rows back: {unreadable}{hint}")
     now = input_digest(source)
     if now != header.input_sha256:
         raise UsageError(

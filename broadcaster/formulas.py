@@ -1,6 +1,7 @@
 """Cells a spreadsheet would run as formulas, and the ``'`` that keeps them text (OWASP's advice
-against CSV injection). ``failedcsv`` writes the ``'``; the CSV reader takes it off again, so a
-file broadcaster wrote reads back as it was."""
+against CSV injection). ``failedcsv`` writes the ``'``; the CSV reader takes it off again in a
+file with the ``replaces`` column that ``failedcsv`` adds, so an export reads back as it was,
+and any other file is read as written."""
 
 from __future__ import annotations
 

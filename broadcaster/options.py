@@ -126,7 +126,7 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("sending", "--backoff-cap", "no retry waits longer, but for Retry-After (default {default:g})", {"type": positive_float, "metavar": "SECONDS"}),
     ("sending", "--grace", "after a first Ctrl-C, how long requests in flight may finish (default {default:g})", {"type": positive_float, "metavar": "SECONDS"}),
     ("sending", "--retry-failed", "also re-send rows recorded failed", {"action": "store_true"}),
-    ("sending", "--confirm-above", "on a terminal, ask before sending more rows than this (default {default:,})", {"type": positive_int, "metavar": "N"}),
+    ("sending", "--confirm-above", "on a terminal, ask before sending more messages than this (default {default:,})", {"type": positive_int, "metavar": "N"}),
     ("sending", "--yes", "do not ask: send without the question --confirm-above puts", {"action": "store_true"}),
     ("sending", "--dry-run", "no HTTP, no pacing, no journal writes: what would be sent", {"action": "store_true"}),
     ("sending", "--sandbox", "send to an in-process sandbox (no credentials)", {"action": "store_true"}),

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from broadcaster.columns import ANY_TARGET, TARGET_FIELDS, did_you_mean
+from broadcaster.columns import ANY_TARGET, REPLACES, TARGET_FIELDS, did_you_mean
 from broadcaster.fields import (
     FieldError,
     Problem,
@@ -38,7 +38,6 @@ _BODY_ORDER = (
 _INTEGER_FIELDS = ("inbox_id", "creator_id", "chat_id", "list_id", "template_id", "survey_id")
 _CONTENT_FIELDS = ("text", "media_url", "template_id", "survey_id")
 _URL_SCHEMES = ("http", "https")
-REPLACES = "replaces"
 
 
 @dataclass(frozen=True, slots=True)

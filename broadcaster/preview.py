@@ -99,10 +99,11 @@ def confirmed(
 def _question(settings: Settings, ahead: Outlook) -> str:
     host = URL(settings.base_url).host if not settings.sandbox else "the in-process sandbox"
     rate = settings.rate
-    time = "unpaced" if rate.unpaced else f"about {format_duration(rate.duration(ahead.messages))}"
+    pace = "unpaced" if rate.unpaced else f"at {rate}"
+    time = "" if rate.unpaced else f": about {format_duration(rate.duration(ahead.messages))}"
     return (
         f"About to send {ahead.messages:,} messages ({ahead.segments:,} SMS segments, "
-        f"{ahead.mms:,} MMS) to {host} at {rate}: {time}.\n"
+        f"{ahead.mms:,} MMS) to {host} {pace}{time}.\n"
         f"(more than --confirm-above {settings.confirm_above:,}; --yes skips this question)\n"
         "Send them? [y/N] "
     )

@@ -46,6 +46,7 @@ class Progress:
         width: Callable[[], int] = lambda: shutil.get_terminal_size().columns,
         *,
         interval: float,
+        sent: str = "sent",  # a dry run's: "would be sent"
     ) -> None:
         self._total = total
         self._asked = asked
@@ -53,6 +54,7 @@ class Progress:
         self._stream = stream
         self._width = width
         self._interval = interval
+        self._sent = sent
         self._history: collections.deque[tuple[float, int]] = collections.deque()
         self._sending = 0.0  # seconds without a pause in force, the recent rate's clock
         self._ticked_at = self._logged_at = clock()
@@ -97,7 +99,9 @@ class Progress:
         eta = self.eta(done)
         if eta is not None:
             parts.append(f"ETA {format_duration(eta)}")
-        parts.append(f"{tally.sent:,} sent, {tally.failed:,} failed, {tally.invalid:,} invalid")
+        parts.append(
+            f"{tally.sent:,} {self._sent}, {tally.failed:,} failed, {tally.invalid:,} invalid"
+        )
         return " · ".join(parts)
 
     def fields(self, tally: Tally) -> dict[str, object]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.rate import format_duration
+from broadcaster.summary import counted
 
 _LABEL = 10  # the width of the labels on the left, as the run's summary has them
 _LATENCY = ("min", "mean", "p50", "p90", "p95", "p99", "max")
@@ -27,7 +28,10 @@ def format_report(report: Mapping[str, Any]) -> str:
     ]
     if report["damaged_lines"]:
         lines.append(
-            _line("damaged", f"{report['damaged_lines']:,} lines are not records and were skipped")
+            _line(
+                "damaged",
+                f"{counted(report['damaged_lines'], 'line')} that are not records, skipped",
+            )
         )
     return "".join(line + "\n" for line in lines)
 
@@ -45,7 +49,7 @@ def _heading(report: Mapping[str, Any]) -> list[str]:
     named = ", ".join(journals) if len(journals) <= 3 else f"{len(journals)} journals"  # noqa: PLR2004
     campaigns = ", ".join(report["campaigns"]) or "unnamed"
     return [
-        _line("report", f"{named} · campaign {campaigns} · {_plural(len(report['runs']), 'run')}")
+        _line("report", f"{named} · campaign {campaigns} · {counted(len(report['runs']), 'run')}")
     ]
 
 
@@ -64,7 +68,7 @@ def _groups(label: str, groups: list[Mapping[str, Any]], named: bool) -> list[st
         return []
     total = sum(group["count"] for group in groups)
     width = len(f"{groups[0]['count']:,}")
-    return [_line(label, f"{_plural(total, 'row')}, by reason:")] + [
+    return [_line(label, f"{counted(total, 'row')}, by reason:")] + [
         _more(f"{group['count']:>{width},}  {group['reason']}{_where(group, named)}")
         for group in groups
     ]
@@ -83,15 +87,15 @@ def _where(group: Mapping[str, Any], named: bool) -> str:
 def _requests(report: Mapping[str, Any]) -> str:
     requests, pauses = report["requests"], report["pauses"]
     text = (
-        f"{_plural(requests['attempts'], 'attempt')} for {_plural(requests['messages'], 'message')}"
-        f" ({_plural(requests['retries'], 'retry', 'retries')}); "
+        f"{counted(requests['attempts'], 'attempt')} for {counted(requests['messages'], 'message')}"
+        f" ({counted(requests['retries'], 'retry', 'retries')}); "
     )
     if not pauses["count"]:
         return _line("requests", text + "no pauses")
     causes = ", ".join(f"{count:,} for {cause}" for cause, count in pauses["by_cause"].items())
     paused = format_duration(pauses["seconds"])
     return _line(
-        "requests", text + f"{_plural(pauses['count'], 'pause')} ({causes}), {paused} paused"
+        "requests", text + f"{counted(pauses['count'], 'pause')} ({causes}), {paused} paused"
     )
 
 
@@ -123,7 +127,8 @@ def _latency(latency: Mapping[str, Any]) -> str:
     if not latency["count"]:
         return _line("latency", "no requests")
     figures = " · ".join(f"{name} {latency[name]:,.0f}" for name in _LATENCY)
-    return _line("latency", f"{figures} ms (over {latency['count']:,} messages' last attempts)")
+    over = counted(latency["count"], "message")
+    return _line("latency", f"{figures} ms (each message's last attempt; {over})")
 
 
 def _runs(runs: list[Mapping[str, Any]]) -> list[str]:
@@ -133,7 +138,7 @@ def _runs(runs: list[Mapping[str, Any]]) -> list[str]:
         checksum = (run["input_sha256"] or "none")[:12]
         text = (
             f"{_stamp(run['started_at'])}  v{run['version']}  {run['input']} (sha256 {checksum})"
-            f"  rate {settings.get('rate', '?')}, concurrency {settings.get('concurrency', '?')}"
+            f"  rate {_rate(settings.get('rate'))}, concurrency {settings.get('concurrency', '?')}"
         )
         lines.append(_line("runs" if index == 0 else "", text))
     return lines
@@ -145,7 +150,7 @@ def _left(entries: list[Mapping[str, Any]]) -> list[str]:
         label = "left" if not lines else ""
         head = entry["journal"] + ": " if len(entries) > 1 else ""
         if entry["known"]:
-            parts = [f"{_plural(entry['not_ended'], 'row')} not ended" + _by_input(entry)]
+            parts = [f"{counted(entry['not_ended'], 'row')} not ended" + _by_input(entry)]
         else:
             parts = ["rows not ended unknown"]
         if entry["failed_retryable"]:
@@ -169,12 +174,12 @@ def _by_input(entry: Mapping[str, Any]) -> str:
     return f" ({counts})"
 
 
+def _rate(recorded: object) -> str:
+    return "unpaced" if recorded in ("0/s", "0/m", "0/h", "0") else str(recorded or "?")
+
+
 def _stamp(iso: str | None) -> str:
     """An ISO time as ``2026-11-26 15:04:05 UTC`` (what a person reads)."""
     if not iso:
         return "?"
     return iso[:19].replace("T", " ") + (" UTC" if iso.endswith("+00:00") else "")
-
-
-def _plural(count: int, noun: str, plural: str | None = None) -> str:
-    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"

@@ -26,6 +26,7 @@ _FORMAT_SUFFIXES = (".gz", ".csv", ".jsonl", ".ndjson")
 _NOT_RECORDED = frozenset(
     {
         "dry_run",
+        "retry_failed",  # a decision for one run: a resume does not re-send refusals again
         "log_format",
         "quiet",
         "results",
@@ -117,7 +118,7 @@ class Settings:
 
         Unknown or mistyped values fall back to the default: a journal is data, not code.
         """
-        known = {f.name: f for f in fields(cls)}
+        known = {f.name: f for f in fields(cls) if f.name not in _NOT_RECORDED}
         values = {name: record[name] for name in known if name in record}
         if isinstance(values.get("rate"), str):
             values["rate"] = parse_rate(values["rate"])

@@ -61,7 +61,7 @@ def _requests(tally: Tally, elapsed: float, asked: Rate) -> list[str]:
         pace = f"mean {tally.mean_rate:.2f} requests/s, {pace}"
     return [
         (
-            f"requests  {_count(tally.attempts, 'attempt')} for {_count(requests, 'message')}, "
+            f"requests  {counted(tally.attempts, 'attempt')} for {counted(requests, 'message')}, "
             f"{_pauses(tally)}, "
             f"latency mean {mean:.0f} ms, max {tally.latency_max * 1000:.0f} ms"
         ),
@@ -84,8 +84,9 @@ def _estimate(messages: int, asked: Rate) -> str:
 
 
 def _rows(count: int) -> str:
-    return _count(count, "row")
+    return counted(count, "row")
 
 
-def _count(count: int, noun: str) -> str:
-    return f"{count:,} {noun if count == 1 else noun + 's'}"
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 row``, ``2 rows``, ``1,000 retries``."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"

@@ -434,19 +434,23 @@ class TestLongRuns:
         assert all(e["request_id"] and e["latency_ms"] >= 0 for e in attempts)
         console = [line for line in err.splitlines() if "[debug    ] attempt " in line]
         assert len(console) == 30  # and on stderr, for people
-        last = events[-1]
-        assert (last["event"], last["rows"], last["total"], last["percent"], last["sent"]) == (
+        progress, finished = events[-2:]
+        assert (progress["event"], progress["rows"], progress["total"], progress["percent"]) == (
             "progress",
             30,
             30,
             100.0,
-            30,
         )
+        assert (finished["event"], finished["sent"], finished["exit_code"]) == ("finished", 30, 0)
         before = log.read_bytes()
         assert main(["resume", results, "--log-file", str(log)]) == 0
         after = log.read_bytes()
         assert after.startswith(before)  # appended to
-        assert [e["event"] for e in log_lines(log)[len(events) :]] == ["resuming", "progress"]
+        assert [e["event"] for e in log_lines(log)[len(events) :]] == [
+            "resuming",
+            "progress",
+            "finished",
+        ]
 
     def test_verbose_with_quiet_is_refused_in_one_line_before_anything(
         self, capsys: pytest.CaptureFixture[str], results: str

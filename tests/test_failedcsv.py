@@ -154,9 +154,107 @@ class TestFormulas:
         assert escape_formula(cell) == cell
         assert unescape_formula(cell) == cell
 
-    def test_the_csv_reader_takes_the_escape_off(self, tmp_path: Path) -> None:
+    def test_the_csv_reader_takes_the_escape_off_in_an_export(self, tmp_path: Path) -> None:
         path = tmp_path / "x.csv"
-        path.write_text("phone_number,text\n'+14155550100,'=hi\n")
+        path.write_text("phone_number,text,replaces\n'+14155550100,'=hi,k\n")
         with read_rows(str(path)) as rows:
             [record] = list(rows)
-        assert record.fields == {"phone_number": "+14155550100", "text": "=hi"}
+        assert record.fields == {"phone_number": "+14155550100", "text": "=hi", "replaces": "k"}
+
+    def test_any_other_file_is_read_as_written(self, tmp_path: Path) -> None:
+        """A name that is ``'=)`` is the customer's content, not an escape."""
+        path = tmp_path / "x.csv"
+        path.write_text("phone_number,first_name\n+14155550100,'=)\n")
+        with read_rows(str(path)) as rows:
+            [record] = list(rows)
+        assert record.fields["first_name"] == "'=)"
+
+
+class TestMidCampaign:
+    """The trial's first finding: a fix file sent with resume --input, while the campaign's own
+    input still had rows with no record, hid those rows from the report."""
+
+    @pytest.fixture
+    def stopped(self, sent: tuple[Path, str]) -> tuple[Path, str]:
+        source, results = sent
+        lines = Path(results).read_bytes().splitlines(keepends=True)
+        lost = (b'"row":6,', b'"row":7,')  # as if killed before these two rows ended
+        Path(results).write_bytes(b"".join(ln for ln in lines if not any(r in ln for r in lost)))
+        return source, results
+
+    def test_the_export_names_the_rows_not_ended_and_leaves_them_out(
+        self, stopped: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        _, results = stopped
+        fix = tmp_path / "fix.csv"
+        main(["report", results, "--failed-csv", str(fix)])
+        said = capsys.readouterr().out
+        first = "2 rows of the input have no record yet: send them first, with broadcaster resume"
+        assert f"{first} {results}" in said
+        assert [row["line"] for row in exported(fix)] == ["3", "4"]
+
+    def test_after_a_fix_run_what_is_left_of_the_campaign_input_is_still_said(
+        self, stopped: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        source, results = stopped
+        fix = tmp_path / "fix.csv"
+        main(["report", results, "--failed-csv", str(fix)])
+        main(["resume", results, "--input", str(fix), "--quiet"])
+        capsys.readouterr()
+        assert main(["report", results]) == 1
+        out = capsys.readouterr().out
+        assert "2 rows not ended (spring.csv 2, fix.csv 0)" in out
+        assert f"then run: broadcaster resume {results} --input {source}" in out
+        assert main(["resume", results, "--input", str(source), "--quiet"]) == 1
+        assert "rows      6: 1 sent, 0 failed, 1 invalid" in capsys.readouterr().out
+        report = report_json(results, capsys)
+        assert report["rows"]["total"] == 6
+        assert report["left"][0]["not_ended"] == 0
+
+    def test_a_fix_run_does_not_call_the_fix_files_rows_edited(
+        self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        _, results = sent
+        fix = tmp_path / "fix.csv"
+        main(["report", results, "--failed-csv", str(fix)])
+        main(["resume", results, "--input", str(fix)])
+        err = capsys.readouterr().err
+        assert "are settled and not sent again; 2 others have no record yet" in err
+        assert "edited" not in err
+
+
+class TestOutputs:
+    @pytest.mark.parametrize("option", ["--html", "--failed-csv"])
+    def test_an_output_never_replaces_the_input(
+        self, sent: tuple[Path, str], capsys: pytest.CaptureFixture[str], option: str
+    ) -> None:
+        source, results = sent
+        before = source.read_bytes()
+        assert main(["report", results, option, str(source)]) == 2
+        assert "is a file the report reads: give a path of its own" in capsys.readouterr().err
+        assert source.read_bytes() == before
+
+    def test_an_output_never_replaces_another_journal(
+        self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        _, results = sent
+        other = tmp_path / "other.results.jsonl"
+        other.write_bytes(Path(results).read_bytes())
+        assert main(["report", results, "--failed-csv", str(other)]) == 2
+        assert "is a results journal: give a path of its own" in capsys.readouterr().err
+
+    def test_the_two_outputs_are_two_files(
+        self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        _, results = sent
+        out = str(tmp_path / "same")
+        assert main(["report", results, "--html", out, "--failed-csv", out]) == 2
+        assert f"--failed-csv {out} is the --html file too" in capsys.readouterr().err
+
+    @pytest.mark.parametrize("target", ["-", "/dev/null"])
+    def test_an_output_is_a_file(
+        self, sent: tuple[Path, str], capsys: pytest.CaptureFixture[str], target: str
+    ) -> None:
+        _, results = sent
+        assert main(["report", results, "--failed-csv", target]) == 2
+        assert "--failed-csv" in capsys.readouterr().err

@@ -66,6 +66,11 @@ class TestProgress:
         progress.close()
         assert stream.getvalue().endswith("\r\x1b[2K")
 
+    def test_a_dry_run_says_would_be_sent(self) -> None:
+        progress = Progress(2, parse_rate("0"), Clock(), interval=10, sent="would be sent")
+        tally = Tally(rows=2, sent=2)
+        assert progress.line(tally).endswith("2 would be sent, 0 failed, 0 invalid")
+
     @pytest.mark.parametrize("columns", [80, 60, 20])
     def test_the_line_fits_the_terminal_so_a_redraw_never_leaves_a_stale_line(
         self, columns: int

@@ -293,3 +293,38 @@ class TestCommand:
             path.write_bytes(content)
         assert main(["report", str(path)]) == 2
         assert said in capsys.readouterr().err
+
+
+class TestJournalsWithoutARun:
+    @pytest.mark.parametrize("content", [b"", b'{"type":"run","campaign":"c","inp'])
+    def test_an_empty_or_headless_journal_is_an_error_not_a_success(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+    ) -> None:
+        path = tmp_path / "e.results.jsonl"
+        path.write_bytes(content)
+        assert main(["report", str(path)]) == 2
+        assert "no run is recorded in it" in capsys.readouterr().err
+
+
+class TestExamples:
+    def test_examples_are_the_first_lines_and_name_their_input_when_there_are_several(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        refused = {"http_status": 400, "error": "HTTP 400 bad_data: opted out"}
+        path = journal(
+            tmp_path / "x.results.jsonl",
+            header("/nowhere/a.csv"),
+            outcome("failed", "k9", 90, at(0), **refused),
+            outcome("failed", "k7", 70, at(0), **refused),
+            outcome("failed", "k8", 80, at(0), **refused),
+            header("/nowhere/fix.csv"),
+            outcome("failed", "k2", 2, at(5), **refused),
+        )
+        [group] = build_report([read_figures(path)], [])["failures"]
+        assert [(e["input"], e["line"]) for e in group["examples"]] == [
+            ("/nowhere/a.csv", 70),
+            ("/nowhere/a.csv", 80),
+            ("/nowhere/a.csv", 90),
+        ]
+        main(["report", path])
+        assert "opted out (a.csv:70, a.csv:80, a.csv:90…)" in capsys.readouterr().out

@@ -24,10 +24,16 @@ class TestSettings:
         recorded = settings.record()
         assert (recorded["rate"], recorded["campaign"]) == ("2/s", "c")
         assert "quiet" not in recorded  # how a run is watched is not what it does
+        assert "retry_failed" not in recorded  # a decision for one run
         assert Settings.from_record(recorded) == Settings(
             input=str(tmp_path / "c.csv"), rate=parse_rate("2/s"), inbox_id=101, region="GB",
-            concurrency=3, retry_failed=True, campaign="c",
+            concurrency=3, campaign="c",
         )  # fmt: skip
+
+    def test_retry_failed_in_an_older_journal_is_not_resumed(self) -> None:
+        """Journals before 0.2 recorded it: every later resume re-sent the API's refusals."""
+        recorded = {"input": "/data/c.csv", "retry_failed": True, "rate": "480/m"}
+        assert Settings.from_record(recorded).retry_failed is False
 
     def test_resume_replaces_the_recorded_settings_by_the_options_given(self) -> None:
         recorded = Settings(input="/data/c.csv", concurrency=3).record()
