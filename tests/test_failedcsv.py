@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -49,7 +50,7 @@ def exported(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def report_json(results: str, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+def report_json(results: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     main(["report", results, "--format", "json"])
     report = orjson.loads(capsys.readouterr().out)
     assert isinstance(report, dict)
