@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from broadcaster.cli import main
+from broadcaster.cli import main, main_parser
+from broadcaster.commands.sandbox import config_from
 
 # The example from the API reference page, as documented (only the host differs).
 DOCUMENTED_BODY = """{
@@ -107,3 +108,16 @@ def test_python_dash_m_runs_the_cli_and_prints_its_version() -> None:
 def test_a_port_out_of_range_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sandbox", "--port", "99999"]) == 2
     assert "'99999' is not a port: expected 0 to 65535" in capsys.readouterr().err
+
+
+def test_opt_out_numbers_are_read_as_the_inputs_are() -> None:
+    """``4155550200`` matched nothing: the sends carry ``14155550200``."""
+    args = main_parser().parse_args(
+        ["sandbox", "--opt-out", "4155550200", "--opt-out", "+1 (415) 555-0201"]
+    )
+    assert config_from(args).opted_out == frozenset({"14155550200", "14155550201"})
+
+
+def test_an_opt_out_that_is_no_number_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sandbox", "--opt-out", "12"]) == 2
+    assert "--opt-out: " in capsys.readouterr().err

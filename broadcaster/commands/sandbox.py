@@ -10,7 +10,9 @@ import orjson
 
 from broadcaster.errors import UsageError
 from broadcaster.exits import Exit
+from broadcaster.fields import FieldError
 from broadcaster.options import Subparsers, positive_float, rate
+from broadcaster.phones import normalize_phone
 from broadcaster.rate import parse_rate
 from broadcaster.sandbox.config import FAULT_KINDS, SandboxConfig
 from broadcaster.sandbox.server import serving
@@ -76,8 +78,9 @@ def add_parser(commands: Subparsers) -> None:
         "--opt-out",
         action="append",
         default=[],
+        type=opted_out,
         metavar="PHONE",
-        help="a number that has opted out (repeatable)",
+        help="a number that has opted out, read as the input's are (US first; repeatable)",
     )
     faults = parser.add_argument_group(
         "faults", "each a probability per request, drawn from --seed"
@@ -115,8 +118,16 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         seed=args.seed,
         latency=args.latency or 0.0,
         slow_delay=args.slow_delay,
-        opted_out=frozenset(number.strip().removeprefix("+") for number in args.opt_out),
+        opted_out=frozenset(args.opt_out),
     )
+
+
+def opted_out(text: str) -> str:
+    """A number as E.164 digits, as the send rows' are: ``4155550200`` matches ``14155550200``."""
+    try:
+        return normalize_phone(text)
+    except FieldError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
