@@ -22,6 +22,7 @@ from broadcaster.reader import STDIN, input_digest, read_rows
 from broadcaster.record import Record
 from broadcaster.report import JournalFigures
 from broadcaster.settings import Settings
+from broadcaster.summary import counted
 from broadcaster.triage import Decision, Settled, Triage
 
 # Refusals a resend cannot change: the row must be fixed first.
@@ -161,7 +162,7 @@ def _to_fix(path: str, refused: int, invalid: int, not_ended: int) -> str:
     journal = shlex.quote(path)
     first = " once every row has ended (send what is left first)" if not_ended else ""
     return (
-        f"{refused + invalid:,} rows need fixing before a resend ({refused:,} refused, "
+        f"{counted(refused + invalid, 'row')} to fix before a resend ({refused:,} refused, "
         f"{invalid:,} invalid){first}: broadcaster report {journal} --failed-csv FILE, fix them "
         f"there, then broadcaster resume {journal} --input FILE --retry-failed"
     )

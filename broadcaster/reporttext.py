@@ -17,7 +17,7 @@ def format_report(report: Mapping[str, Any]) -> str:
     named = len({run["input"] for run in report["runs"]}) > 1
     lines = [
         *_heading(report),
-        _rows(report["rows"]),
+        _rows(report["rows"], report["left"]),
         *_groups("failed", report["failures"], named),
         *_groups("invalid", report["invalid"], named),
         _requests(report),
@@ -53,10 +53,12 @@ def _heading(report: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _rows(rows: Mapping[str, int]) -> str:
+def _rows(rows: Mapping[str, int], left: list[Mapping[str, Any]]) -> str:
+    not_ended = sum(entry["not_ended"] or 0 for entry in left)
+    counts = f"{rows['total']:,}" + (f" ended, {not_ended:,} not yet" if not_ended else "")
     return _line(
         "rows",
-        f"{rows['total']:,}: {rows['sent']:,} sent, {rows['failed']:,} failed, "
+        f"{counts}: {rows['sent']:,} sent, {rows['failed']:,} failed, "
         f"{rows['invalid']:,} invalid, {rows['skipped']:,} duplicate (skipped)",
     )
 

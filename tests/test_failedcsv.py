@@ -204,6 +204,7 @@ class TestMidCampaign:
         capsys.readouterr()
         assert main(["report", results]) == 1
         out = capsys.readouterr().out
+        assert "ended, 2 not yet: " in out
         assert "2 rows not ended (spring.csv 2, fix.csv 0)" in out
         assert f"then run: broadcaster resume {results} --input {source}" in out
         assert main(["resume", results, "--input", str(source), "--quiet"]) == 1
