@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import structlog
 
 from broadcaster.errors import BroadcasterError
-from broadcaster.journal import PAUSE, JournalState
+from broadcaster.journal import PAUSE, REPLACED, JournalState
 from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
 from broadcaster.plan import Defaults, Message, plan
@@ -189,6 +189,9 @@ class Engine:
             return decision
         if isinstance(decision, Settled):
             self.tally.earlier[decision.status] += 1
+            if decision.replaces is not None:  # a fix whose message has its record already
+                fields = {"key": decision.replaces, "by": decision.key, "at": self._wall_time()}
+                self._recorder.mark(REPLACED, fields)
         elif isinstance(decision, Rejected):
             invalid = Outcome("invalid", decision.key, decision.line, error=decision.reason)
             self._record(replace(invalid, replaces=decision.replaces))
@@ -201,7 +204,8 @@ class Engine:
 
     def _record_duplicate(self, duplicate: Duplicate) -> None:
         key = duplicate.key
-        self._record(Outcome("skipped", key, duplicate.line, key, error=duplicate.reason))
+        skipped = Outcome("skipped", key, duplicate.line, key, error=duplicate.reason)
+        self._record(replace(skipped, replaces=duplicate.replaces))
 
     async def _work(self) -> None:
         while self.stopped_by is None:

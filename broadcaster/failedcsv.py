@@ -85,6 +85,8 @@ def _to_fix(triaged: Triaged, figures: JournalFigures) -> _Row | None:
     decision, planned, record = triaged.decision, triaged.planned, triaged.record
     if not isinstance(decision, Settled) or decision.status not in ("failed", "invalid"):
         return None
+    if figures.replaced[planned.key]:
+        return None  # a fix file holds this row now: its replacement is exported from there
     if isinstance(planned, Invalid):
         return _Row(record.fields, "invalid", planned.reason, record.line, planned.key)
     final = figures.finals.get(planned.key)

@@ -32,6 +32,9 @@ from broadcaster.outcome import STATUSES, Outcome, Status
 
 RUN = "run"
 PAUSE = "pause"  # a marker: every request paused (a 429, a Retry-After, no connection)
+# A marker: a row of a --failed-csv file settled with nothing to record (its fixed message was
+# already sent), yet it replaces the record ``key``, as a record's ``replaces`` does.
+REPLACED = "replaced"
 SYNC_INTERVAL = 1.0
 # How a journal's first line begins (orjson keeps the order records are built in); a line torn
 # by a crash still begins so, or is the start of one of these.
@@ -52,18 +55,29 @@ class JournalState:
     invalid: Counter[str] = field(default_factory=Counter)
     # For rows with their own local_id: the message each local_id was sent (or tried) for.
     digests: dict[str, str] = field(default_factory=dict)
+    # Records a --failed-csv row fixed: their key -> the key of the fixed row's message. A
+    # replaced row is never sent again; it stands as its replacement does.
+    replacements: dict[str, str] = field(default_factory=dict)
 
     def apply(self, record: object) -> None:
         if not isinstance(record, dict):
             self.damaged += 1
         elif record.get("type") == RUN:
             self.headers.append(record)
+        elif record.get("type") == REPLACED:
+            self._replaced(record.get("key"), record.get("by"))
         elif isinstance(record.get("type"), str):
-            pass  # a marker (a pause): for the report, it settles nothing
+            pass  # another marker (a pause): for the report, it settles nothing
         elif record.get("status") in STATUSES and isinstance(record.get("key"), str):
-            self.note(record["key"], record["status"], record.get("digest"))
+            key = record["key"]
+            self.note(key, record["status"], record.get("digest"))
+            self._replaced(record.get("replaces"), key)
         else:
             self.damaged += 1
+
+    def _replaced(self, old: object, new: object) -> None:
+        if isinstance(old, str) and isinstance(new, str) and old != new:
+            self.replacements[old] = new
 
     def note(self, key: str, status: Status, digest: object = None) -> None:
         if isinstance(digest, str) and status in ("sent", "failed"):
@@ -222,13 +236,16 @@ class Journal:
         self.state.headers.append(record)
 
     def record(self, outcome: Outcome) -> None:
-        self._write(orjson.dumps(outcome.record()) + b"\n")
-        self.state.note(outcome.key, outcome.status, outcome.digest)
+        record = outcome.record()
+        self._write(orjson.dumps(record) + b"\n")
+        self.state.apply(record)
         self.sync_if_due()
 
     def mark(self, kind: str, fields: dict[str, Any]) -> None:
-        """A marker record (``{"type": kind, ...}``): what the report tells beside outcomes."""
-        self._write(orjson.dumps({"type": kind, **fields}) + b"\n")
+        """A marker record (``{"type": kind, ...}``): a pause, a replacement."""
+        record = {"type": kind, **fields}
+        self._write(orjson.dumps(record) + b"\n")
+        self.state.apply(record)
         self.sync_if_due()
 
     def sync_if_due(self) -> None:
@@ -286,10 +303,12 @@ class MemoryJournal:
 
     def record(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
-        self.state.note(outcome.key, outcome.status, outcome.digest)
+        self.state.apply(outcome.record())
 
     def mark(self, kind: str, fields: dict[str, Any]) -> None:
-        self.markers.append({"type": kind, **fields})
+        record = {"type": kind, **fields}
+        self.markers.append(record)
+        self.state.apply(record)
 
     def sync_if_due(self) -> None:
         return None

@@ -22,7 +22,7 @@ import orjson
 
 from broadcaster.errors import UsageError
 from broadcaster.header import RunHeader
-from broadcaster.journal import PAUSE, RUN, is_journal
+from broadcaster.journal import PAUSE, REPLACED, RUN, is_journal
 from broadcaster.latency import histogram, percentiles
 from broadcaster.outcome import STATUSES
 
@@ -88,6 +88,7 @@ class JournalFigures:
     pause_seconds: float = 0.0
     pause_marks: list[dict[str, Any]] = field(default_factory=list)
     damaged: int = 0
+    settled_fixes: int = 0  # fix rows recorded by a ``replaced`` marker alone
 
     def add(self, record: object) -> None:
         if not isinstance(record, dict):
@@ -96,10 +97,22 @@ class JournalFigures:
             self._add_run(record)
         elif record.get("type") == PAUSE:
             self._add_pause(record)
+        elif record.get("type") == REPLACED:
+            self._add_replaced(record)
+        elif isinstance(record.get("type"), str):
+            pass  # a marker of a later version: as the journal's reader, settles nothing
         elif record.get("status") in STATUSES and isinstance(record.get("key"), str):
             self._add_outcome(record)
-        elif not isinstance(record.get("type"), str):
+        else:
             self.damaged += 1
+
+    def _add_replaced(self, record: dict[str, Any]) -> None:
+        """A fix row that settled on a message already recorded: it replaces ``key``, and is
+        a duplicate of that message (skipped)."""
+        old, new = record.get("key"), record.get("by")
+        if isinstance(old, str) and isinstance(new, str) and old != new:
+            self.replaced[old] += 1
+            self.settled_fixes += 1
 
     def _add_run(self, record: dict[str, Any]) -> None:
         header = RunHeader.read(record)
@@ -169,7 +182,7 @@ class JournalFigures:
         for key, final in self.finals.items():
             count = self.invalid[key] if final.status == "invalid" else 1
             rows[final.status] += max(0, count - self.replaced[key])
-        rows["skipped"] = self.skipped.total()
+        rows["skipped"] = self.skipped.total() + self.settled_fixes
         return rows
 
     def grouped(self, status: str) -> list[dict[str, Any]]:

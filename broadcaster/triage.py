@@ -16,7 +16,7 @@ the n-th duplicate of a key in this input already has its record when the journa
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from broadcaster.idempotency import derive_key
 from broadcaster.journal import JournalState
@@ -26,9 +26,12 @@ from broadcaster.plan import Invalid, Message, Planned
 
 @dataclass(frozen=True, slots=True)
 class Settled:
-    """The row's record is in the journal already: count it, write nothing."""
+    """The row's record is in the journal already: count it, write nothing (but a ``replaced``
+    marker, for a --failed-csv row whose fixed message has its record already)."""
 
     status: Status
+    key: str | None = None
+    replaces: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class Duplicate:
     line: int
     key: str  # the key of the message that is sent
     first: int | None  # that message's first row, or None when an earlier run sent it
+    replaces: str | None = None  # the key of the record the row fixes
 
     @property
     def reason(self) -> str:
@@ -80,6 +84,17 @@ class Triage:
         self._recorded_content = {digest: key for key, digest in journal.digests.items()}
 
     def decide(self, planned: Planned) -> Decision:
+        decision = self._decide(planned)
+        replaces = planned.replaces
+        if replaces is None or replaces == planned.key or replaces in self._journal.replacements:
+            return decision  # a Message or a Rejected carries its row's replaces itself
+        if isinstance(decision, Duplicate):
+            return replace(decision, replaces=replaces)
+        if isinstance(decision, Settled):
+            return replace(decision, key=planned.key, replaces=replaces)
+        return decision
+
+    def _decide(self, planned: Planned) -> Decision:
         if isinstance(planned, Invalid):
             return self._reject(planned.line, planned.key, planned.reason, planned.replaces)
         digest = planned.digest
@@ -133,14 +148,30 @@ class Triage:
 
     def _first_row(self, message: Message) -> Message | Settled:
         earlier = self._journal.statuses.get(message.key)
-        if earlier == "sent" or (earlier == "failed" and not self._retry_failed):
+        if earlier == "sent":
+            return Settled(earlier)
+        fixed = self._fixed(message.key)
+        if fixed is not None:
+            return Settled(fixed)  # a fix file sent the row's message as it should be
+        if earlier == "failed" and not self._retry_failed:
             return Settled(earlier)
         return message
+
+    def _fixed(self, key: str) -> Status | None:
+        """The status of the row that replaced this key's record (a --failed-csv fix), or
+        None; "skipped" while the replacement has not ended."""
+        replacement = self._journal.replacements.get(key)
+        if replacement is None:
+            return None
+        return self._journal.statuses.get(replacement, "skipped")
 
     def _reject(
         self, line: int, key: str, reason: str, replaces: str | None = None
     ) -> Rejected | Settled:
         self._invalid[key] += 1
+        fixed = self._fixed(key)
+        if fixed is not None:
+            return Settled(fixed)
         if self._invalid[key] <= self._journal.invalid[key]:
             return Settled("invalid")
         return Rejected(line, key, reason, replaces)

@@ -260,3 +260,50 @@ class TestOutputs:
         _, results = sent
         assert main(["report", results, "--failed-csv", target]) == 2
         assert "--failed-csv" in capsys.readouterr().err
+
+
+class TestReplaced:
+    """A row a fix file replaced is never sent again, and the rows still add up."""
+
+    def fix(self, sent: tuple[Path, str], tmp_path: Path, edit: tuple[str, str]) -> Path:
+        _, results = sent
+        fix = tmp_path / "fix.csv"
+        main(["report", results, "--failed-csv", str(fix)])
+        fix.write_text(fix.read_text(encoding="utf-8").replace(*edit))
+        return fix
+
+    def test_the_campaign_file_does_not_send_a_replaced_row_again(
+        self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Bob's row failed; the fix (a new name, so a new message) went out; a --retry-failed
+        over the campaign file must not send Bob's old message as well."""
+        source, results = sent
+        fix = self.fix(sent, tmp_path, ("'+14155550101,Bob,999", "'+14155550101,Robert,55"))
+        main(["resume", results, "--input", str(fix), "--retry-failed", "--quiet"])
+        assert "sandbox   1 message committed" in capsys.readouterr().out
+        main(["resume", results, "--input", str(source), "--retry-failed", "--quiet"])
+        out = capsys.readouterr().out
+        assert "sandbox   0 messages committed" in out
+        assert "earlier   6 settled by earlier runs: 3 sent, 1 skipped, 2 invalid" in out
+        rows = report_json(results, capsys)["rows"]
+        assert rows == {"total": 6, "sent": 3, "failed": 0, "invalid": 2, "skipped": 1}
+
+    def test_a_fix_whose_message_was_already_sent_is_marked_and_counted_once(
+        self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Bob's row, fixed into Ann's message (sent at line 2): nothing to send or record but
+        a replaced marker, and the report counts the row as a duplicate."""
+        _, results = sent
+        fix = self.fix(sent, tmp_path, ("'+14155550101,Bob,999", "'+14155550100,Ann,55"))
+        main(["resume", results, "--input", str(fix), "--quiet"])
+        capsys.readouterr()
+        markers = [
+            orjson.loads(line)
+            for line in Path(results).read_bytes().splitlines()
+            if b'"type":"replaced"' in line
+        ]
+        assert len(markers) == 1
+        rows = report_json(results, capsys)["rows"]
+        assert rows == {"total": 6, "sent": 2, "failed": 0, "invalid": 2, "skipped": 2}
+        main(["resume", results, "--input", str(fix), "--quiet"])  # again: no second marker
+        assert Path(results).read_bytes().count(b'"type":"replaced"') == 1
