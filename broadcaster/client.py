@@ -23,12 +23,11 @@ import orjson
 from broadcaster import __version__
 from broadcaster.credentials import Credentials
 from broadcaster.errors import ApiError, CredentialsError
-from broadcaster.outcome import Reply
+from broadcaster.outcome import RETRYABLE_4XX, Reply
 
 SEND_PATH = "/v1/message/send"
 INBOXES_PATH = "/v1/inboxes"
 _USER_AGENT = f"broadcaster/{__version__}"
-_RETRYABLE_4XX = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
 _SHOWN_BODY = 200
 
 
@@ -52,7 +51,7 @@ def classify(status: int, headers: Mapping[str, str], body: bytes, now: float) -
     error = _error_text(status, body)
     if status == HTTPStatus.UNAUTHORIZED:
         return Reply("unauthorized", status, request_id, error=error)
-    if status in _RETRYABLE_4XX or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+    if status in RETRYABLE_4XX or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return Reply("retry", status, request_id, error=error, retry_after=retry_after)
     return Reply("failed", status, request_id, error=error)
 

@@ -13,6 +13,8 @@ from typing import Any, Literal
 Verdict = Literal["sent", "failed", "retry", "unauthorized"]
 Status = Literal["sent", "failed", "invalid", "skipped"]
 STATUSES: tuple[Status, ...] = ("sent", "skipped", "failed", "invalid")
+# The 4xx answers worth another attempt: the request was not processed (a timeout, the limit).
+RETRYABLE_4XX = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,7 @@ class Reply:
     def may_have_been_committed(self) -> bool:
         """An attempt the API may have committed unbeknown to us: one to be retried that
         reached it, unless its answer says it was not processed (408, 429)."""
-        unprocessed = self.http_status in (HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS)
+        unprocessed = self.http_status in RETRYABLE_4XX
         return self.verdict == "retry" and self.connected and not unprocessed
 
 

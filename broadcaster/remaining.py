@@ -8,15 +8,17 @@ the decision a resumed run would make; the report counts from it what is not end
 from __future__ import annotations
 
 import shlex
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from broadcaster.errors import BroadcasterError
+from broadcaster.errors import BroadcasterError, UsageError
 from broadcaster.header import RunHeader
 from broadcaster.journal import read_journal
+from broadcaster.outcome import RETRYABLE_4XX
 from broadcaster.plan import Planned, plan
 from broadcaster.reader import STDIN, input_digest, read_rows
 from broadcaster.record import Record
@@ -24,9 +26,6 @@ from broadcaster.report import JournalFigures
 from broadcaster.settings import Settings
 from broadcaster.summary import counted
 from broadcaster.triage import Decision, Settled, Triage
-
-# Refusals a resend cannot change: the row must be fixed first.
-_NOT_RETRYABLE = (HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,31 +60,28 @@ def rows_of_run(path: str, header: RunHeader) -> Iterator[Triaged]:
 def what_is_left(figures: JournalFigures) -> dict[str, Any]:
     """The journal's ``left`` entry of the report: for each input its runs read, the rows not
     ended (a fix file sent with ``resume --input`` leaves the campaign's own input unfinished
-    if it was); the failed and invalid rows; the commands that send what is left."""
+    if it was) and the failed rows a resend may get through, with the command that sends them;
+    the rows to fix."""
     retryable, refused = _failed(figures)
-    inputs = [_left_in(figures.path, header, figures) for header in _inputs(figures)]
-    counts = [entry["not_ended"] for entry in inputs]
+    inputs = [_left_in(figures, header, retryable) for header in _inputs(figures)]
     known = bool(inputs) and all(entry["known"] for entry in inputs)
+    not_ended = sum(entry["not_ended"] or 0 for entry in inputs)
     commands = [entry["command"] for entry in inputs if entry["command"]]
-    if retryable:
-        commands = (
-            [commands[0] + " --retry-failed", *commands[1:]]
-            if commands
-            else [f"broadcaster resume {shlex.quote(figures.path)} --retry-failed"]
-        )
+    if retryable and not known:  # where they are is unknown: the last run's input, at least
+        commands.append(f"broadcaster resume {shlex.quote(figures.path)} --retry-failed")
     invalid = figures.rows()["invalid"]
     notes = [entry["note"] for entry in inputs if entry["note"]]
     if refused or invalid:
-        notes.append(_to_fix(figures.path, refused, invalid, sum(filter(None, counts))))
+        notes.append(_to_fix(figures.path, refused, invalid, not_ended))
     return {
         "journal": figures.path,
         "input": inputs[-1]["input"] if inputs else None,
         "known": known,
-        "not_ended": sum(filter(None, counts)) if known else None,
-        "failed_retryable": retryable,
+        "not_ended": not_ended if known else None,
+        "failed_retryable": len(retryable),
         "failed_refused": refused,
         "invalid": invalid,
-        "command": " && ".join(commands) or None,
+        "command": " && ".join(dict.fromkeys(commands)) or None,
         "note": "; ".join(notes) or None,
         "inputs": inputs,
     }
@@ -108,30 +104,21 @@ def _inputs(figures: JournalFigures) -> list[RunHeader]:
     ]
 
 
-def _left_in(path: str, header: RunHeader, figures: JournalFigures) -> dict[str, Any]:
-    last = figures.runs[-1].header
-    entry: dict[str, Any] = {
-        "input": header.input,
-        "known": False,
-        "not_ended": None,
-        "command": None,
-        "note": None,
-    }
+def _left_in(figures: JournalFigures, header: RunHeader, retryable: set[str]) -> dict[str, Any]:
+    """One input: its rows not ended, its failed rows a resend may get through, the command."""
+    entry: dict[str, Any] = {"input": header.input, "known": False, "not_ended": None}
+    entry |= {"failed_retryable": None, "command": None, "note": None}
     _, unreadable = recorded_input(header)
-    if unreadable is not None:
-        entry["note"] = f"rows not ended are unknown: {unreadable}"
-        return entry
     try:
-        not_ended = sum(1 for row in rows_of_run(path, header) if _open(row))
+        if unreadable is not None:
+            raise UsageError(unreadable)
+        rows = Counter(_counted(rows_of_run(figures.path, header), retryable))
     except BroadcasterError as exc:
         entry["note"] = f"rows not ended are unknown: {exc}"
         return entry
-    entry |= {"known": True, "not_ended": not_ended}
-    if not_ended:
-        command = f"broadcaster resume {shlex.quote(path)}"
-        if header is not last:
-            command += f" --input {shlex.quote(str(header.input))}"
-        entry["command"] = command
+    not_ended, retry = rows["open"], rows["retry"]
+    entry |= {"known": True, "not_ended": not_ended, "failed_retryable": retry}
+    entry["command"] = _command(figures, header, not_ended, retry)
     if input_digest(str(header.input)) != header.input_sha256:
         entry["note"] = (
             f"{header.input} changed since its last run: a resumed run reads it as it is now"
@@ -139,22 +126,37 @@ def _left_in(path: str, header: RunHeader, figures: JournalFigures) -> dict[str,
     return entry
 
 
-def _open(row: Triaged) -> bool:
-    return not isinstance(row.decision, Settled)
+def _counted(rows: Iterator[Triaged], retryable: set[str]) -> Iterator[str]:
+    """Each row that is left: "open" (not ended) or "retry" (failed, a resend may help)."""
+    for row in rows:
+        if not isinstance(row.decision, Settled):
+            yield "open"
+        elif row.decision.status == "failed" and row.planned.key in retryable:
+            yield "retry"
 
 
-def _failed(figures: JournalFigures) -> tuple[int, int]:
-    """Failed rows a resend may get through (gave up on retries), and rows the API refused."""
-    retryable = refused = 0
+def _command(figures: JournalFigures, header: RunHeader, not_ended: int, retry: int) -> str | None:
+    if not not_ended and not retry:
+        return None
+    command = f"broadcaster resume {shlex.quote(figures.path)}"
+    if header is not figures.runs[-1].header:
+        command += f" --input {shlex.quote(str(header.input))}"
+    return command + (" --retry-failed" if retry else "")
+
+
+def _failed(figures: JournalFigures) -> tuple[set[str], int]:
+    """The keys of failed rows a resend may get through (no answer, 408, 429, 5xx), and the
+    count of rows the API refused (another 4xx: to fix first)."""
+    retryable: set[str] = set()
+    refused = 0
     for key, final in figures.finals.items():
         if final.status != "failed" or figures.replaced[key]:
             continue
         status = final.http_status
-        if status is not None and status < HTTPStatus.INTERNAL_SERVER_ERROR:
-            refused += status not in _NOT_RETRYABLE
-            retryable += status in _NOT_RETRYABLE
+        if status is None or status >= HTTPStatus.INTERNAL_SERVER_ERROR or status in RETRYABLE_4XX:
+            retryable.add(key)
         else:
-            retryable += 1
+            refused += 1
     return retryable, refused
 
 

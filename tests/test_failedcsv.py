@@ -307,3 +307,23 @@ class TestReplaced:
         assert rows == {"total": 6, "sent": 2, "failed": 0, "invalid": 2, "skipped": 2}
         main(["resume", results, "--input", str(fix), "--quiet"])  # again: no second marker
         assert Path(results).read_bytes().count(b'"type":"replaced"') == 1
+
+
+def test_after_a_fix_run_the_retry_command_names_the_file_that_holds_the_failures(
+    sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bob's row gave up on 503s (a resend may get through); the fix file fixed the invalid
+    rows only. The retry must read the campaign file, not the fix file the last run read."""
+    source, results = sent
+    journal = Path(results)
+    journal.write_bytes(journal.read_bytes().replace(b'"http_status":400', b'"http_status":503'))
+    fix = tmp_path / "fix.csv"
+    main(["report", results, "--failed-csv", str(fix)])
+    rows = fix.read_text(encoding="utf-8").splitlines()
+    fix.write_text("\n".join(line for line in rows if "Bob" not in line) + "\n")
+    main(["resume", results, "--input", str(fix), "--quiet"])
+    capsys.readouterr()
+    main(["report", results, "--format", "json"])
+    [left] = orjson.loads(capsys.readouterr().out)["left"]
+    assert left["command"] == f"broadcaster resume {results} --input {source} --retry-failed"
+    assert [entry["failed_retryable"] for entry in left["inputs"]] == [1, 0]
