@@ -282,7 +282,7 @@ class Engine:
                     PAUSE,
                     {
                         "cause": reply.pause_cause,
-                        "seconds": round(paused, 3),
+                        "seconds": round(self._throttle.added, 3),
                         "row": message.line,
                         "at": self._wall_time(),
                     },

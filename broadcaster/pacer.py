@@ -61,18 +61,20 @@ class Pacer:
                 self._recent.append(now)
                 return now
 
-    def pause(self, seconds: float) -> bool:
+    def pause(self, seconds: float) -> float:
         """Hold every request for ``seconds`` from now, then go on at the rate (also unpaced).
 
-        False when a pause already in force lasts longer: nothing changed.
+        The seconds the hold was lengthened by: 0.0 when a pause in force lasts longer.
         """
-        until = self._clock() + seconds
+        now = self._clock()
+        until = now + seconds
         if until <= self._resume_at:
-            return False
+            return 0.0
+        added = until - max(now, self._resume_at)
         self._resume_at = until
         self._next = until
         self._epoch += 1  # requests waiting for a slot take a new one after the pause
-        return True
+        return added
 
     def _reserve(self) -> float:
         # The schedule may lag the clock by one slot (absorbing late wake-ups), never more: a

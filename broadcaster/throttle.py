@@ -56,6 +56,7 @@ class Throttle:
         self._progress_at = clock()  # when a message was last answered for good
         self._reached = False  # whether any request has reached the API
         self._held: tuple[float, str] = (-math.inf, "")  # until when the pacer holds, and why
+        self.added = 0.0  # the seconds the last pause put in force added to the hold
 
     @property
     def stuck_reason(self) -> str:
@@ -98,8 +99,9 @@ class Throttle:
         return delay if self._hold(delay, reply) else None
 
     def _hold(self, seconds: float, reply: Reply) -> bool:
-        """Pause the pacer; remember until when, for ``pause_in_force``."""
-        held = self._pacer.pause(seconds)
-        if held:
+        """Pause the pacer; remember until when, for ``pause_in_force``, and by how much the
+        hold grew (``added``: a pause that lengthens one in force adds only the difference)."""
+        self.added = self._pacer.pause(seconds)
+        if self.added:
             self._held = (self._clock() + seconds, reply.pause_cause)
-        return held
+        return self.added > 0

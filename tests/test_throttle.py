@@ -70,6 +70,16 @@ class TestThrottle:
         assert t.pause(longer, sent_at=-1.0) == 9.0
         assert t.pause(busy, sent_at=-1.0) is None
 
+    def test_a_pause_that_lengthens_one_in_force_adds_only_the_difference(self) -> None:
+        """Sixteen echoed 429s with Retry-After 30 hold the run 30 s, not eight minutes: the
+        journal's pause markers, which the report adds up, record what each one added."""
+        t = throttle(VirtualTime())
+        t.note(Reply("retry", 503, error="HTTP 503", retry_after=7.0))
+        t.pause(Reply("retry", 503, error="HTTP 503", retry_after=7.0), sent_at=0.0)
+        assert t.added == 7.0
+        t.pause(Reply("retry", 503, error="HTTP 503", retry_after=9.0), sent_at=-1.0)
+        assert t.added == 2.0
+
 
 class TestPauseInForce:
     def test_none_before_any_pause(self) -> None:
