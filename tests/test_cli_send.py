@@ -452,6 +452,22 @@ class TestLongRuns:
             "finished",
         ]
 
+    @pytest.mark.parametrize("which", ["input", "journal"])
+    def test_the_log_never_goes_into_the_input_or_the_journal(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, which: str
+    ) -> None:
+        source = tmp_path / "c.csv"
+        source.write_bytes(SAMPLE.read_bytes())
+        results = tmp_path / "c.results.jsonl"
+        main(["send", str(source), *OPTIONS, "--results", str(results), "--quiet"])
+        target = source if which == "input" else results
+        before = target.read_bytes()
+        capsys.readouterr()
+        argv = ["send", str(source), *OPTIONS, "--results", str(results), "--log-file"]
+        assert main([*argv, str(target)]) == 2
+        assert "give the log a path of its own" in capsys.readouterr().err
+        assert target.read_bytes() == before
+
     def test_verbose_with_quiet_is_refused_in_one_line_before_anything(
         self, capsys: pytest.CaptureFixture[str], results: str
     ) -> None:

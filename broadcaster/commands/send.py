@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+from pathlib import Path
 
 from broadcaster.campaign import send_campaign
+from broadcaster.errors import UsageError
+from broadcaster.journal import is_journal
 from broadcaster.logs import configure_logging, standard_output
 from broadcaster.options import Subparsers, add_campaign_options, settings_from
+from broadcaster.reader import STDIN
 from broadcaster.settings import Settings
 
 
@@ -33,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
 def send(settings: Settings) -> int:
     """Run a campaign with these settings (``resume`` comes here too)."""
+    _check_log_file(settings)
     log_file = configure_logging(
         settings.log_format, settings.quiet, verbose=settings.verbose, log_file=settings.log_file
     )
@@ -41,3 +46,22 @@ def send(settings: Settings) -> int:
     finally:
         if log_file is not None:
             log_file.close()
+
+
+def _check_log_file(settings: Settings) -> None:
+    """A log appended to the input would be read as rows; to a journal, as damaged records."""
+    if settings.log_file is None or not Path(settings.log_file).exists():
+        return
+    target = Path(settings.log_file)
+    for what, path in (
+        ("the input", settings.input),
+        ("the results journal", settings.results_path),
+    ):
+        if path != STDIN and Path(path).exists() and target.samefile(path):
+            raise UsageError(
+                f"--log-file {settings.log_file} is {what}: give the log a path of its own"
+            )
+    if target.is_file() and target.stat().st_size and is_journal(settings.log_file):
+        raise UsageError(
+            f"--log-file {settings.log_file} is a results journal: give the log a path of its own"
+        )
