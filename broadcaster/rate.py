@@ -50,7 +50,9 @@ def parse_rate(text: str) -> Rate:
 
 
 def format_duration(seconds: float) -> str:
-    """``3h 28m 20s`` style, for estimates a person reads."""
+    """``3h 28m 20s`` style, for estimates a person reads (``?`` for what is no duration)."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
     whole = round(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)

@@ -14,7 +14,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from broadcaster.latency import histogram, percentiles
 from broadcaster.outcome import STATUSES
 
 REPORT_VERSION = 1
+MAX_PAUSE = 86_400.0  # seconds: no pause the engine puts in force is longer
+MAX_LATENCY_MS = 86_400_000.0
 _ROW_ORDER = ("sent", "failed", "invalid", "skipped")
 EXAMPLES = 3
 PAUSE_MARKS = 500
@@ -124,7 +126,7 @@ class JournalFigures:
     def _add_pause(self, record: dict[str, Any]) -> None:
         cause, seconds, at = record.get("cause"), record.get("seconds"), _time(record.get("at"))
         cause = cause if isinstance(cause, str) else "unknown"
-        seconds = float(seconds) if isinstance(seconds, int | float) else 0.0
+        seconds = _amount(seconds, MAX_PAUSE) or 0.0
         self.pauses[cause] += 1
         self.pause_seconds += seconds
         if at is not None:
@@ -142,8 +144,9 @@ class JournalFigures:
         at = _time(record.get("at"))
         if status in ("sent", "failed"):
             self.messages += 1
-            if isinstance(latency, int | float) and latency >= 0:
-                self.latencies.append(float(latency))
+            latency = _amount(latency, MAX_LATENCY_MS)
+            if latency is not None:
+                self.latencies.append(latency)
             if at is not None and self.runs:
                 self.runs[-1].paced(at, attempts)
         if at is not None:
@@ -381,15 +384,25 @@ def _loads(line: bytes) -> object:
         return None  # a torn or damaged line: counted as damaged
 
 
+def _amount(value: object, most: float) -> float | None:
+    """A recorded amount of time, when it is one: a finite number from 0 to ``most`` (a journal
+    is data: a hand-edited ``1e308`` must not overflow a sum, nor ``true`` count as 1)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value <= most else None
+
+
 def _whole(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _time(value: object) -> str | None:
-    """A record's time in UTC as the engine writes it (``…+00:00``), else None."""
-    if isinstance(value, str) and value.endswith("+00:00") and _parse(value) is not None:
-        return value
-    return None
+    """A record's time in UTC, as the engine writes it (``2026-11-26T15:04:05.123+00:00``: the
+    form the timeline cuts minutes from), else None."""
+    parsed = _parse(value) if isinstance(value, str) else None
+    if parsed is None or parsed.utcoffset() != timedelta(0):
+        return None
+    return parsed.isoformat(timespec="milliseconds")
 
 
 def _parse(value: str | None) -> datetime | None:

@@ -11,6 +11,7 @@ from broadcaster.summary import counted
 
 _LABEL = 10  # the width of the labels on the left, as the run's summary has them
 _LATENCY = ("min", "mean", "p50", "p90", "p95", "p99", "max")
+_CONTROLS = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0)], "\N{REPLACEMENT CHARACTER}")
 
 
 def format_report(report: Mapping[str, Any]) -> str:
@@ -33,7 +34,9 @@ def format_report(report: Mapping[str, Any]) -> str:
                 f"{counted(report['damaged_lines'], 'line')} that are not records, skipped",
             )
         )
-    return "".join(line + "\n" for line in lines)
+    # Text from a journal is data: an escape sequence or a newline in it must not reach the
+    # terminal as one.
+    return "".join(line.translate(_CONTROLS) + "\n" for line in lines)
 
 
 def _line(label: str, text: str) -> str:

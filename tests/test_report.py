@@ -10,11 +10,15 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from broadcaster.cli import main
+from broadcaster.htmlreport import render_html
 from broadcaster.latency import histogram, percentiles
 from broadcaster.remaining import what_is_left
-from broadcaster.report import build_report, read_figures
+from broadcaster.report import JournalFigures, build_report, read_figures, report_json
+from broadcaster.reporttext import format_report
 
 T0 = "2026-11-26T15:00:00+00:00"
 TWO_PROBLEMS = "phone_number: '12' is not valid; text: missing"
@@ -328,3 +332,51 @@ class TestExamples:
         ]
         main(["report", path])
         assert "opted out (a.csv:70, a.csv:80, a.csv:90…)" in capsys.readouterr().out
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+    st.sampled_from(["sent", "failed", "invalid", "skipped", "run", "pause", "replaced"]),
+    st.sampled_from([T0, "20261126T160058+00:00", "2026-11-26T15:00:00", "1e308"]),
+    st.lists(st.integers(), max_size=2),
+)
+_FIELDS = ["type", "status", "key", "row", "at", "attempts", "latency_ms", "http_status",
+           "error", "seconds", "cause", "replaces", "by", "settings", "started_at",
+           "input"]  # fmt: skip
+
+
+class TestHostileJournals:
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.dictionaries(st.sampled_from(_FIELDS), _VALUES, max_size=8), max_size=12))
+    def test_any_records_make_a_report_never_a_traceback(
+        self, records: list[dict[str, Any]]
+    ) -> None:
+        """Wrong types, huge numbers, odd times, markers of every kind: a report still comes
+        out, in every format, and its rows add up."""
+        figures = JournalFigures("j.results.jsonl")
+        figures.add(header())
+        for record in records:
+            figures.add(record)
+        report = build_report([figures], [what_is_left(figures)])
+        rows = report["rows"]
+        assert rows["total"] == sum(rows[s] for s in ("sent", "failed", "invalid", "skipped"))
+        assert format_report(report)
+        assert render_html(report).startswith("<!DOCTYPE html>")
+        assert orjson.loads(report_json(report))["report_version"] == 1
+
+
+def test_control_characters_from_a_journal_never_reach_the_terminal(tmp_path: Path) -> None:
+    path = journal(
+        tmp_path / "x.results.jsonl",
+        header(),
+        outcome("failed", "k", 2, at(0), http_status=400, error="HTTP 400 \x1b[31mred\x1b[0m\nx"),
+    )
+    text = format_report(build_report([read_figures(path)], []))
+    assert "\x1b" not in text
+    assert "HTTP 400 \N{REPLACEMENT CHARACTER}[31mred" in text
+    assert all(line.startswith(("report", "rows", "failed", " ", "requests", "time", "rate",
+                                "latency", "runs")) for line in text.splitlines())  # fmt: skip
