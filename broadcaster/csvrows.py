@@ -148,6 +148,8 @@ def _rows(text: io.TextIOWrapper, path: str) -> Iterator[Record]:
     header = _header(reader, lines, path)
     # A file --failed-csv wrote (it has a replaces column) has its formula cells escaped.
     exported = REPLACES in header
+    if exported:
+        header = [unescape_formula(name) for name in header]
     rows = 0
     while True:
         start = lines.count + 1

@@ -16,6 +16,8 @@ first) is written with a ``'`` in front; the reader takes that ``'`` off again.
 from __future__ import annotations
 
 import csv
+import os
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -122,11 +124,21 @@ def _write(out: str, names: tuple[list[str], tuple[str, str, str]], rows: Iterab
                 cells = [_cell(row.fields.get(name)) for name in columns]
                 cells += [row.reason, str(row.line), row.key]
                 writer.writerow([escape_formula(cell) for cell in cells])
-        Path(handle.name).chmod(0o644)
+        Path(handle.name).chmod(_mode(Path(out)))
         Path(handle.name).replace(out)
     except OSError as exc:
         Path(handle.name).unlink(missing_ok=True)
         raise UsageError(f"--failed-csv {out}: cannot write it ({exc.strerror})") from None
+
+
+def _mode(out: Path) -> int:
+    """The mode the file had, or the one the umask gives a new file (not world-readable when
+    the user's umask says so: the file holds phone numbers)."""
+    if out.is_file():
+        return stat.S_IMODE(out.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _cell(value: object) -> str:

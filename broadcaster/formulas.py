@@ -9,8 +9,14 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def escape_formula(cell: str) -> str:
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+    """A ``'`` before a formula, and before a cell that already begins with ``'`` and then one
+    (``'=)`` becomes ``''=)``), so that ``unescape_formula`` gives every cell back as it was."""
+    return "'" + cell if _formula(cell) else cell
 
 
 def unescape_formula(cell: str) -> str:
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+    return cell[1:] if cell.startswith("'") and _formula(cell) else cell
+
+
+def _formula(cell: str) -> bool:
+    return cell.lstrip("'").startswith(FORMULA_STARTS)

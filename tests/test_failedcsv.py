@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import orjson
 import pytest
 
 from broadcaster.cli import main
-from broadcaster.formulas import escape_formula, unescape_formula
+from broadcaster.formulas import FORMULA_STARTS, escape_formula, unescape_formula
 from broadcaster.reader import read_rows
 
 # Line 3 is refused by the API (creator 999 is no member of inbox 101), lines 4 and 6 are
@@ -82,10 +84,11 @@ class TestExport:
         source, results = sent
         source.write_text(CAMPAIGN + "+14155550105,Ed,55\n")
         fix = tmp_path / "fix.csv"
-        assert main(["report", results, "--failed-csv", str(fix)]) == 2
-        err = capsys.readouterr().err
+        page = tmp_path / "report.html"
+        assert main(["report", results, "--failed-csv", str(fix), "--html", str(page)]) == 2
+        out, err = capsys.readouterr()
         assert f"{source} changed since the journal's last run read it" in err
-        assert not fix.exists()
+        assert (out, fix.exists(), page.exists()) == ("", False, False)  # nothing half done
 
     @pytest.mark.parametrize("which", ["input", "journal"])
     def test_it_never_writes_over_the_input_or_the_journal(
@@ -97,6 +100,20 @@ class TestExport:
         assert main(["report", results, "--failed-csv", target]) == 2
         assert "give a path of its own" in capsys.readouterr().err
         assert Path(target).read_bytes() == before
+
+    def test_the_export_keeps_to_the_umask(
+        self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """It holds phone numbers: a user whose umask keeps files private gets a private one."""
+        _, results = sent
+        fix = tmp_path / "fix.csv"
+        old = os.umask(0o077)
+        try:
+            main(["report", results, "--failed-csv", str(fix)])
+        finally:
+            os.umask(old)
+        capsys.readouterr()
+        assert stat.S_IMODE(fix.stat().st_mode) == 0o600
 
     def test_it_takes_one_journal(
         self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -154,6 +171,11 @@ class TestFormulas:
     def test_other_cells_are_left_alone(self, cell: str) -> None:
         assert escape_formula(cell) == cell
         assert unescape_formula(cell) == cell
+
+    @pytest.mark.parametrize("cell", ["'=)", "''+1", "'@x", "=", "'", "''", "x'=", "\t'"])
+    def test_every_cell_comes_back_as_it_was(self, cell: str) -> None:
+        assert unescape_formula(escape_formula(cell)) == cell
+        assert not escape_formula(cell).startswith(FORMULA_STARTS)
 
     def test_the_csv_reader_takes_the_escape_off_in_an_export(self, tmp_path: Path) -> None:
         path = tmp_path / "x.csv"

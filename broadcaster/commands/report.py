@@ -60,6 +60,8 @@ def report(
     if failed_csv is not None and len(journals) != 1:
         raise UsageError("--failed-csv reads one journal's input: give one RESULTS")
     _check_outputs({"--html": html, "--failed-csv": failed_csv}, journals)
+    # The export can be refused (its input changed): first, so nothing else is half done.
+    exported = None if failed_csv is None else write_failed_csv(journals[0], failed_csv)
     built = build_report(journals, [what_is_left(figures) for figures in journals])
     if html is not None:
         _write_html(html, built)
@@ -67,8 +69,7 @@ def report(
         out.write(report_json(built).decode())
     else:
         out.write(format_report(built))
-    if failed_csv is not None:
-        exported = write_failed_csv(journals[0], failed_csv)
+    if exported is not None:
         print(f"failed-csv {_exported(exported, journals[0].path)}", file=_aside(fmt, out))
     out.flush()
     return _exit(built)
