@@ -39,6 +39,7 @@ from broadcaster.plan import Defaults, Message, plan
 from broadcaster.rate import Rate
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
+from broadcaster.summary import counted
 from broadcaster.tally import Tally
 from broadcaster.throttle import Pause, Throttle
 from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Triage
@@ -308,7 +309,7 @@ class Engine:
         status: Status = "sent" if reply.verdict == "sent" else "failed"
         error = reply.error
         if reply.verdict == "retry":
-            error = f"gave up after {attempts} attempts; last: {reply.error}"
+            error = f"gave up after {counted(attempts, 'attempt')}; last: {reply.error}"
         if status == "failed" and maybe_committed:
             error = (
                 f"{error}; an attempt may have reached the API (a dropped connection, a timeout "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shlex
 import stat
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -59,15 +60,16 @@ def write_failed_csv(figures: JournalFigures, out: str) -> Exported:
     source, unreadable = recorded_input(header)
     if unreadable is not None or header is None or source is None:
         moved = source not in (None, STDIN) and not Path(str(source)).exists()
-        hint = f"; if it moved: broadcaster resume {figures.path} --input NEWPATH" if moved else ""
+        journal = shlex.quote(figures.path)
+        hint = f"; if it moved: broadcaster resume {journal} --input NEWPATH" if moved else ""
         raise UsageError(f"--failed-csv: cannot read the rows back: {unreadable}{hint}")
     now = input_digest(source)
     if now != header.input_sha256:
         raise UsageError(
             f"--failed-csv: {source} changed since the journal's last run read it (sha256 "
             f"{(header.input_sha256 or 'none')[:12]} then, {(now or 'none')[:12]} now), so its "
-            "lines are no longer the journal's. Put the file back as it was, or run "
-            f"broadcaster resume {figures.path} over it first"
+            "lines are no longer the journal's: put the file back as it was to export its "
+            "failed rows"
         )
     columns: dict[str, None] = {}
     rows = []

@@ -16,12 +16,12 @@ from typing import Any
 
 from broadcaster import svgchart, timelinechart
 from broadcaster.htmlstyle import CSS
+from broadcaster.latency import FIGURES
 from broadcaster.rate import format_duration
+from broadcaster.report import ROWS
 from broadcaster.svgchart import Bucket
 from broadcaster.timelinechart import Minute, PauseMark
 
-STATUSES = ("sent", "failed", "invalid", "skipped")
-PERCENTILES = ("min", "mean", "p50", "p90", "p95", "p99", "max")
 # The settings of a run worth a reader's attention, each with how to say it.
 SETTINGS: tuple[tuple[str, Callable[[object], str]], ...] = (
     ("rate", lambda v: f"rate {v}"),
@@ -68,7 +68,7 @@ def _header(report: Section) -> str:
 
 def _rows(report: Section) -> str:
     rows = _map(report.get("rows"))
-    total, counts = _int(rows.get("total")), {s: _int(rows.get(s)) for s in STATUSES}
+    total, counts = _int(rows.get("total")), {s: _int(rows.get(s)) for s in ROWS}
     cards = [f'<div class="card"><span class="n">{total:,}</span>rows</div>']
     for status, n in counts.items():
         share = f" &middot; {n / total:.1%}" if total else ""
@@ -164,7 +164,7 @@ def _latency(report: Section) -> str:
     figures = "".join(
         f'<div><span class="l">{p}</span><span class="v">{_number(latency.get(p), " ms")}'
         "</span></div>"
-        for p in PERCENTILES
+        for p in FIGURES
     )
     buckets = [
         Bucket(_float(b.get("from_ms")) or 0.0, _float(b.get("to_ms")), _int(b.get("count")))

@@ -11,6 +11,7 @@ from array import array
 from typing import Any
 
 PERCENTILES = (50, 90, 95, 99)
+FIGURES = ("min", "mean", *(f"p{percent}" for percent in PERCENTILES), "max")  # as reported
 # Bucket edges in milliseconds: fine where requests usually land, coarse in the tail.
 EDGES = (0, 25, 50, 75, 100, 150, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000)
 
@@ -20,7 +21,7 @@ def percentiles(ordered: array[float]) -> dict[str, Any]:
     count = len(ordered)
     figures: dict[str, Any] = {"count": count}
     if not count:
-        return figures | dict.fromkeys(("min", "mean", *_names(), "max"))
+        return figures | dict.fromkeys(FIGURES)
     figures["min"] = round(ordered[0], 1)
     figures["mean"] = round(math.fsum(ordered) / count, 1)
     for percent in PERCENTILES:
@@ -46,7 +47,3 @@ def histogram(ordered: array[float]) -> list[dict[str, Any]]:
         {"from_ms": float(edges[index]), "to_ms": float(edges[index + 1]), "count": counts[index]}
         for index in range(used[0], used[-1] + 1)
     ]
-
-
-def _names() -> tuple[str, ...]:
-    return tuple(f"p{percent}" for percent in PERCENTILES)

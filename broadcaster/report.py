@@ -29,7 +29,7 @@ from broadcaster.outcome import STATUSES
 REPORT_VERSION = 1
 MAX_PAUSE = 86_400.0  # seconds: no pause the engine puts in force is longer
 MAX_LATENCY_MS = 86_400_000.0
-_ROW_ORDER = ("sent", "failed", "invalid", "skipped")
+ROWS = ("sent", "failed", "invalid", "skipped")  # the order the report gives them in
 EXAMPLES = 3
 PAUSE_MARKS = 500
 # A reason's particulars (a quoted value, a long number) vary row by row; grouping drops them.
@@ -269,7 +269,7 @@ def build_report(journals: Iterable[JournalFigures], left: list[dict[str, Any]])
         "report_version": REPORT_VERSION,
         "journals": [figures.path for figures in journals],
         "campaigns": _campaigns(journals),
-        "rows": {"total": rows.total(), **{status: rows[status] for status in _ROW_ORDER}},
+        "rows": {"total": rows.total(), **{status: rows[status] for status in ROWS}},
         "failures": _merged(figures.grouped("failed") for figures in journals),
         "invalid": _merged(figures.grouped("invalid") for figures in journals),
         "requests": {

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from broadcaster.latency import FIGURES
 from broadcaster.rate import format_duration
 from broadcaster.summary import counted
 
 _LABEL = 10  # the width of the labels on the left, as the run's summary has them
-_LATENCY = ("min", "mean", "p50", "p90", "p95", "p99", "max")
 _CONTROLS = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0)], "\N{REPLACEMENT CHARACTER}")
 
 
@@ -28,12 +28,10 @@ def format_report(report: Mapping[str, Any]) -> str:
         *_left(report["left"]),
     ]
     if report["damaged_lines"]:
-        lines.append(
-            _line(
-                "damaged",
-                f"{counted(report['damaged_lines'], 'line')} that are not records, skipped",
-            )
-        )
+        damaged = report["damaged_lines"]
+        many = f"{damaged:,} lines that are not records"
+        text = "1 line that is not a record" if damaged == 1 else many
+        lines.append(_line("damaged", f"{text}, skipped"))
     # Text from a journal is data: an escape sequence or a newline in it must not reach the
     # terminal as one.
     return "".join(line.translate(_CONTROLS) + "\n" for line in lines)
@@ -131,7 +129,7 @@ def _time(report: Mapping[str, Any]) -> list[str]:
 def _latency(latency: Mapping[str, Any]) -> str:
     if not latency["count"]:
         return _line("latency", "no requests")
-    figures = " · ".join(f"{name} {latency[name]:,.0f}" for name in _LATENCY)
+    figures = " · ".join(f"{name} {latency[name]:,.0f}" for name in FIGURES)
     over = counted(latency["count"], "message")
     return _line("latency", f"{figures} ms (each message's last attempt; {over})")
 
