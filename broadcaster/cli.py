@@ -12,7 +12,6 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from broadcaster import __version__
 from broadcaster.commands import COMMANDS
 from broadcaster.errors import BroadcasterError
 from broadcaster.exits import Exit
@@ -23,11 +22,30 @@ def main_parser() -> argparse.ArgumentParser:
         prog="broadcaster",
         description="Send large SMS/MMS campaigns through the Heymarket API.",
     )
-    parser.add_argument("--version", action="version", version=f"broadcaster {__version__}")
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS.values():
         command.add_parser(commands)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``, reading the version only when asked (argparse's would on every run)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=0,
+            default=argparse.SUPPRESS,
+            help="show program's version number and exit",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        from broadcaster import __version__  # noqa: PLC0415 - costly, see broadcaster/__init__
+
+        print(f"broadcaster {__version__}")
+        parser.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
+# Every parser is built from this module: what only checks a value (libphonenumber, the
+# template parser) is imported by the function that checks it, so --help stays fast.
 from broadcaster.errors import UsageError
-from broadcaster.phones import parse_region, region_for_country_code
+from broadcaster.inputs import FORMATS
 from broadcaster.rate import Rate, parse_rate
-from broadcaster.reader import FORMATS
 from broadcaster.settings import Settings
-from broadcaster.template import TemplateSyntaxError, check_template
 
 # What a command module adds its parser to: argparse's subparsers action.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001
@@ -63,6 +63,8 @@ def rate(text: str) -> Rate:
 
 def country_code(text: str) -> str:
     """A calling code that names a region (``1``, ``+44``), kept as its digits."""
+    from broadcaster.phones import region_for_country_code  # noqa: PLC0415 - see the imports
+
     try:
         region_for_country_code(text)
     except ValueError as exc:
@@ -72,6 +74,8 @@ def country_code(text: str) -> str:
 
 def template_text(text: str) -> str:
     """``--text``: a template with a mistake is refused once, up front, not row by row."""
+    from broadcaster.template import TemplateSyntaxError, check_template  # noqa: PLC0415 - see the imports
+
     try:
         check_template(text)
     except TemplateSyntaxError as exc:
@@ -91,6 +95,8 @@ def media_url(text: str) -> str:
 
 
 def region(text: str) -> str:
+    from broadcaster.phones import parse_region  # noqa: PLC0415 - see the imports
+
     try:
         return parse_region(text)
     except ValueError as exc:
@@ -167,6 +173,8 @@ def given(args: argparse.Namespace) -> dict[str, Any]:
     values = {name: typed[name] for name in Settings.__dataclass_fields__ if name in typed}
     code = typed.get("default_country_code")
     if code is not None:
+        from broadcaster.phones import region_for_country_code  # noqa: PLC0415 - see the imports
+
         from_code = region_for_country_code(code)
         if values.setdefault("region", from_code) != from_code:
             raise UsageError(

@@ -45,8 +45,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, ValidationResult
 
 from broadcaster.fields import FieldError
-
-DEFAULT_REGION = "US"
+from broadcaster.inputs import DEFAULT_REGION as DEFAULT_REGION  # noqa: PLC0414 - see inputs
 
 _SPACES = " \u00a0\u2007\u202f"  # space, no-break, figure and narrow no-break space
 _ALLOWED = re.compile(rf"\+?[0-9{_SPACES}\-.()/]*")

@@ -21,16 +21,15 @@ import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import IO, Any, cast
 
 from broadcaster.csvrows import csv_rows
 from broadcaster.errors import InputError
+from broadcaster.inputs import STDIN as STDIN  # noqa: PLC0414 - re-exported: see inputs
+from broadcaster.inputs import Format
 from broadcaster.jsonlrows import jsonl_rows
 from broadcaster.record import Record
 
-Format = Literal["csv", "jsonl"]
-FORMATS: tuple[Format, ...] = ("csv", "jsonl")
-STDIN = "-"
 _SUFFIXES: dict[str, Format] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF_BYTES = 4096

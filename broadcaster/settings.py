@@ -11,13 +11,14 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from broadcaster.errors import UsageError
-from broadcaster.phones import DEFAULT_REGION, region_for_country_code
-from broadcaster.plan import Defaults
+from broadcaster.inputs import DEFAULT_REGION, FORMATS, STDIN, Format
 from broadcaster.rate import Rate, parse_rate
-from broadcaster.reader import FORMATS, STDIN, Format
+
+if TYPE_CHECKING:  # the option table is built from this module: --help must not load the plan
+    from broadcaster.plan import Defaults
 
 DEFAULT_BASE_URL = "https://api.heymarket.com"
 RESULTS_SUFFIX = ".results.jsonl"
@@ -85,6 +86,8 @@ class Settings:
     @property
     def defaults(self) -> Defaults:
         """What the command line supplies to rows, as the plan takes it."""
+        from broadcaster.plan import Defaults  # noqa: PLC0415 - see the TYPE_CHECKING import
+
         return Defaults(
             campaign=self.campaign or default_campaign(self.input),
             inbox_id=self.inbox_id,
@@ -126,6 +129,9 @@ class Settings:
             values.pop("format")
         legacy = record.get("default_country_code")  # journals of 0.1 recorded this
         if "region" not in values and isinstance(legacy, str) and legacy:
+            # Imported here: libphonenumber is slow to import, and --help imports this module.
+            from broadcaster.phones import region_for_country_code  # noqa: PLC0415
+
             values["region"] = region_for_country_code(legacy)
         values = {name: value for name, value in values.items() if _fits(known[name], value)}
         values.update(given or {})

@@ -2,6 +2,10 @@
 
 They sit on top of the library (reader, plan, triage, engine, journal, ...), as vegeta's
 commands sit on ``lib/``; ``cli`` dispatches from the table below.
+
+Every command module is imported to build the parser, so ``broadcaster --help`` pays for what
+any of them imports at its top: only what the parser needs is imported there, and what ``run()``
+needs (the engine, aiohttp, libphonenumber, orjson) is imported when it runs.
 """
 
 from __future__ import annotations

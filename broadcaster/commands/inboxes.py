@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-from collections.abc import Mapping
 
-import orjson
-
-from broadcaster.client import INBOXES_PATH, fetch_json
-from broadcaster.credentials import ApiKey, credentials_from
-from broadcaster.endpoint import check_base_url
 from broadcaster.exits import Exit
-from broadcaster.inboxes import Inbox, parse_inboxes, table
 from broadcaster.options import Subparsers, default, positive_float
-from broadcaster.sandbox import SandboxConfig
-from broadcaster.sandbox.server import serving
 from broadcaster.settings import DEFAULT_BASE_URL
 
 BASE_URL_VARIABLE = "HEYMARKET_BASE_URL"
@@ -55,23 +45,11 @@ def add_parser(commands: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    inboxes = asyncio.run(_inboxes(args, os.environ))
-    if args.json:
-        print(
-            orjson.dumps([inbox.record() for inbox in inboxes], option=orjson.OPT_INDENT_2).decode()
-        )
-    else:
-        print(table(inboxes), end="")
+    # Imported to list, not with the parser: aiohttp and the sandbox would slow every --help.
+    from broadcaster.inboxlist import list_inboxes  # noqa: PLC0415
+
+    base_url = args.base_url or os.environ.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL
+    list_inboxes(
+        None if args.sandbox else base_url, os.environ, timeout=args.timeout, as_json=args.json
+    )
     return Exit.OK
-
-
-async def _inboxes(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[Inbox, ...]:
-    if args.sandbox:
-        async with serving(SandboxConfig()) as (url, _):
-            payload = await fetch_json(url, INBOXES_PATH, ApiKey("sandbox"), timeout=args.timeout)
-        return parse_inboxes(payload)
-    base_url = args.base_url or environ.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL
-    check_base_url(base_url)
-    credentials = credentials_from(environ, instead="--sandbox")
-    payload = await fetch_json(base_url, INBOXES_PATH, credentials, timeout=args.timeout)
-    return parse_inboxes(payload)

@@ -11,18 +11,16 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from broadcaster.errors import UsageError
 from broadcaster.exits import Exit
-from broadcaster.failedcsv import Exported, write_failed_csv
-from broadcaster.journal import is_journal
-from broadcaster.logs import standard_output
+from broadcaster.inputs import STDIN
 from broadcaster.options import Subparsers
-from broadcaster.reader import STDIN
-from broadcaster.remaining import what_is_left
-from broadcaster.report import JournalFigures, build_report, read_figures, report_json
-from broadcaster.reporttext import format_report
+
+if TYPE_CHECKING:  # imported to report, not with the parser: see report()
+    from broadcaster.failedcsv import Exported
+    from broadcaster.report import JournalFigures
 
 
 def add_parser(commands: Subparsers) -> None:
@@ -50,12 +48,20 @@ def add_parser(commands: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from broadcaster.logs import standard_output  # noqa: PLC0415 - see report()
+
     return report(args.results, args.format, args.failed_csv, args.html, standard_output())
 
 
 def report(
     paths: list[str], fmt: str, failed_csv: str | None, html: str | None, out: TextIO
 ) -> int:
+    # Imported to report, not with the parser: the journals' readers would slow --help.
+    from broadcaster.failedcsv import write_failed_csv  # noqa: PLC0415
+    from broadcaster.remaining import what_is_left  # noqa: PLC0415
+    from broadcaster.report import build_report, read_figures, report_json  # noqa: PLC0415
+    from broadcaster.reporttext import format_report  # noqa: PLC0415
+
     journals = [read_figures(path) for path in _distinct(paths)]
     if failed_csv is not None and len(journals) != 1:
         raise UsageError("--failed-csv reads one journal's input: give one RESULTS")
@@ -115,6 +121,8 @@ def _write_html(path: str, built: dict[str, Any]) -> None:
 def _check_outputs(outputs: dict[str, str | None], journals: list[JournalFigures]) -> None:
     """An output never replaces what the report reads (a journal, an input its runs read),
     another results journal, or the other output; and it is a file."""
+    from broadcaster.journal import is_journal  # noqa: PLC0415 - see report()
+
     given = {option: path for option, path in outputs.items() if path is not None}
     kept = [figures.path for figures in journals]
     kept += [run.header.input for figures in journals for run in figures.runs if run.header.input]

@@ -7,10 +7,8 @@ from pathlib import Path
 
 from broadcaster.commands.send import send
 from broadcaster.errors import UsageError
-from broadcaster.header import last_run
-from broadcaster.journal import read_journal
+from broadcaster.inputs import STDIN
 from broadcaster.options import Subparsers, add_campaign_options, given
-from broadcaster.reader import STDIN
 from broadcaster.settings import Settings
 
 
@@ -37,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
 
 def resumed(args: argparse.Namespace) -> Settings:
     """The settings of the last run recorded in the journal, replaced by the options given."""
+    # Imported to resume, not with the parser: reading journals loads orjson, slow for --help.
+    from broadcaster.header import last_run  # noqa: PLC0415
+    from broadcaster.journal import read_journal  # noqa: PLC0415
+
     if not Path(args.results).is_file():
         raise UsageError(f"{args.results}: no such results journal")
     last = last_run(read_journal(args.results).headers)

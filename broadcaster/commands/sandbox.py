@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
-
-import orjson
+from typing import TYPE_CHECKING
 
 from broadcaster.errors import UsageError
-from broadcaster.exits import Exit
-from broadcaster.fields import FieldError
+from broadcaster.faults import FAULT_KINDS
 from broadcaster.options import Subparsers, positive_float, rate
-from broadcaster.phones import normalize_phone
 from broadcaster.rate import parse_rate
-from broadcaster.sandbox.config import FAULT_KINDS, SandboxConfig
-from broadcaster.sandbox.server import serving
+
+if TYPE_CHECKING:  # imported to serve, not with the parser: see run()
+    from broadcaster.sandbox import SandboxConfig
 
 _FAULT_HELP = {
     "500": "answer 500",
@@ -107,6 +103,8 @@ def add_parser(commands: Subparsers) -> None:
 
 
 def config_from(args: argparse.Namespace) -> SandboxConfig:
+    from broadcaster.sandbox import SandboxConfig  # noqa: PLC0415 - see run()
+
     faults = {kind: getattr(args, f"fault_{kind}") for kind in FAULT_KINDS}
     return SandboxConfig(
         api_key=args.api_key,
@@ -124,6 +122,10 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
 
 def opted_out(text: str) -> str:
     """A number as E.164 digits, as the send rows' are: ``4155550200`` matches ``14155550200``."""
+    # Imported when a number is given, not with the parser: libphonenumber would slow --help.
+    from broadcaster.fields import FieldError  # noqa: PLC0415
+    from broadcaster.phones import normalize_phone  # noqa: PLC0415
+
     try:
         return normalize_phone(text)
     except FieldError as exc:
@@ -131,21 +133,13 @@ def opted_out(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported to serve, not with the parser: the sandbox (aiohttp) would slow every --help.
+    import asyncio  # noqa: PLC0415
+
+    from broadcaster.sandbox.standalone import serve  # noqa: PLC0415
+
     try:
         config = config_from(args)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return asyncio.run(serve(config, args.host, args.port))
-
-
-async def serve(config: SandboxConfig, host: str, port: int) -> int:
-    async with serving(config, host, port) as (url, state):
-        limit = "no rate limit" if config.rate_limit.unpaced else f"rate limit {config.rate_limit}"
-        print(f"sandbox listening on {url} ({limit})", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
-        print("sandbox stopped: " + orjson.dumps(state.stats()).decode(), flush=True)
-    return Exit.OK

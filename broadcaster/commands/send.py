@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 from pathlib import Path
 
-from broadcaster.campaign import send_campaign
 from broadcaster.errors import UsageError
-from broadcaster.journal import is_journal
-from broadcaster.logs import configure_logging, standard_output
+from broadcaster.inputs import STDIN
 from broadcaster.options import Subparsers, add_campaign_options, settings_from
-from broadcaster.reader import STDIN
 from broadcaster.settings import Settings
 
 
@@ -37,6 +33,12 @@ def run(args: argparse.Namespace) -> int:
 
 def send(settings: Settings) -> int:
     """Run a campaign with these settings (``resume`` comes here too)."""
+    # Imported to send, not with the parser: the engine, aiohttp and structlog would slow --help.
+    import asyncio  # noqa: PLC0415
+
+    from broadcaster.campaign import send_campaign  # noqa: PLC0415
+    from broadcaster.logs import configure_logging, standard_output  # noqa: PLC0415
+
     _check_log_file(settings)
     log_file = configure_logging(
         settings.log_format, settings.quiet, verbose=settings.verbose, log_file=settings.log_file
@@ -50,6 +52,8 @@ def send(settings: Settings) -> int:
 
 def _check_log_file(settings: Settings) -> None:
     """A log appended to the input would be read as rows; to a journal, as damaged records."""
+    from broadcaster.journal import is_journal  # noqa: PLC0415 - as in send()
+
     if settings.log_file is None or not Path(settings.log_file).exists():
         return
     target = Path(settings.log_file)

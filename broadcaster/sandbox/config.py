@@ -7,16 +7,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from broadcaster.faults import FAULT_KINDS as FAULT_KINDS  # noqa: PLC0414 - see faults
 from broadcaster.rate import Rate
-
-FAULT_KINDS = ("500", "503", "429", "drop_before", "drop_after", "slow", "bad_json")
-"""Each a probability per request; at most one fault hits a request.
-
-``drop_before`` closes the connection before the message is committed, ``drop_after`` after
-(the client cannot tell which: only the same ``local_id`` on the retry saves it from sending
-twice); ``slow`` commits, then answers after ``slow_delay``; ``bad_json`` commits, then answers
-200 with a body that is not JSON.
-"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,30 @@
+"""The sandbox as a process of its own (``broadcaster sandbox``): served until SIGINT or
+SIGTERM, then what it counted printed.
+
+Apart from the command (``commands/sandbox``), which imports it only to run: aiohttp would slow
+every ``broadcaster --help``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import orjson
+
+from broadcaster.exits import Exit
+from broadcaster.sandbox.config import SandboxConfig
+from broadcaster.sandbox.server import serving
+
+
+async def serve(config: SandboxConfig, host: str, port: int) -> int:
+    async with serving(config, host, port) as (url, state):
+        limit = "no rate limit" if config.rate_limit.unpaced else f"rate limit {config.rate_limit}"
+        print(f"sandbox listening on {url} ({limit})", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        print("sandbox stopped: " + orjson.dumps(state.stats()).decode(), flush=True)
+    return Exit.OK

@@ -1,0 +1,103 @@
+"""What ``validate`` finds in a campaign: every row planned and triaged as a run would with an
+empty journal, each invalid row reported as a compiler reports errors, the rest counted.
+
+Apart from the command (``commands/validate``), which imports it only to run: the planning layer
+would slow every ``broadcaster --help``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from broadcaster.columns import TARGET_FIELDS
+from broadcaster.exits import Exit
+from broadcaster.inputs import STDIN
+from broadcaster.journal import JournalState
+from broadcaster.plan import Message, plan
+from broadcaster.preview import preview_lines
+from broadcaster.rate import format_duration
+from broadcaster.reader import read_rows
+from broadcaster.segments import is_gsm7
+from broadcaster.settings import Settings
+from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Triage
+
+
+@dataclass(slots=True)
+class CampaignCounts:
+    """What a pass over a campaign found, row by row."""
+
+    rows: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    families: Counter[str] = field(default_factory=Counter)
+    kinds: Counter[str] = field(default_factory=Counter)
+    segments: int = 0
+    ucs2: int = 0
+
+    @property
+    def requests(self) -> int:
+        return self.rows - self.invalid - self.duplicates
+
+    def add(self, decision: Decision) -> None:
+        self.rows += 1
+        if isinstance(decision, Rejected | Settled):  # nothing is settled: no journal is read
+            self.invalid += 1
+            return
+        if isinstance(decision, Duplicate):
+            self.duplicates += 1
+            return
+        planned = decision
+        self.families[planned.family] += 1
+        self.kinds[planned.kind] += 1
+        self.segments += planned.segments
+        text = planned.body.get("text")
+        if planned.kind == "sms" and isinstance(text, str) and not is_gsm7(text):
+            self.ucs2 += 1
+
+
+def validate(settings: Settings, out: TextIO) -> int:
+    """Print one line per invalid row, then the summary; 0 when every row is valid."""
+    counts = CampaignCounts()
+    triage = Triage(settings.defaults.campaign, JournalState())
+    shown = "<stdin>" if settings.input == STDIN else settings.input
+    first: list[Message] = []
+    with read_rows(settings.input, settings.format) as rows:
+        for record in rows:
+            decision = triage.decide(plan(record, settings.defaults))
+            if isinstance(decision, Rejected):
+                out.write(f"{shown}:{decision.line}: {decision.reason}\n")
+            elif isinstance(decision, Message) and len(first) < settings.preview:
+                first.append(decision)
+            counts.add(decision)
+    out.write("".join(line + "\n" for line in preview_lines(first)))
+    out.write(format_counts(counts, settings))
+    return Exit.PROBLEMS if counts.invalid else Exit.OK
+
+
+def format_counts(counts: CampaignCounts, settings: Settings) -> str:
+    valid = counts.rows - counts.invalid
+    families = ", ".join(
+        f"{name} {counts.families[name]:,}" for name in TARGET_FIELDS if counts.families[name]
+    )
+    sms = counts.kinds["sms"]
+    duplicates = (
+        f", {counts.duplicates:,} duplicate (sent once, then skipped)" if counts.duplicates else ""
+    )
+    lines = [
+        f"rows      {counts.rows:,}: {valid:,} valid, {counts.invalid:,} invalid{duplicates}",
+        f"targets   {families or 'none'}",
+        (
+            f"messages  {sms:,} SMS in {counts.segments:,} segments ({counts.ucs2:,} need "
+            f"UCS-2), {counts.kinds['mms']:,} MMS, {counts.kinds['private']:,} private"
+        ),
+        f"time      {counts.requests:,} requests at {settings.rate}: {_eta(counts, settings)}",
+    ]
+    return "".join(line + "\n" for line in lines)
+
+
+def _eta(counts: CampaignCounts, settings: Settings) -> str:
+    if settings.rate.unpaced:
+        return "unpaced"
+    return "about " + format_duration(settings.rate.duration(counts.requests))
