@@ -225,9 +225,10 @@ def _changed_rows(settings: Settings, state: JournalState, same_file: bool) -> C
     counts: Counter[str] = Counter({"settled": 0, "new": 0, "edited": 0})
     sent = lines_sent(settings.results_path) if same_file else bytearray()
     triage = Triage(settings.defaults.campaign, state, settings.retry_failed)
+    defaults = settings.defaults  # once: it is built afresh on each read
     with read_rows(settings.input, settings.format) as rows:
         for record in rows:
-            if isinstance(triage.decide(plan(record, settings.defaults)), Settled):
+            if isinstance(triage.decide(plan(record, defaults)), Settled):
                 counts["settled"] += 1
             else:
                 counts["edited" if has_bit(sent, record.line) else "new"] += 1

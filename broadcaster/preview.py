@@ -111,9 +111,10 @@ def _question(settings: Settings, ahead: Outlook) -> str:
 
 def _messages(settings: Settings, state: JournalState) -> Iterator[Message]:
     triage = Triage(settings.defaults.campaign, state, settings.retry_failed)
+    defaults = settings.defaults  # once: it is built afresh on each read
     with read_rows(settings.input, settings.format) as rows:
         for record in rows:
-            decision = triage.decide(plan(record, settings.defaults))
+            decision = triage.decide(plan(record, defaults))
             if isinstance(decision, Message):
                 yield decision
 

@@ -51,9 +51,10 @@ def rows_of_run(path: str, header: RunHeader) -> Iterator[Triaged]:
     stands."""
     settings = Settings.from_record(header.settings)
     triage = Triage(settings.defaults.campaign, read_journal(path))
+    defaults = settings.defaults  # once: it is built afresh on each read
     with read_rows(settings.input, settings.format) as rows:
         for record in rows:
-            planned = plan(record, settings.defaults)
+            planned = plan(record, defaults)
             yield Triaged(record, planned, triage.decide(planned))
 
 

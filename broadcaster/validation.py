@@ -63,9 +63,10 @@ def validate(settings: Settings, out: TextIO) -> int:
     triage = Triage(settings.defaults.campaign, JournalState())
     shown = "<stdin>" if settings.input == STDIN else settings.input
     first: list[Message] = []
+    defaults = settings.defaults  # once: it is built afresh on each read
     with read_rows(settings.input, settings.format) as rows:
         for record in rows:
-            decision = triage.decide(plan(record, settings.defaults))
+            decision = triage.decide(plan(record, defaults))
             if isinstance(decision, Rejected):
                 out.write(f"{shown}:{decision.line}: {decision.reason}\n")
             elif isinstance(decision, Message) and len(first) < settings.preview:
