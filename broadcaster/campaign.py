@@ -25,7 +25,7 @@ from broadcaster.credentials import (
 )
 from broadcaster.endpoint import check_base_url
 from broadcaster.engine import Engine, EngineSettings, Recorder, Sender, Timing
-from broadcaster.errors import CredentialsError, UsageError
+from broadcaster.errors import CredentialsError, NotConfirmed, UsageError
 from broadcaster.exits import Exit
 from broadcaster.header import RunHeader, last_run
 from broadcaster.journal import (
@@ -114,7 +114,7 @@ def _confirm(settings: Settings, total: int | None) -> None:
     if total is not None and total <= settings.confirm_above:
         return  # not even the whole input is that many: no need to plan it to know
     if not confirmed(settings, read_journal(settings.results_path)):
-        raise UsageError("nothing was sent: the answer was not yes (--yes sends without asking)")
+        raise NotConfirmed("not sent: the answer was not yes (--yes sends without asking)")
 
 
 def _preview(settings: Settings, recorder: Journal | MemoryJournal) -> list[str]:

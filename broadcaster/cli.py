@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from broadcaster.commands import COMMANDS
-from broadcaster.errors import BroadcasterError
+from broadcaster.errors import BroadcasterError, NotConfirmed
 from broadcaster.exits import Exit
 
 
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command].run(args)
     except BroadcasterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{'' if isinstance(exc, NotConfirmed) else 'error: '}{exc}", file=sys.stderr)
         return Exit.USAGE
 
 

@@ -2,6 +2,7 @@
 
     BroadcasterError            anything the CLI turns into ``error: ...`` and exit 2
     ├── UsageError              an option or setting is unusable; nothing was sent
+    │   ├── NotConfirmed        the user answered no to the question before a large send
     │   └── JournalBusyError    another process is writing the results journal
     ├── JournalWriteError       the results journal cannot be written (a full disk, an I/O error)
     ├── InputError              the input file as a whole cannot be read (missing, empty, no header)
@@ -22,6 +23,10 @@ class BroadcasterError(Exception):
 
 class UsageError(BroadcasterError):
     """An option, or a setting, is unusable."""
+
+
+class NotConfirmed(UsageError):  # noqa: N818 - an answer, not an error
+    """The user answered no: nothing was sent, and it is no error (said without ``error:``)."""
 
 
 class JournalBusyError(UsageError):

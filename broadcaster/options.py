@@ -143,6 +143,11 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("output", "--progress-interval", "off a terminal, seconds between progress events (default {default:g})", {"type": positive_float, "metavar": "SECONDS"}),
     ("output", "--preview", "rendered messages shown by validate and --dry-run (default {default}; 0: none)", {"type": non_negative_int, "metavar": "N"}),
 )  # fmt: skip
+# What validate reads (besides the campaign group): the rate, for the time; the preview.
+_CHECKED = frozenset(
+    {"format", "campaign", "inbox_id", "creator_id", "text", "media_url", "template_id"}
+    | {"region", "default_country_code", "rate", "preview"}
+)
 # Environment variables that stand for options a fresh run is not given.
 _ENVIRONMENT: dict[str, tuple[str, Callable[[str], object]]] = {
     "base_url": ("HEYMARKET_BASE_URL", str),
@@ -151,10 +156,13 @@ _ENVIRONMENT: dict[str, tuple[str, Callable[[str], object]]] = {
 }
 
 
-def add_campaign_options(parser: argparse.ArgumentParser, *, resuming: bool = False) -> None:
+def add_campaign_options(
+    parser: argparse.ArgumentParser, *, resuming: bool = False, checking: bool = False
+) -> None:
     """The options of ``send``, accepted by ``validate`` and ``resume`` too.
 
-    ``resuming``: no INPUT; the journal names it.
+    ``resuming``: no INPUT; the journal names it. ``checking`` (``validate``): the options that
+    only sending reads are accepted, so one command line serves both, but not listed.
     """
     if not resuming:
         parser.add_argument(
@@ -164,6 +172,8 @@ def add_campaign_options(parser: argparse.ArgumentParser, *, resuming: bool = Fa
     for group, flag, text, keywords in _OPTIONS:
         dest = flag.removeprefix("--").replace("-", "_")
         shown = text.format(default=default(dest)) if "{default" in text else text
+        if checking and dest not in _CHECKED:
+            shown = argparse.SUPPRESS
         groups[group].add_argument(flag, default=argparse.SUPPRESS, help=shown, **keywords)
 
 

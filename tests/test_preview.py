@@ -128,7 +128,9 @@ class TestSendAsks:
         assert main(self.argv(settings)) == 2
         err = capsys.readouterr().err
         assert "About to send 12 messages" in err
-        assert "error: nothing was sent: the answer was not yes" in err
+        assert err.endswith(
+            "Send them? [y/N] not sent: the answer was not yes (--yes sends without asking)\n"
+        )
         assert not Path(settings.input + ".results.jsonl").exists()
 
     @pytest.mark.usefixtures("terminal")

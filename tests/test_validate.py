@@ -245,3 +245,16 @@ class TestRegion:
         path = write("h.csv", "phone_number,text\n\n")
         code, _, err = run(capsys, "validate", path)
         assert (code, err) == (2, f"error: {path}: the file has a header and no rows\n")
+
+
+def test_validate_lists_what_it_reads_and_accepts_what_only_sending_reads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One command line serves send and validate; validate's help lists only what it reads."""
+    assert main(["validate", "--help"]) == 0
+    shown = capsys.readouterr().out
+    assert "--rate" in shown
+    assert "--preview" in shown
+    assert not any(flag in shown for flag in ("--yes", "--concurrency", "--grace", "--log-file"))
+    argv = ["validate", str(SAMPLE / "campaign.csv"), *DEMO_OPTIONS, "--yes", "--concurrency", "3"]
+    assert main(argv) == 0
