@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
+from pathlib import PurePath
 from typing import Any
 
 from broadcaster import svgchart, timelinechart
@@ -130,9 +131,18 @@ def _left_in(left: Section) -> str:
     said = f'<p class="note">{_t(note)}</p>' if note else ""
     return (
         f'<div class="left{"" if known else " unknown"}"><h3>{_t(left.get("journal"))}</h3>'
-        f'<p class="sub">input {_t(left.get("input"))}{unknown}</p><ul class="tags">{tags}</ul>'
+        f'<p class="sub">{_inputs(left)}{unknown}</p><ul class="tags">{tags}</ul>'
         f"{resume}{said}</div>"
     )
+
+
+def _inputs(left: Section) -> str:
+    """The inputs the journal's runs read: each with its rows not ended, when several."""
+    inputs = _maps(left.get("inputs"))
+    if len(inputs) < 2:  # noqa: PLR2004
+        return f"input {_t(left.get('input'))}"
+    each = (f"{_t(i.get('input'))}: {_n(i.get('not_ended'))} not ended" for i in inputs)
+    return "inputs " + " &middot; ".join(each)
 
 
 def _timeline(report: Section) -> str:
@@ -205,7 +215,9 @@ def _examples(group: Section) -> str:
         if error == group.get("reason"):
             error = ""
         error = error if len(error) <= _LONG_ERROR else error[:_LONG_ERROR] + "…"
-        where = f"line {_t(ex.get('line'))}"
+        source = ex.get("input")
+        named = f"{_t(PurePath(source).name)} " if isinstance(source, str) and source else ""
+        where = f"{named}line {_t(ex.get('line'))}"
         items.append(
             f'<li><span class="mono" title="{_t(ex.get("journal"))}">{where}</span>'
             + (f'<span class="err">{_t(error)}</span>' if error else "")

@@ -380,3 +380,19 @@ def test_control_characters_from_a_journal_never_reach_the_terminal(tmp_path: Pa
     assert "HTTP 400 \N{REPLACEMENT CHARACTER}[31mred" in text
     assert all(line.startswith(("report", "rows", "failed", " ", "requests", "time", "rate",
                                 "latency", "runs")) for line in text.splitlines())  # fmt: skip
+
+
+def test_the_page_names_the_inputs_and_the_input_of_each_example(tmp_path: Path) -> None:
+    refused = {"http_status": 400, "error": "HTTP 400 bad_data: opted out"}
+    path = journal(
+        tmp_path / "x.results.jsonl",
+        header("/nowhere/a.csv"),
+        outcome("failed", "k7", 70, at(0), **refused),
+        header("/nowhere/fix.csv"),
+        outcome("failed", "k2", 2, at(5), **refused),
+    )
+    figures = read_figures(path)
+    page = render_html(build_report([figures], [what_is_left(figures)]))
+    assert "a.csv line 70" in page
+    assert "fix.csv line 2" in page
+    assert "inputs /nowhere/a.csv: " in page
