@@ -119,8 +119,8 @@ def _time(report: Mapping[str, Any]) -> list[str]:
         lines.append(
             _line(
                 "rate",
-                f"{per_second:.2f} messages/s ({per_second * 60:,.0f}/m) while running; "
-                f"{rate['attempts_per_second']:.2f} attempts/s",
+                f"{per_second:,.2f} messages/s ({per_second * 60:,.0f}/m) while running; "
+                f"{rate['attempts_per_second']:,.2f} attempts/s",
             )
         )
     return lines
