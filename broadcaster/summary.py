@@ -56,9 +56,9 @@ def _left(tally: Tally, total: int | None) -> str | None:
 def _requests(tally: Tally, elapsed: float, asked: Rate) -> list[str]:
     requests = tally.sent + tally.failed
     mean = tally.latency_total / requests * 1000 if requests else 0.0
-    pace = "unpaced" if asked.unpaced else f"asked {asked} ({asked.per_second:.2f}/s)"
+    pace = "unpaced" if asked.unpaced else f"asked {asked} ({asked.per_second:,.2f}/s)"
     if tally.mean_rate is not None:
-        pace = f"mean {tally.mean_rate:.2f} requests/s, {pace}"
+        pace = f"mean {tally.mean_rate:,.2f} requests/s, {pace}"
     return [
         (
             f"requests  {counted(tally.attempts, 'attempt')} for {counted(requests, 'message')}, "
