@@ -135,7 +135,7 @@ def _primed(rows: Iterator[Record]) -> Iterator[Record]:
 
 def _recorder(settings: Settings) -> Journal | MemoryJournal:
     if settings.dry_run:
-        return MemoryJournal(read_journal(settings.results_path))
+        return MemoryJournal(read_journal(settings.results_path), keep=False)
     return Journal.open(settings.results_path)
 
 

@@ -292,9 +292,10 @@ class Journal:
 class MemoryJournal:
     """A journal kept in memory: a dry run's (it writes nothing to disk), and the tests'."""
 
-    def __init__(self, state: JournalState | None = None) -> None:
+    def __init__(self, state: JournalState | None = None, *, keep: bool = True) -> None:
         self.state = state or JournalState()
         self.outcomes: list[Outcome] = []
+        self._keep = keep  # a dry run keeps none: they would be held for nothing
         self.markers: list[dict[str, Any]] = []
 
     @property
@@ -302,7 +303,8 @@ class MemoryJournal:
         return self.state.statuses
 
     def record(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
+        if self._keep:
+            self.outcomes.append(outcome)
         self.state.apply(outcome.record())
 
     def mark(self, kind: str, fields: dict[str, Any]) -> None:
