@@ -18,14 +18,14 @@ from typing import Any
 from broadcaster import svgchart, timelinechart
 from broadcaster.htmlstyle import CSS
 from broadcaster.latency import FIGURES
-from broadcaster.rate import format_duration
+from broadcaster.rate import describe_rate, format_duration
 from broadcaster.report import ROWS
 from broadcaster.svgchart import Bucket
 from broadcaster.timelinechart import Minute, PauseMark
 
 # The settings of a run worth a reader's attention, each with how to say it.
 SETTINGS: tuple[tuple[str, Callable[[object], str]], ...] = (
-    ("rate", lambda v: f"rate {v}"),
+    ("rate", lambda v: f"rate {describe_rate(v)}"),
     ("concurrency", lambda v: f"concurrency {v}"),
     ("max_attempts", lambda v: f"{v} attempts at most"),
     ("timeout", lambda v: f"timeout {v} s"),

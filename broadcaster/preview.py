@@ -21,10 +21,10 @@ from broadcaster.plan import Message, plan
 from broadcaster.rate import format_duration
 from broadcaster.reader import STDIN, read_rows
 from broadcaster.settings import Settings
+from broadcaster.summary import LABEL as _LABEL
 from broadcaster.triage import Triage
 
 _SHOWN_CHARS = 200  # of a text: enough to recognise it, short enough to scan several
-_LABEL = 10
 
 
 def preview_lines(messages: Iterable[Message]) -> list[str]:

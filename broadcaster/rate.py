@@ -49,6 +49,16 @@ def parse_rate(text: str) -> Rate:
     return Rate(count, _UNITS[match.group(2) or "s"])
 
 
+def describe_rate(recorded: object) -> str:
+    """A rate as a run header recorded it, for a person: ``480/m``, or ``unpaced`` for any zero."""
+    if not isinstance(recorded, str):
+        return "?"
+    try:
+        return "unpaced" if parse_rate(recorded).unpaced else recorded
+    except UsageError:
+        return recorded  # a journal is data: shown as it stands
+
+
 def format_duration(seconds: float) -> str:
     """``3h 28m 20s`` style, for estimates a person reads (``?`` for what is no duration)."""
     if not math.isfinite(seconds) or seconds < 0:

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.latency import FIGURES
-from broadcaster.rate import format_duration
+from broadcaster.rate import describe_rate, format_duration
+from broadcaster.summary import LABEL as _LABEL
 from broadcaster.summary import counted
 
-_LABEL = 10  # the width of the labels on the left, as the run's summary has them
 _CONTROLS = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0)], "\N{REPLACEMENT CHARACTER}")
 
 
@@ -141,7 +141,8 @@ def _runs(runs: list[Mapping[str, Any]]) -> list[str]:
         checksum = (run["input_sha256"] or "none")[:12]
         text = (
             f"{_stamp(run['started_at'])}  v{run['version']}  {run['input']} (sha256 {checksum})"
-            f"  rate {_rate(settings.get('rate'))}, concurrency {settings.get('concurrency', '?')}"
+            f"  rate {describe_rate(settings.get('rate'))}, "
+            f"concurrency {settings.get('concurrency', '?')}"
         )
         lines.append(_line("runs" if index == 0 else "", text))
     return lines
@@ -175,10 +176,6 @@ def _by_input(entry: Mapping[str, Any]) -> str:
         return ""
     counts = ", ".join(f"{Path(i['input']).name} {i['not_ended']:,}" for i in inputs)
     return f" ({counts})"
-
-
-def _rate(recorded: object) -> str:
-    return "unpaced" if recorded in ("0/s", "0/m", "0/h", "0") else str(recorded or "?")
 
 
 def _stamp(iso: str | None) -> str:

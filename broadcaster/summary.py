@@ -6,6 +6,8 @@ from broadcaster.outcome import STATUSES
 from broadcaster.rate import Rate, format_duration
 from broadcaster.tally import Tally
 
+LABEL = 10  # the width of the labels on the left (``rows      ``), here and in the report
+
 
 def summary(
     tally: Tally, elapsed: float, asked: Rate, total: int | None = None, dry_run: bool = False

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from broadcaster.errors import UsageError
-from broadcaster.rate import Rate, format_duration, parse_rate
+from broadcaster.rate import Rate, describe_rate, format_duration, parse_rate
 
 
 class TestParseRate:
@@ -41,3 +41,11 @@ class TestDuration:
         self, seconds: float, text: str
     ) -> None:
         assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("recorded", "said"),
+    [("480/m", "480/m"), ("0/s", "unpaced"), ("0.0/m", "unpaced"), ("junk", "junk"), (None, "?")],
+)
+def test_a_recorded_rate_is_described_for_a_person(recorded: object, said: str) -> None:
+    assert describe_rate(recorded) == said
