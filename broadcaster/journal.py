@@ -20,7 +20,7 @@ import os
 import stat
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from broadcaster.errors import JournalBusyError, JournalWriteError, UsageError
+from broadcaster.inputs import STDIN
 from broadcaster.outcome import STATUSES, Outcome, Status
 
 RUN = "run"
@@ -164,6 +165,31 @@ def check_results_path(path: str, input_path: str | None) -> None:
             f"--results {path} exists and is not a results journal: give another path "
             "(a journal is only ever appended to, and this file is not one)"
         )
+
+
+def check_output(
+    option: str,
+    path: str,
+    kept: Mapping[str, str],
+    *,
+    own: str = "a path of its own",
+    file_only: bool = True,
+) -> None:
+    """An output (a report's page or export, a log) never replaces a file a run reads
+    (``kept``: its path, and what to call it) or a results journal; with ``file_only``, it is
+    a regular file (a log may be a pipe)."""
+    target = Path(path)
+    if not target.exists():
+        return
+    if not target.is_file():
+        if file_only:
+            raise UsageError(f"{option} {path} is not a regular file: give the path of a file")
+        return
+    for source, what in kept.items():
+        if source != STDIN and Path(source).exists() and target.samefile(source):
+            raise UsageError(f"{option} {path} is {what}: give {own}")
+    if target.stat().st_size and is_journal(path):
+        raise UsageError(f"{option} {path} is a results journal: give {own}")
 
 
 def _not_a_file(path: str) -> UsageError:

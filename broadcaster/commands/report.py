@@ -121,31 +121,22 @@ def _write_html(path: str, built: dict[str, Any]) -> None:
 def _check_outputs(outputs: dict[str, str | None], journals: list[JournalFigures]) -> None:
     """An output never replaces what the report reads (a journal, an input its runs read),
     another results journal, or the other output; and it is a file."""
-    from broadcaster.journal import is_journal  # noqa: PLC0415 - see report()
+    from broadcaster.journal import check_output  # noqa: PLC0415 - see report()
 
-    given = {option: path for option, path in outputs.items() if path is not None}
     kept = [figures.path for figures in journals]
     kept += [run.header.input for figures in journals for run in figures.runs if run.header.input]
     seen: dict[Path, str] = {}
-    for option, path in given.items():
+    for option, path in outputs.items():
+        if path is None:
+            continue
         if path == STDIN:
             raise UsageError(f"{option} takes the path of a file (the report itself is on stdout)")
-        target = Path(path)
-        if target.resolve() in seen:
-            raise UsageError(f"{option} {path} is the {seen[target.resolve()]} file too")
-        seen[target.resolve()] = option
-        if not target.exists():
-            continue
-        if not target.is_file():
-            raise UsageError(f"{option} {path} is not a regular file: give the path of a file")
-        for source in kept:
-            if Path(source).exists() and target.samefile(source):
-                named = "" if source == path else f" ({source})"
-                raise UsageError(
-                    f"{option} {path} is a file the report reads{named}: give a path of its own"
-                )
-        if target.stat().st_size and is_journal(path):
-            raise UsageError(f"{option} {path} is a results journal: give a path of its own")
+        target = Path(path).resolve()
+        if target in seen:
+            raise UsageError(f"{option} {path} is the {seen[target]} file too")
+        seen[target] = option
+        reads = {s: "a file the report reads" + ("" if s == path else f" ({s})") for s in kept}
+        check_output(option, path, reads)
 
 
 def _aside(fmt: str, out: TextIO) -> TextIO:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
-from broadcaster.errors import UsageError
-from broadcaster.inputs import STDIN
 from broadcaster.options import Subparsers, add_campaign_options, settings_from
 from broadcaster.settings import Settings
 
@@ -52,20 +49,9 @@ def send(settings: Settings) -> int:
 
 def _check_log_file(settings: Settings) -> None:
     """A log appended to the input would be read as rows; to a journal, as damaged records."""
-    from broadcaster.journal import is_journal  # noqa: PLC0415 - as in send()
+    from broadcaster.journal import check_output  # noqa: PLC0415 - as in send()
 
-    if settings.log_file is None or not Path(settings.log_file).exists():
-        return
-    target = Path(settings.log_file)
-    for what, path in (
-        ("the input", settings.input),
-        ("the results journal", settings.results_path),
-    ):
-        if path != STDIN and Path(path).exists() and target.samefile(path):
-            raise UsageError(
-                f"--log-file {settings.log_file} is {what}: give the log a path of its own"
-            )
-    if target.is_file() and target.stat().st_size and is_journal(settings.log_file):
-        raise UsageError(
-            f"--log-file {settings.log_file} is a results journal: give the log a path of its own"
-        )
+    if settings.log_file is not None:
+        kept = {settings.input: "the input", settings.results_path: "the results journal"}
+        own = "the log a path of its own"
+        check_output("--log-file", settings.log_file, kept, own=own, file_only=False)
