@@ -29,6 +29,7 @@ import orjson
 from broadcaster.columns import REPLACES
 from broadcaster.errors import UsageError
 from broadcaster.formulas import escape_formula
+from broadcaster.journal import read_journal
 from broadcaster.plan import Invalid
 from broadcaster.reader import STDIN, input_digest
 from broadcaster.remaining import Triaged, recorded_input, rows_of_run
@@ -74,7 +75,7 @@ def write_failed_csv(figures: JournalFigures, out: str) -> Exported:
     columns: dict[str, None] = {}
     rows = []
     not_ended = 0
-    for triaged in rows_of_run(figures.path, header):
+    for triaged in rows_of_run(read_journal(figures.path), header):
         columns.update(dict.fromkeys(triaged.record.fields))
         row = _to_fix(triaged, figures)
         if row is not None:

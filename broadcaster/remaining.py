@@ -17,7 +17,7 @@ from typing import Any
 
 from broadcaster.errors import BroadcasterError, UsageError
 from broadcaster.header import RunHeader
-from broadcaster.journal import read_journal
+from broadcaster.journal import JournalState, read_journal
 from broadcaster.outcome import RETRYABLE_4XX
 from broadcaster.plan import Planned, plan
 from broadcaster.reader import STDIN, input_digest, read_rows
@@ -46,11 +46,11 @@ def recorded_input(header: RunHeader | None) -> tuple[str | None, str | None]:
     return header.input, None
 
 
-def rows_of_run(path: str, header: RunHeader) -> Iterator[Triaged]:
-    """The input a run read, with its settings, row by row, triaged against the journal as it
-    stands."""
+def rows_of_run(state: JournalState, header: RunHeader) -> Iterator[Triaged]:
+    """The input a run read, with its settings, row by row, triaged against the journal's
+    ``state`` (read once: triage only reads it)."""
     settings = Settings.from_record(header.settings)
-    triage = Triage(settings.defaults.campaign, read_journal(path))
+    triage = Triage(settings.defaults.campaign, state)
     defaults = settings.defaults  # once: it is built afresh on each read
     with read_rows(settings.input, settings.format) as rows:
         for record in rows:
@@ -64,7 +64,8 @@ def what_is_left(figures: JournalFigures) -> dict[str, Any]:
     if it was) and the failed rows a resend may get through, with the command that sends them;
     the rows to fix."""
     retryable, refused = _failed(figures)
-    inputs = [_left_in(figures, header, retryable) for header in _inputs(figures)]
+    state = read_journal(figures.path)
+    inputs = [_left_in(figures, state, header, retryable) for header in _inputs(figures)]
     known = bool(inputs) and all(entry["known"] for entry in inputs)
     not_ended = sum(entry["not_ended"] or 0 for entry in inputs)
     commands = [entry["command"] for entry in inputs if entry["command"]]
@@ -105,7 +106,9 @@ def _inputs(figures: JournalFigures) -> list[RunHeader]:
     ]
 
 
-def _left_in(figures: JournalFigures, header: RunHeader, retryable: set[str]) -> dict[str, Any]:
+def _left_in(
+    figures: JournalFigures, state: JournalState, header: RunHeader, retryable: set[str]
+) -> dict[str, Any]:
     """One input: its rows not ended, its failed rows a resend may get through, the command."""
     entry: dict[str, Any] = {"input": header.input, "known": False, "not_ended": None}
     entry |= {"failed_retryable": None, "command": None, "note": None}
@@ -113,7 +116,7 @@ def _left_in(figures: JournalFigures, header: RunHeader, retryable: set[str]) ->
     try:
         if unreadable is not None:
             raise UsageError(unreadable)
-        rows = Counter(_counted(rows_of_run(figures.path, header), retryable))
+        rows = Counter(_counted(rows_of_run(state, header), retryable))
     except BroadcasterError as exc:
         entry["note"] = f"rows not ended are unknown: {exc}"
         return entry
