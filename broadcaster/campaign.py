@@ -38,19 +38,19 @@ from broadcaster.journal import (
     read_journal,
 )
 from broadcaster.pacer import Pacer
-from broadcaster.plan import plan
 from broadcaster.preview import confirmed, first_messages, preview_lines
 from broadcaster.progress import Progress, terminal
 from broadcaster.rate import Rate
 from broadcaster.reader import STDIN, input_digest, read_rows
 from broadcaster.record import Record
+from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
 from broadcaster.sandbox import SandboxConfig
 from broadcaster.sandbox.server import serving
 from broadcaster.sandbox.state import SandboxState
 from broadcaster.settings import Settings
 from broadcaster.summary import counted, summary
-from broadcaster.triage import Settled, Triage
+from broadcaster.triage import Settled
 
 log = structlog.get_logger("broadcaster")
 # Settings that are part of every message they fill: changing one changes those messages' keys.
@@ -224,14 +224,11 @@ def _changed_rows(settings: Settings, state: JournalState, same_file: bool) -> C
     in the file the last run read: another file's lines are not its lines)."""
     counts: Counter[str] = Counter({"settled": 0, "new": 0, "edited": 0})
     sent = lines_sent(settings.results_path) if same_file else bytearray()
-    triage = Triage(settings.defaults.campaign, state, settings.retry_failed)
-    defaults = settings.defaults  # once: it is built afresh on each read
-    with read_rows(settings.input, settings.format) as rows:
-        for record in rows:
-            if isinstance(triage.decide(plan(record, defaults)), Settled):
-                counts["settled"] += 1
-            else:
-                counts["edited" if has_bit(sent, record.line) else "new"] += 1
+    for row in triaged_rows(settings, state):
+        if isinstance(row.decision, Settled):
+            counts["settled"] += 1
+        else:
+            counts["edited" if has_bit(sent, row.record.line) else "new"] += 1
     return counts
 
 

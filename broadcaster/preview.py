@@ -17,12 +17,12 @@ from typing import TextIO
 from yarl import URL
 
 from broadcaster.journal import JournalState
-from broadcaster.plan import Message, plan
+from broadcaster.plan import Message
 from broadcaster.rate import format_duration
-from broadcaster.reader import STDIN, read_rows
+from broadcaster.reader import STDIN
+from broadcaster.remaining import triaged_rows
 from broadcaster.settings import Settings
 from broadcaster.summary import LABEL as _LABEL
-from broadcaster.triage import Triage
 
 _SHOWN_CHARS = 200  # of a text: enough to recognise it, short enough to scan several
 
@@ -110,13 +110,9 @@ def _question(settings: Settings, ahead: Outlook) -> str:
 
 
 def _messages(settings: Settings, state: JournalState) -> Iterator[Message]:
-    triage = Triage(settings.defaults.campaign, state, settings.retry_failed)
-    defaults = settings.defaults  # once: it is built afresh on each read
-    with read_rows(settings.input, settings.format) as rows:
-        for record in rows:
-            decision = triage.decide(plan(record, defaults))
-            if isinstance(decision, Message):
-                yield decision
+    for row in triaged_rows(settings, state):
+        if isinstance(row.decision, Message):
+            yield row.decision
 
 
 def _on_a_terminal() -> bool:

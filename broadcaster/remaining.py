@@ -49,8 +49,12 @@ def recorded_input(header: RunHeader | None) -> tuple[str | None, str | None]:
 def rows_of_run(state: JournalState, header: RunHeader) -> Iterator[Triaged]:
     """The input a run read, with its settings, row by row, triaged against the journal's
     ``state`` (read once: triage only reads it)."""
-    settings = Settings.from_record(header.settings)
-    triage = Triage(settings.defaults.campaign, state)
+    return triaged_rows(Settings.from_record(header.settings), state)
+
+
+def triaged_rows(settings: Settings, state: JournalState) -> Iterator[Triaged]:
+    """The input, row by row, planned and triaged as a run with these settings would."""
+    triage = Triage(settings.defaults.campaign, state, settings.retry_failed)
     defaults = settings.defaults  # once: it is built afresh on each read
     with read_rows(settings.input, settings.format) as rows:
         for record in rows:

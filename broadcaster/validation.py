@@ -15,13 +15,13 @@ from broadcaster.columns import TARGET_FIELDS
 from broadcaster.exits import Exit
 from broadcaster.inputs import STDIN
 from broadcaster.journal import JournalState
-from broadcaster.plan import Message, plan
+from broadcaster.plan import Message
 from broadcaster.preview import preview_lines
 from broadcaster.rate import format_duration
-from broadcaster.reader import read_rows
+from broadcaster.remaining import triaged_rows
 from broadcaster.segments import is_gsm7
 from broadcaster.settings import Settings
-from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Triage
+from broadcaster.triage import Decision, Duplicate, Rejected, Settled
 
 
 @dataclass(slots=True)
@@ -60,18 +60,15 @@ class CampaignCounts:
 def validate(settings: Settings, out: TextIO) -> int:
     """Print one line per invalid row, then the summary; 0 when every row is valid."""
     counts = CampaignCounts()
-    triage = Triage(settings.defaults.campaign, JournalState())
     shown = "<stdin>" if settings.input == STDIN else settings.input
     first: list[Message] = []
-    defaults = settings.defaults  # once: it is built afresh on each read
-    with read_rows(settings.input, settings.format) as rows:
-        for record in rows:
-            decision = triage.decide(plan(record, defaults))
-            if isinstance(decision, Rejected):
-                out.write(f"{shown}:{decision.line}: {decision.reason}\n")
-            elif isinstance(decision, Message) and len(first) < settings.preview:
-                first.append(decision)
-            counts.add(decision)
+    for row in triaged_rows(settings, JournalState()):  # no journal: every row is checked
+        decision = row.decision
+        if isinstance(decision, Rejected):
+            out.write(f"{shown}:{decision.line}: {decision.reason}\n")
+        elif isinstance(decision, Message) and len(first) < settings.preview:
+            first.append(decision)
+        counts.add(decision)
     out.write("".join(line + "\n" for line in preview_lines(first)))
     out.write(format_counts(counts, settings))
     return Exit.PROBLEMS if counts.invalid else Exit.OK
