@@ -33,7 +33,8 @@ ambiguous numbers would refuse good rows. Numbers of other countries are written
 
 Numbers in the canonical API form of the North American plan (``14155551234`` or
 ``4155551234`` in a +1 region) skip ``phonenumbers.parse``: for them its result is known (see
-``_nanp_fast_path``), and a property test checks the two paths agree.
+``_nanp_fast_path``), and a property test checks the two paths agree. Their validity is the
+library's too, asked once per prefix of the digits that decide it (``nanpranges``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, V
 
 from broadcaster.fields import FieldError
 from broadcaster.inputs import DEFAULT_REGION as DEFAULT_REGION  # noqa: PLC0414 - see inputs
+from broadcaster.nanpranges import NanpVerdicts, nanp_depth
 
 _SPACES = " \u00a0\u2007\u202f"  # space, no-break, figure and narrow no-break space
 _ALLOWED = re.compile(rf"\+?[0-9{_SPACES}\-.()/]*")
@@ -167,7 +169,7 @@ def _nanp_fast_path(text: str, region: str) -> str | None:
     if plus is None and region not in _NANP_REGIONS:
         return None
     national = (bracketed or area) + exchange + line
-    if not phonenumbers.is_valid_number(PhoneNumber(country_code=1, national_number=int(national))):
+    if not _nanp_verdicts().is_valid(national):
         return None
     return "1" + national
 
@@ -218,6 +220,11 @@ def _valid(text: str, region: str | None) -> tuple[PhoneNumber | None, str]:
     )
     why = _WHY_NOT_POSSIBLE.get(reason, "not a phone number{where}")
     return None, why.format(where=where)
+
+
+@functools.cache
+def _nanp_verdicts() -> NanpVerdicts:
+    return NanpVerdicts(nanp_depth())
 
 
 @functools.cache

@@ -1,0 +1,147 @@
+"""libphonenumber's verdict on ten-digit North American numbers, remembered by prefix.
+
+``phonenumbers.is_valid_number`` on a +1 number walks the plan's 25 regions, each testing a
+dozen regular expressions: about half of what planning a row costs. Its answer for a
+ten-digit number, though, depends only on the number's first few digits, because every
+pattern it consults (each region's number types and leading digits) is a head of bounded
+width followed by nothing but "any digit" (``246521[0369]\\d{3}``: seven digits decide).
+
+``prefix_depth`` reads that width off the installed library's own patterns, with Python's
+regular expression parser, so the rule is proven for the metadata in use, not assumed: after
+an update that adds a pattern with a wider head, the depth follows; if any pattern's head is
+unbounded, nothing is remembered and every number takes the library's full check. The verdict
+for a prefix is asked of the library the first time a number starting with it appears, and
+kept in two bitsets (seen, valid) of 10**depth bits: 2.5 MB at today's depth of 7.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import phonenumbers
+from phonenumbers import PhoneMetadata, PhoneNumber
+
+# Python's own parser of regular expressions (what ``re.compile`` runs), which has no stubs.
+sre_parse: Any = importlib.import_module("re._parser")
+sre: Any = importlib.import_module("re._constants")
+
+_NANP_REGIONS = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]
+_NATIONAL_DIGITS = 10
+_MAX_DEPTH = 8  # 10**8 bits = 12.5 MB each bitset: past this, remembering costs too much
+_DESCRIPTIONS = (
+    "general_desc", "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost",
+    "personal_number", "voip", "pager", "uan", "voicemail", "no_international_dialling",
+)  # fmt: skip
+_ANY_DIGIT = ([(sre.CATEGORY, sre.CATEGORY_DIGIT)], [(sre.RANGE, (ord("0"), ord("9")))])
+
+_Item = tuple[object, object]
+
+
+def prefix_depth(pattern: str) -> int | None:
+    """How many leading digits decide whether a string of digits fully matches ``pattern``,
+    or None when no bound holds (a head of unbounded width)."""
+    parsed = sre_parse.parse(pattern)
+    return _depth(parsed.state, list(parsed.data))
+
+
+def leading_width(pattern: str) -> int | None:
+    """How many leading digits decide whether ``pattern`` matches at the start (re.match)."""
+    parsed = sre_parse.parse(pattern)
+    return _width(parsed.state, list(parsed.data))
+
+
+def nanp_depth() -> int | None:
+    """The depth that decides every +1 region's patterns, read from the installed metadata."""
+    depths = list(_nanp_depths())
+    if None in depths:
+        return None
+    return max(depth for depth in depths if depth is not None)
+
+
+class NanpVerdicts:
+    """``is_valid(national)`` for ten digits: the library's answer, asked once per prefix."""
+
+    def __init__(self, depth: int | None) -> None:
+        self._depth = depth if depth is not None and depth <= _MAX_DEPTH else None
+        size = 0 if self._depth is None else (10**self._depth + 7) // 8
+        self._seen = bytearray(size)
+        self._valid = bytearray(size)
+
+    def is_valid(self, national: str) -> bool:
+        if len(national) != _NATIONAL_DIGITS or self._depth is None:
+            return _library_says(national)
+        index = int(national[: self._depth])
+        byte, bit = index >> 3, 1 << (index & 7)
+        if not self._seen[byte] & bit:
+            self._seen[byte] |= bit
+            if _library_says(national):
+                self._valid[byte] |= bit
+        return bool(self._valid[byte] & bit)
+
+
+def _library_says(national: str) -> bool:
+    return phonenumbers.is_valid_number(PhoneNumber(country_code=1, national_number=int(national)))
+
+
+def _nanp_depths() -> Iterator[int | None]:
+    for region in _NANP_REGIONS:
+        metadata = PhoneMetadata.metadata_for_region(region)
+        if metadata is None:  # pragma: no cover - every listed region has metadata
+            yield None
+            continue
+        for name in _DESCRIPTIONS:
+            description = getattr(metadata, name, None)
+            if description is not None and description.national_number_pattern:
+                yield prefix_depth(description.national_number_pattern)
+        if metadata.leading_digits:
+            yield leading_width(metadata.leading_digits)
+
+
+def _depth(state: object, items: list[_Item]) -> int | None:
+    """A sequence is a head, then free items (any digit, any count): the head decides. When
+    the head's last item is a group, its branches each have their own head and free tail."""
+    end = len(items)
+    while end and _is_free(items[end - 1]):
+        end -= 1
+    if end == 0:
+        return 0
+    before = _width(state, items[: end - 1])
+    if before is None:
+        return None
+    branches = _branches(items[end - 1])
+    if branches is None:
+        last = _width(state, items[end - 1 : end])
+        return None if last is None else before + last
+    depths = [_depth(state, branch) for branch in branches]
+    if None in depths:
+        return None
+    return before + max(depth for depth in depths if depth is not None)
+
+
+def _is_free(item: _Item) -> bool:
+    op, value = item
+    if op is sre.IN:
+        return value in _ANY_DIGIT
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and isinstance(value, tuple):
+        return all(_is_free(inner) for inner in value[2].data)
+    return False
+
+
+def _branches(item: _Item) -> list[list[_Item]] | None:
+    op, value = item
+    if op is sre.SUBPATTERN and isinstance(value, tuple):
+        inner = value[3].data
+        if len(inner) == 1 and inner[0][0] is sre.BRANCH:
+            return [list(branch.data) for branch in inner[0][1][1]]
+        return [list(inner)]
+    if op is sre.BRANCH and isinstance(value, tuple):
+        return [list(branch.data) for branch in value[1]]
+    return None
+
+
+def _width(state: object, items: Sequence[_Item]) -> int | None:
+    """The most characters ``items`` can match, or None when unbounded."""
+    widest = int(sre_parse.SubPattern(state, list(items)).getwidth()[1])
+    return None if widest >= sre.MAXREPEAT else widest
