@@ -6,18 +6,28 @@ ten-digit number, though, depends only on the number's first few digits, because
 pattern it consults (each region's number types and leading digits) is a head of bounded
 width followed by nothing but "any digit" (``246521[0369]\\d{3}``: seven digits decide).
 
-``prefix_depth`` reads that width off the installed library's own patterns, with Python's
-regular expression parser, so the rule is proven for the metadata in use, not assumed: after
-an update that adds a pattern with a wider head, the depth follows; if any pattern's head is
-unbounded, nothing is remembered and every number takes the library's full check. The verdict
-for a prefix is asked of the library the first time a number starting with it appears, and
-kept in two bitsets (seen, valid) of 10**depth bits: 2.5 MB at today's depth of 7.
+How many digits decide is read off the installed library's own patterns, with Python's
+parser of regular expressions, so the rule is proven for the metadata in use, not assumed:
+
+- the library picks a number's region among those sharing +1 by each region's leading
+  digits (``268`` for Antigua), or, for the regions without any (the US and Canada), by
+  whether the region's patterns know the number; it then asks that region's patterns;
+- so the digits that decide are the widest head among the regions without leading digits
+  and the leading digits themselves (six today), except for numbers whose leading digits
+  pick a region with wider heads (Barbados and Jamaica: seven), which ask the library.
+
+After an update that widens a head, the rule follows; if any head is unbounded, nothing is
+remembered and every number takes the library's full check. A prefix's verdict is asked of
+the library the first time a number starting with it appears, and kept in two bitsets (seen,
+valid) of 10**depth bits: 125 KB each at today's six digits.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
@@ -52,27 +62,62 @@ def leading_width(pattern: str) -> int | None:
     return _width(parsed.state, list(parsed.data))
 
 
-def nanp_depth() -> int | None:
-    """The depth that decides every +1 region's patterns, read from the installed metadata."""
-    depths = list(_nanp_depths())
-    if None in depths:
-        return None
-    return max(depth for depth in depths if depth is not None)
+@dataclass(frozen=True, slots=True)
+class NanpRule:
+    """The first ``depth`` digits decide, except for numbers whose first ``width`` digits are
+    in ``deeper``."""
+
+    depth: int
+    width: int
+    deeper: frozenset[str]
+
+
+def nanp_rule() -> NanpRule | None:
+    """The rule for the installed metadata (module docstring), or None when no bound holds."""
+    always: list[int] = []  # the heads of regions without leading digits
+    leading: list[tuple[str, int, int]] = []  # leading digits, their width, the region's head
+    for region in _NANP_REGIONS:
+        metadata = PhoneMetadata.metadata_for_region(region)
+        head = _region_depth(metadata)
+        if head is None:
+            return None
+        if metadata is not None and metadata.leading_digits:
+            width = leading_width(metadata.leading_digits)
+            if width is None:
+                return None
+            leading.append((metadata.leading_digits, width, head))
+        else:
+            always.append(head)
+    width = max((entry[1] for entry in leading), default=0)
+    depth = max([*always, width])
+    deeper = {
+        prefix
+        for pattern, _, head in leading
+        if head > depth
+        for prefix in _prefixes(width)
+        if re.match(pattern, prefix)
+    }
+    return NanpRule(depth, width, frozenset(deeper))
 
 
 class NanpVerdicts:
     """``is_valid(national)`` for ten digits: the library's answer, asked once per prefix."""
 
-    def __init__(self, depth: int | None) -> None:
-        self._depth = depth if depth is not None and depth <= _MAX_DEPTH else None
-        size = 0 if self._depth is None else (10**self._depth + 7) // 8
+    def __init__(self, rule: NanpRule | None) -> None:
+        self._rule = rule if rule is not None and rule.depth <= _MAX_DEPTH else None
+        size = 0 if self._rule is None else (10**self._rule.depth + 7) // 8
         self._seen = bytearray(size)
         self._valid = bytearray(size)
 
     def is_valid(self, national: str) -> bool:
-        if len(national) != _NATIONAL_DIGITS or self._depth is None:
+        rule = self._rule
+        if (
+            rule is None
+            or len(national) != _NATIONAL_DIGITS
+            or national[: rule.width] in rule.deeper
+        ):
             return _library_says(national)
-        index = int(national[: self._depth])
+        index = int(national[: rule.depth])
         byte, bit = index >> 3, 1 << (index & 7)
         if not self._seen[byte] & bit:
             self._seen[byte] |= bit
@@ -85,18 +130,23 @@ def _library_says(national: str) -> bool:
     return phonenumbers.is_valid_number(PhoneNumber(country_code=1, national_number=int(national)))
 
 
-def _nanp_depths() -> Iterator[int | None]:
-    for region in _NANP_REGIONS:
-        metadata = PhoneMetadata.metadata_for_region(region)
-        if metadata is None:  # pragma: no cover - every listed region has metadata
-            yield None
-            continue
-        for name in _DESCRIPTIONS:
-            description = getattr(metadata, name, None)
-            if description is not None and description.national_number_pattern:
-                yield prefix_depth(description.national_number_pattern)
-        if metadata.leading_digits:
-            yield leading_width(metadata.leading_digits)
+def _region_depth(metadata: PhoneMetadata | None) -> int | None:
+    """The widest head among a region's patterns."""
+    if metadata is None:  # pragma: no cover - every region sharing +1 has metadata
+        return None
+    depths = [
+        prefix_depth(description.national_number_pattern)
+        for name in _DESCRIPTIONS
+        if (description := getattr(metadata, name, None)) is not None
+        and description.national_number_pattern
+    ]
+    if None in depths:
+        return None
+    return max((depth for depth in depths if depth is not None), default=0)
+
+
+def _prefixes(width: int) -> Iterator[str]:
+    return (f"{number:0{width}d}" for number in range(10**width))
 
 
 def _depth(state: object, items: list[_Item]) -> int | None:

@@ -47,7 +47,7 @@ from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, V
 
 from broadcaster.fields import FieldError
 from broadcaster.inputs import DEFAULT_REGION as DEFAULT_REGION  # noqa: PLC0414 - see inputs
-from broadcaster.nanpranges import NanpVerdicts, nanp_depth
+from broadcaster.nanpranges import NanpVerdicts, nanp_rule
 
 _SPACES = " \u00a0\u2007\u202f"  # space, no-break, figure and narrow no-break space
 _ALLOWED = re.compile(rf"\+?[0-9{_SPACES}\-.()/]*")
@@ -224,7 +224,7 @@ def _valid(text: str, region: str | None) -> tuple[PhoneNumber | None, str]:
 
 @functools.cache
 def _nanp_verdicts() -> NanpVerdicts:
-    return NanpVerdicts(nanp_depth())
+    return NanpVerdicts(nanp_rule())
 
 
 @functools.cache

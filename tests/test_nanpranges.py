@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import phonenumbers
 import pytest
@@ -8,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneMetadata, PhoneNumber
 
-from broadcaster.nanpranges import NanpVerdicts, leading_width, nanp_depth, prefix_depth
+from broadcaster.nanpranges import NanpRule, NanpVerdicts, leading_width, nanp_rule, prefix_depth
 
 
 def _library(national: str) -> bool:
@@ -44,16 +45,17 @@ class TestPrefixDepth:
 
 
 class TestTheInstalledMetadata:
-    def test_every_plus_one_pattern_has_a_bounded_head(self) -> None:
-        # Seven digits decide today (Barbados and Jamaica); if an update widened a head past
-        # what NanpVerdicts keeps, numbers would take the slow path: this says so first.
-        depth = nanp_depth()
-        assert depth is not None
-        assert 6 <= depth <= 8
+    def test_six_digits_decide_but_for_barbados_and_jamaica(self) -> None:
+        # If an update widened a head past what NanpVerdicts keeps, numbers would take the
+        # slow path: this says so first.
+        rule = nanp_rule()
+        assert rule is not None
+        assert rule.depth == 6
+        assert {prefix[:3] for prefix in rule.deeper} == {"246", "658", "876"}
 
-    def test_the_depth_covers_every_region_pattern(self) -> None:
-        depth = nanp_depth()
-        assert depth is not None
+    def test_the_rule_covers_every_region_pattern(self) -> None:
+        rule = nanp_rule()
+        assert rule is not None
         for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]:
             metadata = PhoneMetadata.metadata_for_region(region)
             assert metadata is not None
@@ -62,12 +64,18 @@ class TestTheInstalledMetadata:
             assert isinstance(fixed, str)
             found = prefix_depth(fixed)
             assert found is not None
-            assert found <= depth
+            if metadata.leading_digits is None or found <= rule.depth:
+                assert found <= rule.depth
+                continue
+            # a region with a wider head: every number its leading digits pick asks the library
+            for prefix in (f"{n:04d}" for n in range(10_000)):
+                if re.match(metadata.leading_digits, prefix):
+                    assert prefix in rule.deeper
 
 
-_DEPTH = nanp_depth()
-_PREFIXES = st.from_regex(r"[2-9][0-9]{6}", fullmatch=True)
-_LINES = st.from_regex(r"[0-9]{3}", fullmatch=True)
+_RULE = nanp_rule()
+_PREFIXES = st.from_regex(r"[2-9][0-9]{5}", fullmatch=True)
+_LINES = st.from_regex(r"[0-9]{4}", fullmatch=True)
 
 
 class TestVerdicts:
@@ -76,21 +84,21 @@ class TestVerdicts:
     def test_a_remembered_prefix_answers_as_the_library_would(
         self, prefix: str, first: str, second: str
     ) -> None:
-        verdicts = NanpVerdicts(_DEPTH)
+        verdicts = NanpVerdicts(_RULE)
         assert verdicts.is_valid(prefix + first) == _library(prefix + first)
         assert verdicts.is_valid(prefix + second) == _library(prefix + second)
 
     def test_real_ranges_agree_across_many_numbers(self) -> None:
         # Prefixes the library calls valid and invalid, each asked again with other lines.
         draw = random.Random(7)
-        verdicts = NanpVerdicts(_DEPTH)
+        verdicts = NanpVerdicts(_RULE)
         agreed = {True: 0, False: 0}
         for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]:
             example = phonenumbers.example_number(region)
             assert example is not None
             base = str(example.national_number)
             for _ in range(30):
-                national = base[:6] + f"{draw.randrange(10_000):04d}"
+                national = base[:5] + f"{draw.randrange(100_000):05d}"
                 assert verdicts.is_valid(national) == _library(national)
                 agreed[_library(national)] += 1
         assert agreed[True] > 0
@@ -99,23 +107,28 @@ class TestVerdicts:
         from broadcaster import nanpranges  # noqa: PLC0415
 
         asked: list[str] = []
+
         def says(national: str) -> bool:
             asked.append(national)
             return True
 
         monkeypatch.setattr(nanpranges, "_library_says", says)
-        verdicts = NanpVerdicts(7)
+        verdicts = NanpVerdicts(NanpRule(6, 4, frozenset({"2461"})))
         assert verdicts.is_valid("4155550132")
         assert verdicts.is_valid("4155550199")
         assert verdicts.is_valid("4155560132")
-        assert asked == ["4155550132", "4155560132"]
+        assert verdicts.is_valid("2461230132")
+        assert verdicts.is_valid("2461230132")  # a deeper prefix asks every time
+        assert asked == ["4155550132", "4155560132", "2461230132", "2461230132"]
 
-    @pytest.mark.parametrize("depth", [None, 9])
-    def test_without_a_usable_depth_every_number_asks_the_library(self, depth: int | None) -> None:
-        verdicts = NanpVerdicts(depth)
+    @pytest.mark.parametrize("rule", [None, NanpRule(9, 4, frozenset())])
+    def test_without_a_usable_rule_every_number_asks_the_library(
+        self, rule: NanpRule | None
+    ) -> None:
+        verdicts = NanpVerdicts(rule)
         assert verdicts.is_valid("4155550132") == _library("4155550132")
         assert verdicts.is_valid("2005550132") == _library("2005550132")
 
     def test_other_lengths_ask_the_library(self) -> None:
-        verdicts = NanpVerdicts(7)
+        verdicts = NanpVerdicts(_RULE)
         assert verdicts.is_valid("415555013") is False
