@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from broadcaster.segments import is_gsm7, segment_count
+from broadcaster.segments import _GSM_BASIC, _GSM_EXTENDED, is_gsm7, segment_count
 
 
 class TestSegments:
@@ -39,3 +41,33 @@ class TestSegments:
     def test_gsm7_covers_the_extension_table_but_not_every_accent(self) -> None:
         assert is_gsm7("Hello @ £5 {€}")
         assert not is_gsm7("Zoë")
+
+
+def _reference_count(text: str) -> int:
+    """Character by character, as the count was first written."""
+    if not text:
+        return 0
+    gsm7 = all(char in _GSM_BASIC or char in _GSM_EXTENDED for char in text)
+    if gsm7:
+        units = [2 if char in _GSM_EXTENDED else 1 for char in text]
+        single, part = 160, 153
+    else:
+        units = [2 if ord(char) > 0xFFFF else 1 for char in text]
+        single, part = 70, 67
+    if sum(units) <= single:
+        return 1
+    segments, used = 1, 0
+    for size in units:
+        if used + size > part:
+            segments, used = segments + 1, 0
+        used += size
+    return segments
+
+
+_ALPHABET = st.sampled_from([*sorted(_GSM_BASIC | _GSM_EXTENDED), "ж", "😀", "\xa0", "中"])
+
+
+@given(st.lists(_ALPHABET, max_size=400).map("".join))
+def test_the_count_matches_a_count_character_by_character(text: str) -> None:
+    assert segment_count(text) == _reference_count(text)
+    assert is_gsm7(text) == all(char in _GSM_BASIC or char in _GSM_EXTENDED for char in text)
