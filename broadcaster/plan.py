@@ -9,7 +9,7 @@ defaults fill what a row leaves empty.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from broadcaster.columns import ANY_TARGET, REPLACES, TARGET_FIELDS, did_you_mean
@@ -38,6 +38,7 @@ _BODY_ORDER = (
 _INTEGER_FIELDS = ("inbox_id", "creator_id", "chat_id", "list_id", "template_id", "survey_id")
 _CONTENT_FIELDS = ("text", "media_url", "template_id", "survey_id")
 _URL_SCHEMES = ("http", "https")
+_DEFAULTED = ("inbox_id", "creator_id", "text", "media_url", "template_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,13 @@ class Defaults:
     media_url: str | None = None
     template_id: int | None = None
     region: str = DEFAULT_REGION  # where a number written without + is read first
+    # The values above that fill an empty field, by field: built once, read for every row.
+    fallbacks: Mapping[str, object] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        given = {name: getattr(self, name) for name in _DEFAULTED}
+        fallbacks = {name: value for name, value in given.items() if value is not None}
+        object.__setattr__(self, "fallbacks", fallbacks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,20 +115,25 @@ def plan(record: Record, defaults: Defaults) -> Planned:
     """Validate, fill, render and key one row."""
     if record.problem is not None:
         return _invalid(record, defaults, [record.problem])
+    fields = record.fields
     problems: list[Problem] = []
-    values = _with_defaults(record.fields, defaults)
-    given = {name for name in _BODY_ORDER if not is_blank(values.get(name))}
-    body = _body(values, record.fields, defaults, problems)
-    problems.extend(_rule_problems(body, given, record.fields))
+    given: set[str] = set()
+    body = _body(fields, defaults, given, problems)
+    own = None
+    try:
+        own = own_local_id(fields)
+    except FieldError as exc:
+        problems.append(Problem("local_id", str(exc)))
+    problems.extend(_rule_problems(body, given, fields))
     if problems:
         return _invalid(record, defaults, problems)
-    own = own_local_id(record.fields)
-    replaces = _replaces(record.fields)
+    key = derive_key(defaults.campaign, body)
+    replaces = _replaces(fields) if REPLACES in fields else None
     if own is None:
-        key = derive_key(defaults.campaign, body)
-        return Message(record.line, key, {**body, "local_id": key}, replaces=replaces)
-    digest = derive_key(defaults.campaign, body)
-    return Message(record.line, own, {**body, "local_id": own}, digest, replaces)
+        body["local_id"] = key
+        return Message(record.line, key, body, replaces=replaces)
+    body["local_id"] = own
+    return Message(record.line, own, body, key, replaces)
 
 
 def _replaces(fields: Mapping[str, object]) -> str | None:
@@ -131,26 +144,25 @@ def _replaces(fields: Mapping[str, object]) -> str | None:
 
 
 def _body(
-    values: Mapping[str, object],
-    fields: Mapping[str, object],
-    defaults: Defaults,
-    problems: list[Problem],
+    fields: Mapping[str, object], defaults: Defaults, given: set[str], problems: list[Problem]
 ) -> dict[str, object]:
+    """The request body in its order, each field the row's or, left empty, the default's;
+    ``given`` gains every field with a value, parsed or not."""
     body: dict[str, object] = {}
+    fallbacks = defaults.fallbacks
     for name in _BODY_ORDER:
-        raw = values.get(name)
-        if is_blank(raw):
-            continue
+        raw = fields.get(name)
+        if raw is None or is_blank(raw):
+            raw = fallbacks.get(name)
+            if raw is None or is_blank(raw):
+                continue
+        given.add(name)
         try:
-            body[name] = _parse(name, raw, fields, defaults)
+            body[name] = _PARSERS[name](raw, fields, defaults)
         except FieldError as exc:
             problems.append(Problem(name, str(exc)))
         except MissingFields as exc:
             problems.append(Problem(name, str(exc)))
-    try:
-        own_local_id(fields)
-    except FieldError as exc:
-        problems.append(Problem("local_id", str(exc)))
     return body
 
 
@@ -169,35 +181,47 @@ def own_local_id(fields: Mapping[str, object]) -> str | None:
     return text
 
 
-def _with_defaults(fields: Mapping[str, object], defaults: Defaults) -> dict[str, object]:
-    values = dict(fields)
-    for name in ("inbox_id", "creator_id", "text", "media_url", "template_id"):
-        fallback = getattr(defaults, name)
-        if is_blank(values.get(name)) and fallback is not None:
-            values[name] = fallback
-    return values
+def _phone(raw: object, fields: Mapping[str, object], defaults: Defaults) -> str:  # noqa: ARG001
+    return normalize_phone(parse_text(raw), defaults.region)
 
 
-def _parse(name: str, raw: object, fields: Mapping[str, object], defaults: Defaults) -> object:
-    if name in _INTEGER_FIELDS:
-        return parse_int(raw)
-    if name == "phone_number":
-        return normalize_phone(parse_text(raw), defaults.region)
-    if name == "targets":
-        return [normalize_phone(item, defaults.region) for item in parse_list(raw)]
-    if name == "private":
-        return parse_bool(raw)
-    if name in ("text", "media_url"):
-        return _rendered(name, raw, fields)
+def _targets(raw: object, fields: Mapping[str, object], defaults: Defaults) -> list[str]:  # noqa: ARG001
+    return [normalize_phone(item, defaults.region) for item in parse_list(raw)]
+
+
+def _integer(raw: object, fields: Mapping[str, object], defaults: Defaults) -> int:  # noqa: ARG001
+    return parse_int(raw)
+
+
+def _boolean(raw: object, fields: Mapping[str, object], defaults: Defaults) -> bool:  # noqa: ARG001
+    return parse_bool(raw)
+
+
+def _plain(raw: object, fields: Mapping[str, object], defaults: Defaults) -> str:  # noqa: ARG001
     return parse_text(raw)
 
 
-def _rendered(name: str, raw: object, fields: Mapping[str, object]) -> str:
+def _text(raw: object, fields: Mapping[str, object], defaults: Defaults) -> str:  # noqa: ARG001
     rendered = render(parse_text(raw), _lookup(fields))
-    if name == "media_url":
-        return rendered.strip()
     check_text(rendered)  # after rendering: a merge value can bring a control character too
     return rendered
+
+
+def _media_url(raw: object, fields: Mapping[str, object], defaults: Defaults) -> str:  # noqa: ARG001
+    return render(parse_text(raw), _lookup(fields)).strip()
+
+
+# How each field of the body is read, from a cell (or a JSON value) to the value sent.
+_PARSERS: dict[str, Callable[[object, Mapping[str, object], Defaults], object]] = {
+    **dict.fromkeys(_INTEGER_FIELDS, _integer),
+    "phone_number": _phone,
+    "targets": _targets,
+    "private": _boolean,
+    "text": _text,
+    "media_url": _media_url,
+    "author": _plain,
+    "activity_id": _plain,
+}
 
 
 def _lookup(fields: Mapping[str, object]) -> Callable[[str], str | None]:
