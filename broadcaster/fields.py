@@ -101,6 +101,8 @@ def parse_list(value: object) -> list[str]:
 
 def merge_value(value: object) -> str | None:
     """A merge variable's text, or None when the field is empty or absent."""
+    if type(value) is str:  # a CSV cell: the common case, first
+        return value if value.strip() else None
     if is_blank(value):
         return None
     if isinstance(value, bool):
