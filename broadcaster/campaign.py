@@ -10,7 +10,7 @@ import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import structlog
 
@@ -45,12 +45,12 @@ from broadcaster.reader import STDIN, input_digest, read_rows
 from broadcaster.record import Record
 from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
-from broadcaster.sandbox import SandboxConfig
-from broadcaster.sandbox.server import serving
-from broadcaster.sandbox.state import SandboxState
 from broadcaster.settings import Settings
 from broadcaster.summary import counted, summary
 from broadcaster.triage import Settled
+
+if TYPE_CHECKING:  # the sandbox (aiohttp's server) is imported only to serve --sandbox
+    from broadcaster.sandbox.state import SandboxState
 
 log = structlog.get_logger("broadcaster")
 # Settings that are part of every message they fill: changing one changes those messages' keys.
@@ -244,6 +244,9 @@ async def _sender(
         async with _http(settings, settings.base_url, credentials) as sender:
             yield sender, None
         return
+    from broadcaster.sandbox import SandboxConfig  # noqa: PLC0415 - see TYPE_CHECKING above
+    from broadcaster.sandbox.server import serving  # noqa: PLC0415
+
     async with (
         serving(SandboxConfig()) as (url, state),
         _http(settings, url, ApiKey("sandbox")) as sender,

@@ -24,6 +24,7 @@ valid) of 10**depth bits: 125 KB each at today's six digits.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from collections.abc import Iterator, Sequence
@@ -49,6 +50,7 @@ _ANY_DIGIT = ([(sre.CATEGORY, sre.CATEGORY_DIGIT)], [(sre.RANGE, (ord("0"), ord(
 _Item = tuple[object, object]
 
 
+@functools.lru_cache(maxsize=256)  # regions share patterns (a mobile range as the fixed one)
 def prefix_depth(pattern: str) -> int | None:
     """How many leading digits decide whether a string of digits fully matches ``pattern``,
     or None when no bound holds (a head of unbounded width)."""
@@ -90,13 +92,8 @@ def nanp_rule() -> NanpRule | None:
             always.append(head)
     width = max((entry[1] for entry in leading), default=0)
     depth = max([*always, width])
-    deeper = {
-        prefix
-        for pattern, _, head in leading
-        if head > depth
-        for prefix in _prefixes(width)
-        if re.match(pattern, prefix)
-    }
+    wider = [re.compile(pattern) for pattern, _, head in leading if head > depth]
+    deeper = {prefix for picks in wider for prefix in _prefixes(width) if picks.match(prefix)}
     return NanpRule(depth, width, frozenset(deeper))
 
 
