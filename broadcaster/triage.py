@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from broadcaster.idempotency import derive_key
 from broadcaster.journal import JournalState
+from broadcaster.keytable import KeyTable
 from broadcaster.outcome import Status
 from broadcaster.plan import Invalid, Message, Planned
 
@@ -73,8 +74,10 @@ class Triage:
         self._campaign = campaign
         self._journal = journal
         self._retry_failed = retry_failed
-        # key -> (first line, the message's own digest when the key is the row's local_id)
-        self._first: dict[str, tuple[int, str | None]] = {}
+        # key -> its first line, compact (every key of the input is in it); and the message's
+        # digest for the keys that are a row's own local_id (a rarer kind of row)
+        self._first = KeyTable()
+        self._first_digest: dict[str, str] = {}
         self._duplicates: Counter[str] = Counter()
         self._invalid: Counter[str] = Counter()
         # Rows with their own local_id: the first key sending each message's content, and the
@@ -101,21 +104,20 @@ class Triage:
         recorded = self._journal.digests.get(planned.key) if digest is not None else None
         if recorded not in (None, digest):  # an earlier run sent another message under it
             return self._reused_local_id(planned, None)
-        seen = self._first.get(planned.key)
-        if seen is None:
-            self._first[planned.key] = (planned.line, digest)
+        first = self._first.get(planned.key)
+        if first is None:
+            self._first[planned.key] = planned.line
+            if digest is not None:
+                self._first_digest[planned.key] = digest
             owner = self._owner(planned)
             if owner is None:
                 return self._first_row(planned)
             self._alias[planned.key] = owner[0]
             return self._duplicate(planned.line, *owner)
-        first, first_digest = seen
-        if first_digest != digest:
+        if self._first_digest.get(planned.key) != digest:
             return self._reused_local_id(planned, first)
         key = self._alias.get(planned.key, planned.key)
-        return self._duplicate(
-            planned.line, key, self._first[key][0] if key in self._first else None
-        )
+        return self._duplicate(planned.line, key, self._first.get(key))
 
     def _duplicate(self, line: int, key: str, first: int | None) -> Duplicate | Settled:
         """A row whose message ``key`` sends (its first row at ``first``, or an earlier run)."""
@@ -129,11 +131,12 @@ class Triage:
         without one can render the same message, and it goes once."""
         content = message.digest or message.key
         candidates: list[tuple[str, int | None]] = []
-        if content in self._first and content != message.key:
-            candidates.append((content, self._first[content][0]))
+        first = self._first.get(content)
+        if first is not None and content != message.key:
+            candidates.append((content, first))
         if content in self._content:
             holder = self._content[content]
-            candidates.append((holder, self._first[holder][0]))
+            candidates.append((holder, self._first.get(holder)))
         if message.digest is not None and self._journal.statuses.get(content) in SENT_OR_TRIED:
             candidates.append((content, None))
         if content in self._recorded_content:

@@ -1,0 +1,111 @@
+"""A compact map from message keys to small integers: about 27 bytes a key, where a dict of
+strings costs about 180 (the key's str object, a tuple or an int, the dict's slots).
+
+A run remembers every key it has seen (a duplicate row is told by its key), so at a million
+rows the map is most of the memory. It keeps no key, only two independent fingerprints of
+it, 96 bits in all: Python's string hash (64 bits, computed once per string and cached in
+it) and a CRC-32 of its UTF-8 bytes. Two different keys of a million-row campaign share both
+with a probability near 10**-17, far below the chance of a 144-bit key collision that the
+key scheme already accepts.
+
+Open addressing with linear probing in ``array`` columns, split into 64 shards by the hash's
+low bits, so that growing (a shard doubles at 3/4 full) never holds two copies of the whole
+table at once.
+"""
+
+from __future__ import annotations
+
+import zlib
+from array import array
+
+_SHARD_BITS = 6
+_SHARDS = 1 << _SHARD_BITS
+_FIRST_SLOTS = 16
+_EMPTY = 0  # a hash of 0 is stored as 1: the two are one fingerprint, the CRC tells them apart
+MAX_VALUE = 2**31 - 1
+
+
+class KeyTable:
+    """``table[key] = value`` (0 to MAX_VALUE), ``table.get(key)``, ``key in table``."""
+
+    __slots__ = ("_count", "_shards")
+
+    def __init__(self) -> None:
+        self._shards = [_Shard(_FIRST_SLOTS) for _ in range(_SHARDS)]
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def get(self, key: str, default: int | None = None) -> int | None:
+        fingerprint = hash(key) or 1
+        shard = self._shards[fingerprint & (_SHARDS - 1)]
+        slot = shard.find(fingerprint, _check(key))
+        return default if slot < 0 else shard.values[slot]
+
+    def __setitem__(self, key: str, value: int) -> None:
+        if not 0 <= value <= MAX_VALUE:
+            raise ValueError(f"{value} is out of range for a key table")
+        fingerprint = hash(key) or 1
+        shard = self._shards[fingerprint & (_SHARDS - 1)]
+        if shard.put(fingerprint, _check(key), value):
+            self._count += 1
+
+
+def _check(key: str) -> int:
+    return zlib.crc32(key.encode("utf-8", "surrogatepass"))
+
+
+class _Shard:
+    __slots__ = ("checks", "fingerprints", "mask", "used", "values")
+
+    def __init__(self, slots: int) -> None:
+        self.fingerprints, self.checks, self.values = _columns(slots)
+        self.mask = slots - 1
+        self.used = 0
+
+    def find(self, fingerprint: int, check: int) -> int:
+        """The slot holding the key, or -1."""
+        fingerprints, mask = self.fingerprints, self.mask
+        slot = (fingerprint >> _SHARD_BITS) & mask
+        while True:
+            found = fingerprints[slot]
+            if found == _EMPTY:
+                return -1
+            if found == fingerprint and self.checks[slot] == check:
+                return slot
+            slot = (slot + 1) & mask
+
+    def put(self, fingerprint: int, check: int, value: int) -> bool:
+        """Set the key's value; True when the key is new."""
+        fingerprints, mask = self.fingerprints, self.mask
+        slot = (fingerprint >> _SHARD_BITS) & mask
+        while True:
+            found = fingerprints[slot]
+            if found == _EMPTY:
+                break
+            if found == fingerprint and self.checks[slot] == check:
+                self.values[slot] = value
+                return False
+            slot = (slot + 1) & mask
+        fingerprints[slot], self.checks[slot], self.values[slot] = fingerprint, check, value
+        self.used += 1
+        if self.used * 4 > (mask + 1) * 3:
+            self._grow()
+        return True
+
+    def _grow(self) -> None:
+        old = (self.fingerprints, self.checks, self.values)
+        self.fingerprints, self.checks, self.values = _columns(2 * (self.mask + 1))
+        self.mask, self.used = 2 * self.mask + 1, 0
+        for fingerprint, check, value in zip(*old, strict=True):
+            if fingerprint != _EMPTY:
+                self.put(fingerprint, check, value)
+
+
+def _columns(slots: int) -> tuple[array[int], array[int], array[int]]:
+    """Zeroed columns: 64-bit hashes, 32-bit checks, 32-bit values (12 + 4 bytes a slot)."""
+    return array("q", bytes(8 * slots)), array("I", bytes(4 * slots)), array("i", bytes(4 * slots))

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from broadcaster.keytable import MAX_VALUE, KeyTable, _Shard
+
+_KEYS = st.text(min_size=1, max_size=30)
+
+
+class TestKeyTable:
+    @settings(max_examples=200)
+    @given(st.lists(st.tuples(_KEYS, st.integers(0, MAX_VALUE)), max_size=300), st.lists(_KEYS))
+    def test_it_answers_as_a_dict_would(
+        self, writes: list[tuple[str, int]], others: list[str]
+    ) -> None:
+        table, model = KeyTable(), dict[str, int]()
+        for key, value in writes:
+            table[key] = value
+            model[key] = value
+        assert len(table) == len(model)
+        for key in [*model, *others]:
+            assert table.get(key) == model.get(key)
+            assert (key in table) == (key in model)
+
+    def test_it_grows_past_many_times_its_first_size(self) -> None:
+        table = KeyTable()
+        for n in range(20_000):
+            table[f"key-{n}"] = n
+        assert len(table) == 20_000
+        assert all(table.get(f"key-{n}") == n for n in range(0, 20_000, 7))
+        assert table.get("key-20000") is None
+
+    def test_a_value_it_cannot_hold_is_refused(self) -> None:
+        table = KeyTable()
+        with pytest.raises(ValueError, match="out of range"):
+            table["k"] = MAX_VALUE + 1
+        with pytest.raises(ValueError, match="out of range"):
+            table["k"] = -1
+        assert len(table) == 0
+
+    def test_a_lone_surrogate_is_a_key_like_any_other(self) -> None:
+        table = KeyTable()
+        table["\udc80"] = 3
+        assert table.get("\udc80") == 3
+
+
+class TestShard:
+    def test_one_hash_with_two_checks_is_two_keys(self) -> None:
+        # Two keys whose 64-bit string hashes collide are told apart by their CRC-32.
+        shard = _Shard(4)
+        assert shard.put(12345, 1, 10)
+        assert shard.put(12345, 2, 20)
+        assert not shard.put(12345, 1, 11)  # the same key: its value replaced
+        assert shard.values[shard.find(12345, 1)] == 11
+        assert shard.values[shard.find(12345, 2)] == 20
+        assert shard.find(12345, 3) == -1
+
+    def test_probing_wraps_around_the_end(self) -> None:
+        shard = _Shard(8)
+        last = 7 << 6  # the slot index is taken above the shard bits
+        for check in range(5):
+            shard.put(last, check, check)
+        assert [shard.values[shard.find(last, check)] for check in range(5)] == list(range(5))
