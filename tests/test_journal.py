@@ -222,12 +222,26 @@ class TestWriteFailures:
             journal.close()
 
 
-def test_a_dry_runs_memory_journal_keeps_the_state_not_the_outcomes() -> None:
+def test_a_dry_runs_memory_journal_keeps_only_what_triage_reads() -> None:
     """A million outcomes held for nothing cost a dry run half its memory (146 MB to 95 MB
-    at 200,000 rows); what triage reads is the state."""
+    at 200,000 rows); of its own outcomes, triage reads only a fix's."""
     journal = MemoryJournal(keep=False)
     journal.record(Outcome("failed", "k", 2, http_status=400))
     journal.record(Outcome("sent", "r", 3, replaces="k"))
     assert journal.outcomes == []
-    assert journal.state.statuses == {"k": "failed", "r": "sent"}
+    assert journal.state.statuses == {"r": "sent"}
     assert journal.state.replacements == {"k": "r"}
+
+
+def test_a_journal_on_disk_keeps_the_state_it_began_with(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b'{"status":"sent","key":"a","row":2}\n')
+    journal = Journal.open(str(path))
+    try:
+        journal.record(Outcome("sent", "b", 3))
+        journal.record(Outcome("sent", "c", 4, replaces="z"))
+    finally:
+        journal.close()
+    assert journal.state.statuses == {"a": "sent", "c": "sent"}
+    assert journal.state.replacements == {"z": "c"}
+    assert read_journal(str(path)).statuses == {"a": "sent", "b": "sent", "c": "sent"}
