@@ -1,16 +1,15 @@
-"""A compact map from message keys to small integers: about 27 bytes a key, where a dict of
+"""A compact map from message keys to small integers: about 21 bytes a key, where a dict of
 strings costs about 180 (the key's str object, a tuple or an int, the dict's slots).
 
 A run remembers every key it has seen (a duplicate row is told by its key), so at a million
 rows the map is most of the memory. It keeps no key, only two independent fingerprints of
-it, 96 bits in all: Python's string hash (64 bits, computed once per string and cached in
-it) and a CRC-32 of its UTF-8 bytes. Two different keys of a million-row campaign share both
-with a probability near 10**-17, far below the chance of a 144-bit key collision that the
-key scheme already accepts.
+it, 80 bits in all: Python's string hash (64 bits, computed once per string and cached in
+it) and 16 bits of a CRC-32 of its UTF-8 bytes. Two different keys of a million-row campaign
+share both with a probability near 4 in 10**13.
 
-Open addressing with linear probing in ``array`` columns, split into 64 shards by the hash's
-low bits, so that growing (a shard doubles at 3/4 full) never holds two copies of the whole
-table at once.
+Open addressing with linear probing in ``array`` columns (8 + 2 + 4 bytes a slot), split
+into 64 shards by the hash's low bits, so that growing (a shard grows by half at 3/4 full,
+keeping the table 50% to 75% full) never holds two copies of the whole table at once.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from array import array
 _SHARD_BITS = 6
 _SHARDS = 1 << _SHARD_BITS
 _FIRST_SLOTS = 16
+_CHECK_MASK = 0xFFFF
 _EMPTY = 0  # a hash of 0 is stored as 1: the two are one fingerprint, the CRC tells them apart
 MAX_VALUE = 2**31 - 1
 
@@ -56,33 +56,33 @@ class KeyTable:
 
 
 def _check(key: str) -> int:
-    return zlib.crc32(key.encode("utf-8", "surrogatepass"))
+    return zlib.crc32(key.encode("utf-8", "surrogatepass")) & _CHECK_MASK
 
 
 class _Shard:
-    __slots__ = ("checks", "fingerprints", "mask", "used", "values")
+    __slots__ = ("checks", "fingerprints", "size", "used", "values")
 
     def __init__(self, slots: int) -> None:
         self.fingerprints, self.checks, self.values = _columns(slots)
-        self.mask = slots - 1
+        self.size = slots
         self.used = 0
 
     def find(self, fingerprint: int, check: int) -> int:
         """The slot holding the key, or -1."""
-        fingerprints, mask = self.fingerprints, self.mask
-        slot = (fingerprint >> _SHARD_BITS) & mask
+        fingerprints, size = self.fingerprints, self.size
+        slot = (fingerprint >> _SHARD_BITS) % size
         while True:
             found = fingerprints[slot]
             if found == _EMPTY:
                 return -1
             if found == fingerprint and self.checks[slot] == check:
                 return slot
-            slot = (slot + 1) & mask
+            slot = slot + 1 if slot + 1 < size else 0
 
     def put(self, fingerprint: int, check: int, value: int) -> bool:
         """Set the key's value; True when the key is new."""
-        fingerprints, mask = self.fingerprints, self.mask
-        slot = (fingerprint >> _SHARD_BITS) & mask
+        fingerprints, size = self.fingerprints, self.size
+        slot = (fingerprint >> _SHARD_BITS) % size
         while True:
             found = fingerprints[slot]
             if found == _EMPTY:
@@ -90,22 +90,23 @@ class _Shard:
             if found == fingerprint and self.checks[slot] == check:
                 self.values[slot] = value
                 return False
-            slot = (slot + 1) & mask
+            slot = slot + 1 if slot + 1 < size else 0
         fingerprints[slot], self.checks[slot], self.values[slot] = fingerprint, check, value
         self.used += 1
-        if self.used * 4 > (mask + 1) * 3:
+        if self.used * 4 > size * 3:
             self._grow()
         return True
 
     def _grow(self) -> None:
         old = (self.fingerprints, self.checks, self.values)
-        self.fingerprints, self.checks, self.values = _columns(2 * (self.mask + 1))
-        self.mask, self.used = 2 * self.mask + 1, 0
+        self.size += self.size // 2
+        self.fingerprints, self.checks, self.values = _columns(self.size)
+        self.used = 0
         for fingerprint, check, value in zip(*old, strict=True):
             if fingerprint != _EMPTY:
                 self.put(fingerprint, check, value)
 
 
 def _columns(slots: int) -> tuple[array[int], array[int], array[int]]:
-    """Zeroed columns: 64-bit hashes, 32-bit checks, 32-bit values (12 + 4 bytes a slot)."""
-    return array("q", bytes(8 * slots)), array("I", bytes(4 * slots)), array("i", bytes(4 * slots))
+    """Zeroed columns: 64-bit hashes, 16-bit checks, 32-bit values."""
+    return array("q", bytes(8 * slots)), array("H", bytes(2 * slots)), array("i", bytes(4 * slots))

@@ -48,7 +48,7 @@ class TestKeyTable:
 
 class TestShard:
     def test_one_hash_with_two_checks_is_two_keys(self) -> None:
-        # Two keys whose 64-bit string hashes collide are told apart by their CRC-32.
+        # Two keys whose 64-bit string hashes collide are told apart by their CRC-32's bits.
         shard = _Shard(4)
         assert shard.put(12345, 1, 10)
         assert shard.put(12345, 2, 20)
@@ -58,8 +58,8 @@ class TestShard:
         assert shard.find(12345, 3) == -1
 
     def test_probing_wraps_around_the_end(self) -> None:
-        shard = _Shard(8)
-        last = 7 << 6  # the slot index is taken above the shard bits
+        shard = _Shard(16)
+        last = 15 << 6  # the slot index is taken above the shard bits
         for check in range(5):
             shard.put(last, check, check)
         assert [shard.values[shard.find(last, check)] for check in range(5)] == list(range(5))
