@@ -48,6 +48,20 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def _fill_standard_descriptors() -> None:
+    """Started with stdin, stdout or stderr closed (``>&-``), hold their numbers with the null
+    device, so that no file or socket the run opens takes one: a journal on descriptor 1
+    would receive whatever is printed, and uvloop aborts when a socket does."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:  # pragma: no cover - the lowest free number is the one just found
+                os.dup2(null, fd)
+                os.close(null)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = main_parser().parse_args(argv)
@@ -61,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> NoReturn:
+    _fill_standard_descriptors()
     try:
         code = main()
         if sys.stdout is not None:

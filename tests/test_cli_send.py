@@ -556,3 +556,26 @@ class TestLongRuns:
             assert event["rows"] == event["sent"]
             assert event["status"].startswith(f"{event['rows']:,}/300 rows · ")
         assert (progress[-1]["rows"], progress[-1]["percent"]) == (300, 100.0)
+
+
+def test_closed_standard_descriptors_are_held_by_the_null_device(tmp_path: Path) -> None:
+    """So that the journal (or a socket, which uvloop aborts on) never becomes stdout."""
+    seen = tmp_path / "seen"
+    code = (
+        "import os, sys\n"
+        "from broadcaster.cli import _fill_standard_descriptors\n"
+        "_fill_standard_descriptors()\n"
+        "kept = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)\n"
+        "os.write(kept, ' '.join(os.readlink(f'/proc/self/fd/{fd}') for fd in (0, 1, 2)).encode()"
+        " + f' {kept}'.encode())\n"
+    )
+
+    def close_all() -> None:
+        for fd in (0, 1, 2):
+            os.close(fd)
+
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(seen)], preexec_fn=close_all, check=False, timeout=30
+    )
+    assert done.returncode == 0
+    assert seen.read_text() == f"{os.devnull} {os.devnull} {os.devnull} 3"
