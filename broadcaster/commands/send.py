@@ -31,9 +31,8 @@ def run(args: argparse.Namespace) -> int:
 def send(settings: Settings) -> int:
     """Run a campaign with these settings (``resume`` comes here too)."""
     # Imported to send, not with the parser: the engine, aiohttp and structlog would slow --help.
-    import asyncio  # noqa: PLC0415
-
     from broadcaster.campaign import send_campaign  # noqa: PLC0415
+    from broadcaster.eventloop import run as run_loop  # noqa: PLC0415
     from broadcaster.logs import configure_logging, standard_output  # noqa: PLC0415
 
     _check_log_file(settings)
@@ -41,7 +40,8 @@ def send(settings: Settings) -> int:
         settings.log_format, settings.quiet, verbose=settings.verbose, log_file=settings.log_file
     )
     try:
-        return asyncio.run(send_campaign(settings, dict(os.environ), standard_output()))
+        environ = dict(os.environ)
+        return run_loop(send_campaign(settings, environ, standard_output()), environ)
     finally:
         if log_file is not None:
             log_file.close()
