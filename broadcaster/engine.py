@@ -328,6 +328,7 @@ class Engine:
             error=error,
             attempts=attempts,
             latency_ms=round(latency * 1000, 1),
+            at=self._wall_time(),
             digest=message.digest,
             replaces=message.replaces,
         )
@@ -338,7 +339,9 @@ class Engine:
             self._record_duplicate(duplicate)
 
     def _record(self, outcome: Outcome) -> None:
-        self._recorder.record(replace(outcome, at=self._wall_time()))
+        if outcome.at is None:
+            outcome = replace(outcome, at=self._wall_time())
+        self._recorder.record(outcome)
         self.tally.add(outcome)
 
     def _wall_time(self) -> str:

@@ -232,6 +232,7 @@ class Journal:
         self._clock = clock
         self._synced_at = clock()
         self._dirty = False
+        self._size: int | None = None  # the file's size, once known
 
     @classmethod
     def open(cls, path: str, clock: Callable[[], float] = time.monotonic) -> Journal:
@@ -304,16 +305,20 @@ class Journal:
 
     def _write(self, data: bytes) -> None:
         """Append a whole record, or nothing: a failed write is cut back, never left torn."""
-        size = os.fstat(self._fd).st_size
+        if self._size is None:  # the lock keeps other writers out: the size is ours to keep
+            self._size = os.fstat(self._fd).st_size
+        size = self._size
         view = memoryview(data)
         try:
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
         except OSError as exc:
+            self._size = None  # read again: the cut may have failed too
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, size)
             raise JournalWriteError(self._failure(exc)) from None
+        self._size = size + len(data)
         self._dirty = True
 
     def _failure(self, exc: OSError) -> str:

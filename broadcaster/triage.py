@@ -131,8 +131,8 @@ class Triage:
         without one can render the same message, and it goes once."""
         content = message.digest or message.key
         candidates: list[tuple[str, int | None]] = []
-        first = self._first.get(content)
-        if first is not None and content != message.key:
+        first = self._first.get(content) if content != message.key else None
+        if first is not None:
             candidates.append((content, first))
         if content in self._content:
             holder = self._content[content]
