@@ -47,12 +47,22 @@ class KeyTable:
         return default if slot < 0 else shard.values[slot]
 
     def __setitem__(self, key: str, value: int) -> None:
+        self._put(key, value, replace=True)
+
+    def setdefault(self, key: str, value: int) -> int | None:
+        """The key's value if it has one (left as it is), else None after setting ``value``:
+        one probe where ``get`` then a set take two."""
+        return self._put(key, value, replace=False)
+
+    def _put(self, key: str, value: int, *, replace: bool) -> int | None:
         if not 0 <= value <= MAX_VALUE:
             raise ValueError(f"{value} is out of range for a key table")
         fingerprint = hash(key) or 1
         shard = self._shards[fingerprint & (_SHARDS - 1)]
-        if shard.put(fingerprint, _check(key), value):
+        earlier = shard.put(fingerprint, _check(key), value, replace=replace)
+        if earlier is None:
             self._count += 1
+        return earlier
 
 
 def _check(key: str) -> int:
@@ -79,8 +89,9 @@ class _Shard:
                 return slot
             slot = slot + 1 if slot + 1 < size else 0
 
-    def put(self, fingerprint: int, check: int, value: int) -> bool:
-        """Set the key's value; True when the key is new."""
+    def put(self, fingerprint: int, check: int, value: int, *, replace: bool = True) -> int | None:
+        """Set the key's value (or, not ``replace``, keep the one it has); the value it had,
+        or None when the key is new."""
         fingerprints, size = self.fingerprints, self.size
         slot = (fingerprint >> _SHARD_BITS) % size
         while True:
@@ -88,14 +99,16 @@ class _Shard:
             if found == _EMPTY:
                 break
             if found == fingerprint and self.checks[slot] == check:
-                self.values[slot] = value
-                return False
+                earlier = self.values[slot]
+                if replace:
+                    self.values[slot] = value
+                return earlier
             slot = slot + 1 if slot + 1 < size else 0
         fingerprints[slot], self.checks[slot], self.values[slot] = fingerprint, check, value
         self.used += 1
         if self.used * 4 > size * 3:
             self._grow()
-        return True
+        return None
 
     def _grow(self) -> None:
         old = (self.fingerprints, self.checks, self.values)

@@ -104,9 +104,8 @@ class Triage:
         recorded = self._journal.digests.get(planned.key) if digest is not None else None
         if recorded not in (None, digest):  # an earlier run sent another message under it
             return self._reused_local_id(planned, None)
-        first = self._first.get(planned.key)
+        first = self._first.setdefault(planned.key, planned.line)
         if first is None:
-            self._first[planned.key] = planned.line
             if digest is not None:
                 self._first_digest[planned.key] = digest
             owner = self._owner(planned)

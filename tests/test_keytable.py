@@ -32,6 +32,13 @@ class TestKeyTable:
         assert all(table.get(f"key-{n}") == n for n in range(0, 20_000, 7))
         assert table.get("key-20000") is None
 
+    def test_setdefault_keeps_the_first_value(self) -> None:
+        table = KeyTable()
+        assert table.setdefault("k", 2) is None
+        assert table.setdefault("k", 9) == 2
+        assert table.get("k") == 2
+        assert len(table) == 1
+
     def test_a_value_it_cannot_hold_is_refused(self) -> None:
         table = KeyTable()
         with pytest.raises(ValueError, match="out of range"):
@@ -50,9 +57,9 @@ class TestShard:
     def test_one_hash_with_two_checks_is_two_keys(self) -> None:
         # Two keys whose 64-bit string hashes collide are told apart by their CRC-32's bits.
         shard = _Shard(4)
-        assert shard.put(12345, 1, 10)
-        assert shard.put(12345, 2, 20)
-        assert not shard.put(12345, 1, 11)  # the same key: its value replaced
+        assert shard.put(12345, 1, 10) is None
+        assert shard.put(12345, 2, 20) is None
+        assert shard.put(12345, 1, 11) == 10  # the same key: its value replaced
         assert shard.values[shard.find(12345, 1)] == 11
         assert shard.values[shard.find(12345, 2)] == 20
         assert shard.find(12345, 3) == -1
