@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Protocol
 
-from broadcaster.commands import inboxes, report, resume, sandbox, send, validate
+from broadcaster.commands import bench, inboxes, report, resume, sandbox, send, validate
 from broadcaster.options import Subparsers
 
 
@@ -32,4 +32,5 @@ COMMANDS: dict[str, Command] = {
     "report": report,
     "inboxes": inboxes,
     "sandbox": sandbox,
+    "bench": bench,
 }

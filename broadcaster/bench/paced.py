@@ -1,0 +1,126 @@
+"""Step ``pacing``: the engine at the rates users ask for, read back from its own journal.
+
+Each rate runs for ``--pacing-seconds`` worth of messages. The figures are the journal's
+(``pacing``), the CPU is the process's (``wait4`` for the whole run, ``/proc`` samples for
+the steady part: a campaign of hours costs what the steady part costs).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from broadcaster.bench import units
+from broadcaster.bench.cpu import STEADY, steady_percent, ticks_per_second
+from broadcaster.bench.pacing import Pacing, pacing_of, send_times
+from broadcaster.bench.process import Usage
+from broadcaster.bench.results import StepResult, Table
+from broadcaster.bench.verdicts import Verdict, at_most, within
+from broadcaster.bench.workspace import Bench
+from broadcaster.rate import parse_rate
+
+RATES = ("480/m", "100/s", "1000/s")
+TOLERANCE = 0.02  # of the asked rate, for the mean
+CPU_RATE = "480/m"  # the default rate, where a campaign spends its hours
+CPU_TARGET = 0.5  # % of one core, steady
+COLUMNS = (
+    "rate", "messages", "mean rate", "vs asked", "busiest second", "gap p50", "gap p99",
+    "gap max", "CPU per 1,000 messages", "steady CPU",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PacedRun:
+    asked: str
+    pacing: Pacing
+    usage: Usage
+    steady: float | None  # % of a core
+
+    @property
+    def per_second(self) -> float:
+        return parse_rate(self.asked).per_second
+
+    @property
+    def limit(self) -> int:
+        """The most requests a rolling second may hold: the rate + 1."""
+        return math.floor(self.per_second + 1)
+
+    @property
+    def cpu_per_thousand(self) -> float:
+        return units.per_thousand(self.usage.cpu, max(1, self.pacing.requests))
+
+
+def pacing(bench: Bench) -> StepResult:
+    runs = [_paced_run(bench, index, asked) for index, asked in enumerate(RATES, 1)]
+    low, high = (f"{part:.0%}" for part in STEADY)
+    return StepResult(
+        name="pacing",
+        title=f"broadcaster send paced, {bench.options.pacing_seconds:g} s of messages at each "
+        f"rate, to {bench.server.label}; one run each. PASS: the mean within "
+        f"{TOLERANCE:.0%} of the rate, and no rolling second above the rate + 1",
+        table=Table(COLUMNS, tuple(_row(run) for run in runs)),
+        figures={run.asked: _figures(run) for run in runs},
+        verdicts=tuple(verdict for run in runs for verdict in _verdicts(run)),
+        notes=(
+            "send times: each outcome's at - latency_ms, from the results journal (to the ms)",
+            "busiest second: the most requests in any rolling second, [t, t + 1 s)",
+            f"steady CPU: % of one core, from /proc samples {low} to {high} into the run",
+        ),
+    )
+
+
+def _paced_run(bench: Bench, index: int, asked: str) -> PacedRun:
+    messages = max(2, round(parse_rate(asked).per_second * bench.options.pacing_seconds))
+    journal = bench.workdir / f"pacing-{index}.results.jsonl"
+    argv = bench.send_argv(bench.campaign(messages), journal, rate=asked)
+    bench.say(f"pacing: sending {messages:,} messages at {asked} to {bench.server.label}")
+    usage = bench.measure(argv, sampled=True)
+    result = pacing_of(send_times(journal.read_bytes().splitlines()))
+    journal.unlink()
+    end = usage.start + usage.wall
+    steady = steady_percent(usage.samples, usage.start, end, ticks_per_second())
+    return PacedRun(asked, result, usage, steady)
+
+
+def _row(run: PacedRun) -> tuple[str, ...]:
+    mean = run.pacing.mean_rate
+    return (
+        run.asked,
+        f"{run.pacing.requests:,}",
+        units.shown(units.PER_SECOND, mean),
+        "-" if mean is None else f"{round(mean / run.per_second - 1, 4) or 0.0:+.2%}",  # no -0
+        f"{run.pacing.busiest_second:,} (max {run.limit:,})",
+        units.shown(units.MILLISECONDS, run.pacing.gap_p50_ms),
+        units.shown(units.MILLISECONDS, run.pacing.gap_p99_ms),
+        units.shown(units.MILLISECONDS, run.pacing.gap_max_ms),
+        units.SECONDS(run.cpu_per_thousand),
+        units.shown(units.Unit("%", 2), run.steady, "not measured"),
+    )
+
+
+def _verdicts(run: PacedRun) -> tuple[Verdict, ...]:
+    subject = f"pacing {run.asked}"
+    found = (
+        within(f"{subject} mean rate", run.pacing.mean_rate, run.per_second, TOLERANCE,
+               units.PER_SECOND),
+        at_most(f"{subject} busiest second", run.pacing.busiest_second, run.limit, units.COUNT),
+    )  # fmt: skip
+    if run.asked != CPU_RATE:
+        return found
+    return (*found, at_most(f"{subject} steady CPU", run.steady, CPU_TARGET, units.CORE_PERCENT))
+
+
+def _figures(run: PacedRun) -> dict[str, object]:
+    result = run.pacing
+    return {
+        "asked_per_second": run.per_second,
+        "requests": result.requests,
+        "mean_rate": result.mean_rate,
+        "busiest_second": result.busiest_second,
+        "busiest_second_limit": run.limit,
+        "gap_ms": {"p50": result.gap_p50_ms, "p99": result.gap_p99_ms, "max": result.gap_max_ms},
+        "wall_seconds": run.usage.wall,
+        "cpu_seconds": run.usage.cpu,
+        "cpu_seconds_per_1000": run.cpu_per_thousand,
+        "steady_cpu_percent": run.steady,
+    }
