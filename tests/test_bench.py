@@ -23,7 +23,7 @@ from broadcaster.bench.machine import cpu_model, event_loop, os_name
 from broadcaster.bench.nginx import RESPONSE, nginx_config, start_command
 from broadcaster.bench.options import BenchOptions, parse_size, parse_sizes, parse_steps
 from broadcaster.bench.paced import PacedRun
-from broadcaster.bench.pacing import busiest_second, pacing_of, send_times
+from broadcaster.bench.pacing import WINDOW_US, busiest_second, pacing_of, send_times
 from broadcaster.bench.page import render_page
 from broadcaster.bench.process import (
     ChildFailedError,
@@ -104,14 +104,21 @@ class TestSizes:
 
 class TestPacing:
     def test_a_request_one_second_later_is_in_the_next_second(self) -> None:
-        assert busiest_second([0, SECOND]) == 1
+        assert busiest_second([0, SECOND], SECOND) == 1
 
     def test_a_request_just_under_a_second_later_is_in_the_same_second(self) -> None:
-        assert busiest_second([0, SECOND - 1]) == 2
+        assert busiest_second([0, SECOND - 1], SECOND) == 2
 
     def test_the_busiest_window_need_not_start_at_the_first_request(self) -> None:
         times = [0, SECOND // 2, SECOND, SECOND * 3 // 2 - 1, 2 * SECOND]
-        assert busiest_second(times) == 3  # [0.5 s, 1.5 s)
+        assert busiest_second(times, SECOND) == 3  # [0.5 s, 1.5 s)
+
+    def test_the_window_leaves_out_the_journals_rounding(self) -> None:
+        # 1,002 requests a millisecond apart span 1.001 s: measured to the millisecond, they
+        # may have left within one second, or not; the window counts only what surely did.
+        times = [n * 1_000 for n in range(1_002)]
+        assert busiest_second(times) == WINDOW_US // 1_000 + 1
+        assert busiest_second(times, SECOND) == 1_000
 
     def test_no_requests_have_no_busy_second(self) -> None:
         assert busiest_second([]) == 0

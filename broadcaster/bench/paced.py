@@ -63,7 +63,10 @@ def pacing(bench: Bench) -> StepResult:
         verdicts=tuple(verdict for run in runs for verdict in _verdicts(run)),
         notes=(
             "send times: each outcome's at - latency_ms, from the results journal (to the ms)",
-            "busiest second: the most requests in any rolling second, [t, t + 1 s)",
+            (
+                "busiest second: the most requests in any rolling window of 1 s less twice the "
+                "journal's resolution (1.1 ms), so the rounding of its times adds none"
+            ),
             f"steady CPU: % of one core, from /proc samples {low} to {high} into the run",
         ),
     )

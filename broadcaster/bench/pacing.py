@@ -19,6 +19,13 @@ import orjson
 from broadcaster.latency import percentiles
 
 SECOND_US = 1_000_000
+# How far a send time read from the journal can be from the real one: ``at`` is cut to the
+# millisecond and ``latency_ms`` rounded to a tenth of one. Two requests measured less than a
+# second minus twice this apart surely left less than a second apart, so the busiest second is
+# counted over that window: a count above the pacer's limit there is the pacer's, not the
+# rounding's.
+RESOLUTION_US = 1_100
+WINDOW_US = SECOND_US - 2 * RESOLUTION_US
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -27,7 +34,7 @@ _MICROSECOND = timedelta(microseconds=1)
 class Pacing:
     requests: int
     mean_rate: float | None  # per second: n - 1 gaps over the span (n over it would claim more)
-    busiest_second: int  # the most requests in any rolling second, [t, t + 1 s)
+    busiest_second: int  # the most requests in any rolling window [t, t + WINDOW_US)
     gap_p50_ms: float | None
     gap_p99_ms: float | None
     gap_max_ms: float | None
@@ -54,12 +61,12 @@ def send_times(lines: Iterable[bytes]) -> list[int]:
     return sorted(times)
 
 
-def busiest_second(times: Sequence[int]) -> int:
-    """The most of ``times`` (sorted, µs) in any window ``[t, t + 1 s)``: the longest run of
-    requests less than a second from first to last (two pointers, one pass)."""
+def busiest_second(times: Sequence[int], window: int = WINDOW_US) -> int:
+    """The most of ``times`` (sorted, µs) in any window ``[t, t + window)``: the longest run of
+    requests less than ``window`` from first to last (two pointers, one pass)."""
     most, first = 0, 0
     for last, time in enumerate(times):
-        while time - times[first] >= SECOND_US:
+        while time - times[first] >= window:
             first += 1
         most = max(most, last - first + 1)
     return most
