@@ -83,8 +83,12 @@ class Bench:
             self._url = self._stack.enter_context(started)
         return self._url
 
-    def measure(self, argv: list[str], *, sampled: bool = False) -> Usage:
-        return measure(argv, self.env, sample_every=SAMPLE_EVERY if sampled else None)
+    def measure(
+        self, argv: list[str], *, sampled: bool = False, env: Mapping[str, str] | None = None
+    ) -> Usage:
+        """One child measured; ``env`` adds to (or overrides) the children's environment."""
+        children = self.env if env is None else {**self.env, **env}
+        return measure(argv, children, sample_every=SAMPLE_EVERY if sampled else None)
 
     def campaign(self, rows: int) -> Path:
         """The campaign file of ``rows`` rows, written once per run."""
