@@ -10,7 +10,7 @@ import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 import structlog
 
@@ -27,16 +27,20 @@ from broadcaster.endpoint import check_base_url
 from broadcaster.engine import Engine, EngineSettings, Recorder, Sender, Timing
 from broadcaster.errors import CredentialsError, NotConfirmed, UsageError
 from broadcaster.exits import Exit
+from broadcaster.finished import may_be_finished, read_finished
 from broadcaster.header import RunHeader, last_run
 from broadcaster.journal import (
+    READ,
     Journal,
     JournalState,
     MemoryJournal,
     check_results_path,
     has_bit,
     lines_sent,
+    read_headers,
     read_journal,
 )
+from broadcaster.outcome import Reply
 from broadcaster.pacer import Pacer
 from broadcaster.preview import confirmed, first_messages, preview_lines
 from broadcaster.progress import Progress, terminal
@@ -47,6 +51,7 @@ from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
 from broadcaster.settings import Settings
 from broadcaster.summary import counted, summary
+from broadcaster.tally import Tally
 from broadcaster.triage import Settled
 
 if TYPE_CHECKING:  # the sandbox (aiohttp's server) is imported only to serve --sandbox
@@ -70,28 +75,26 @@ async def send_campaign(
     check_base_url(settings.base_url)
     credentials = None if settings.sandbox or settings.dry_run else credentials_from(environ)
     check_results_path(settings.results_path, None if settings.input == STDIN else settings.input)
+    if may_be_finished(settings):
+        code = _if_finished(settings, timing, out)
+        if code is not None:
+            return code
     with read_rows(settings.input, settings.format) as rows:
         records = _primed(rows)  # a file that cannot be read fails before the journal is touched
         total = _count_rows(settings)
-        progress = Progress(
-            total,
-            settings.rate,
-            timing.clock,
-            _progress_stream(settings),
-            interval=settings.progress_interval,
-            sent="would be sent" if settings.dry_run else "sent",
-        )
+        progress = _progress(settings, total, timing)
         _confirm(settings, total)
         recorder = _recorder(settings)
         shown = _preview(settings, recorder)
         try:
-            _announce(settings, recorder)
+            digest = _announce(settings, recorder)
             async with _sender(settings, credentials) as (sender, sandbox):
                 engine = _engine(settings, sender, recorder, timing)
                 started = timing.clock()
                 with _signals(engine, enabled=handle_signals):
                     await engine.run(records, progress.tick)
                 elapsed = timing.clock() - started
+            _mark_read(recorder, engine.tally, digest)
         finally:
             progress.close()
             if isinstance(recorder, Journal):
@@ -100,6 +103,17 @@ async def send_campaign(
         total = _count_rows(replace(settings, quiet=False))  # a stopped run says what is left
     return _report(
         settings, engine, Ended(elapsed, total, sandbox, shown, _source(credentials)), out
+    )
+
+
+def _progress(settings: Settings, total: int | None, timing: Timing) -> Progress:
+    return Progress(
+        total,
+        settings.rate,
+        timing.clock,
+        _progress_stream(settings),
+        interval=settings.progress_interval,
+        sent="would be sent" if settings.dry_run else "sent",
     )
 
 
@@ -139,10 +153,63 @@ def _recorder(settings: Settings) -> Journal | MemoryJournal:
     return Journal.open(settings.results_path)
 
 
-def _announce(settings: Settings, recorder: Journal | MemoryJournal) -> None:
+def _if_finished(settings: Settings, timing: Timing, out: TextIO) -> int | None:
+    """A campaign whose every row has its record ends here, its input not read again
+    (``finished``): the summary and the journal's new run as the full path would leave them.
+    None when the full path must run."""
+    started = timing.clock()
+    digest = input_digest(settings.input)
+    journal = Journal.open(settings.results_path, read=False)  # locked while it is read
+    try:
+        done = read_finished(settings.results_path, digest) if digest is not None else None
+        if done is None:
+            return None
+        journal.state.headers.extend(read_headers(settings.results_path))
+        _check_campaign(settings, last_run(journal.state.headers), recorded=True)
+        log.info("resuming", already_recorded=done.rows, note="every row has its record")
+        journal.write_header(RunHeader.for_run(settings, digest).record())
+        tally = Tally(rows=done.rows, earlier=done.statuses, input_done=True)
+        _mark_read(journal, tally, digest)
+        progress = _progress(settings, done.rows, timing)
+        progress.tick(tally)
+        progress.close()
+    finally:
+        journal.close()
+    # An in-process sandbox would have been started, and asked nothing: it says so all the same.
+    sandbox = _idle_sandbox() if settings.sandbox else None
+    ended = Ended(timing.clock() - started, done.rows, sandbox, [], "")
+    return _report(settings, _Untouched(tally), ended, out)
+
+
+def _idle_sandbox() -> SandboxState:
+    from broadcaster.sandbox.state import SandboxState  # noqa: PLC0415 - see TYPE_CHECKING
+
+    return SandboxState()
+
+
+@dataclass(frozen=True, slots=True)
+class _Untouched:
+    """The end of a run that had nothing to send, as the summary reads an engine's."""
+
+    tally: Tally
+    stopped_by: str | None = None
+    stuck: Reply | None = None
+    stuck_reason: str = ""
+    unauthorized: Reply | None = None
+
+
+def _mark_read(recorder: Journal | MemoryJournal, tally: Tally, digest: str | None) -> None:
+    """The run read its whole input: how many rows, for a later run to tell it is finished."""
+    if isinstance(recorder, Journal) and tally.input_done and digest is not None:
+        recorder.mark(READ, {"rows": tally.rows, "input_sha256": digest})
+
+
+def _announce(settings: Settings, recorder: Journal | MemoryJournal) -> str | None:
+    """Check the journal holds this campaign, say what it holds, open the run; the input's
+    digest."""
     state = recorder.state
     last = last_run(state.headers)
-    _check_campaign(settings, state, last)
+    _check_campaign(settings, last, recorded=bool(state.statuses))
     digest = input_digest(settings.input)
     if state.damaged:
         log.warning(
@@ -160,14 +227,17 @@ def _announce(settings: Settings, recorder: Journal | MemoryJournal) -> None:
         _notice_changed_input(settings, state, last, digest)
     if isinstance(recorder, Journal):
         recorder.write_header(RunHeader.for_run(settings, digest).record())
+    return digest
 
 
-def _check_campaign(settings: Settings, state: JournalState, last: RunHeader | None) -> None:
+def _check_campaign(settings: Settings, last: RunHeader | None, *, recorded: bool) -> None:
     """A journal holds one campaign: another name, or another default for every message's
-    content, would give every message a new key, and send it again."""
+    content, would give every message a new key, and send it again (``recorded``: once it
+    holds an outcome)."""
     if last is None:
         return
-    _check_message_defaults(settings, last.settings, state)
+    if recorded:
+        _check_message_defaults(settings, last.settings)
     campaign = settings.defaults.campaign
     if last.campaign in (None, campaign):
         return
@@ -179,11 +249,7 @@ def _check_campaign(settings: Settings, state: JournalState, last: RunHeader | N
     )
 
 
-def _check_message_defaults(
-    settings: Settings, recorded: Mapping[str, object], state: JournalState
-) -> None:
-    if not state.statuses:
-        return  # nothing recorded yet: nothing to send twice
+def _check_message_defaults(settings: Settings, recorded: Mapping[str, object]) -> None:
     current = settings.record()
     for name in _SHAPES_MESSAGES:
         if name in recorded and recorded[name] != current[name]:
@@ -315,7 +381,22 @@ class Ended:
     credentials: str  # the variables the credentials came from, for a 401
 
 
-def _report(settings: Settings, engine: Engine, ended: Ended, out: TextIO) -> int:
+class RunEnd(Protocol):
+    """How a run's engine ended, as the summary reads it (an ``Engine``, or ``_Untouched``)."""
+
+    @property
+    def tally(self) -> Tally: ...
+    @property
+    def stopped_by(self) -> str | None: ...
+    @property
+    def stuck(self) -> Reply | None: ...
+    @property
+    def stuck_reason(self) -> str: ...
+    @property
+    def unauthorized(self) -> Reply | None: ...
+
+
+def _report(settings: Settings, engine: RunEnd, ended: Ended, out: TextIO) -> int:
     """Print the summary (a stdout that cannot take it is said on stderr: the run's exit code
     still tells how the campaign stands); return the exit code."""
     text = "".join(line + "\n" for line in ended.preview)
@@ -350,7 +431,7 @@ def _report(settings: Settings, engine: Engine, ended: Ended, out: TextIO) -> in
     return code
 
 
-def _exit_code(engine: Engine) -> Exit:
+def _exit_code(engine: RunEnd) -> Exit:
     if engine.stuck is not None:
         return Exit.PROBLEMS
     if engine.stopped_by is not None:
@@ -368,7 +449,7 @@ def _write(out: TextIO, text: str) -> str | None:
     return None
 
 
-def _endings(settings: Settings, engine: Engine, ended: Ended) -> list[str]:
+def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
     """The summary's last lines: the sandbox's count, a dry run's word, how a stop resumes."""
     lines = []
     if ended.sandbox is not None:

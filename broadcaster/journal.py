@@ -36,10 +36,13 @@ PAUSE = "pause"  # a marker: every request paused (a 429, a Retry-After, no conn
 # A marker: a row of a --failed-csv file settled with nothing to record (its fixed message was
 # already sent), yet it replaces the record ``key``, as a record's ``replaces`` does.
 REPLACED = "replaced"
+# A marker: the run read its whole input, ``rows`` rows, of this ``input_sha256`` (finished.py).
+READ = "read"
 SYNC_INTERVAL = 1.0
 # How a journal's first line begins (orjson keeps the order records are built in); a line torn
 # by a crash still begins so, or is the start of one of these.
-_FIRST_LINE_FORMS = (b'{"type":"run"', b'{"status":"')
+_HEADER_START = b'{"type":"run"'
+_FIRST_LINE_FORMS = (_HEADER_START, b'{"status":"')
 _FIRST_LINE_LIMIT = 1 << 20
 
 
@@ -120,6 +123,20 @@ def read_journal(path: str) -> JournalState:
         return JournalState()
     except OSError as exc:
         raise UsageError(f"cannot read results journal {path}: {exc.strerror}") from None
+
+
+def read_headers(path: str) -> list[dict[str, Any]]:
+    """The run headers of a journal, without the state of every key (``resume`` needs only
+    the last one): a million outcome lines are skipped at their first bytes, not parsed."""
+    headers = []
+    with contextlib.suppress(FileNotFoundError), Path(path).open("rb") as handle:
+        for line in handle:
+            if line.startswith(_HEADER_START):
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    record = orjson.loads(line)
+                    if isinstance(record, dict) and record.get("type") == RUN:
+                        headers.append(record)
+    return headers
 
 
 def lines_sent(path: str) -> bytearray:
@@ -235,7 +252,11 @@ class Journal:
         self._size: int | None = None  # the file's size, once known
 
     @classmethod
-    def open(cls, path: str, clock: Callable[[], float] = time.monotonic) -> Journal:
+    def open(
+        cls, path: str, clock: Callable[[], float] = time.monotonic, *, read: bool = True
+    ) -> Journal:
+        """The journal at ``path``, locked for this process; its state read unless not ``read``
+        (a scan that needs none: ``finished``)."""
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         except OSError as exc:
@@ -251,7 +272,7 @@ class Journal:
                 f"results journal {path} is in use by another broadcaster process "
                 "(one run at a time may write it)"
             ) from None
-        journal = cls(path, fd, read_journal(path), clock)
+        journal = cls(path, fd, read_journal(path) if read else JournalState(), clock)
         journal._end_torn_line()
         return journal
 

@@ -1,0 +1,105 @@
+"""A campaign whose every row already has its record: told from the journal alone.
+
+Re-running a finished campaign (a resume after the last row, a scheduled job run twice) would
+read, plan and triage every row again only to send nothing: a minute for a million rows. When
+the input is the one the journal's runs read (the same SHA-256) and a run of this version read
+it to its end (a ``read`` marker: ``{"type": "read", "rows": N, "input_sha256": ...}``), a scan
+of the journal settles it: if every one of the N rows has an outcome recorded under a run of
+that input, nothing is left, and each row stands as its line's latest record says, exactly as
+triage would settle it, since the same row of the same file has the same key.
+
+The scan keeps one byte per input line, and no key. It declines, leaving the decision to the
+full path, whenever it could differ from it: a line of the journal that is not a record, a
+fix (``replaces``, a ``replaced`` marker), ``--retry-failed``, another version, a dry run,
+stdin, or a row without its record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from broadcaster import __version__
+from broadcaster.inputs import STDIN
+from broadcaster.journal import READ, REPLACED, RUN
+from broadcaster.outcome import STATUSES, Status
+from broadcaster.settings import Settings
+
+_CODES: dict[object, int] = {status: code for code, status in enumerate(STATUSES, start=1)}
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """Every row of the input has its record: how many stand at each status."""
+
+    rows: int
+    statuses: Counter[Status]
+
+
+def may_be_finished(settings: Settings) -> bool:
+    """Whether this run may skip the input because it is finished (module docstring)."""
+    return not (settings.dry_run or settings.retry_failed or settings.input == STDIN) and (
+        Path(settings.results_path).is_file()
+    )
+
+
+def finished(lines: Iterable[bytes], digest: str) -> Finished | None:
+    """The journal's verdict on the input with this ``digest``, or None when it is not
+    finished, or the scan cannot be sure."""
+    latest = bytearray()  # a status code per input line, from the latest record at that line
+    rows: int | None = None
+    reading = False  # whether the records that follow are of a run of this input
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None  # a torn or foreign line: the full path says what it makes of it
+        if not isinstance(record, dict):
+            return None
+        kind = record.get("type")
+        if kind == RUN:
+            reading = record.get("input_sha256") == digest and record.get("version") == __version__
+        elif kind == READ:
+            if reading and record.get("input_sha256") == digest:
+                rows = record.get("rows")
+        elif (
+            kind == REPLACED
+            or record.get("replaces") is not None
+            or (kind is None and reading and not _note(latest, record))
+        ):
+            return None
+    return _verdict(latest, rows)
+
+
+def _note(latest: bytearray, record: dict[str, object]) -> bool:
+    """Note an outcome's status at its line; False when it is not one."""
+    code, row = _CODES.get(record.get("status")), record.get("row")
+    if code is None or not isinstance(row, int) or isinstance(row, bool) or row < 1:
+        return False
+    if row >= len(latest):
+        latest.extend(bytes(row + 1 - len(latest)))
+    latest[row] = code
+    return True
+
+
+def _verdict(latest: bytearray, rows: object) -> Finished | None:
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+        return None
+    ended = len(latest) - latest.count(0)
+    if ended != rows:
+        return None
+    counts = Counter({status: latest.count(_CODES[status]) for status in STATUSES})
+    return Finished(rows, +counts)  # + drops the statuses no row has
+
+
+def read_finished(path: str, digest: str) -> Finished | None:
+    with contextlib.suppress(FileNotFoundError), Path(path).open("rb") as handle:
+        return finished(handle, digest)
+    return None

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from broadcaster import __version__, campaign, reader
+from broadcaster.cli import main
+from broadcaster.finished import Finished, finished
+
+DIGEST = "d" * 64
+
+
+def header(digest: str = DIGEST, version: str = __version__) -> dict[str, Any]:
+    return {"type": "run", "input_sha256": digest, "version": version, "settings": {}}
+
+
+def outcome(status: str, row: int, **extra: Any) -> dict[str, Any]:
+    return {"status": status, "key": f"k{row}", "row": row, **extra}
+
+
+def read(rows: int, digest: str = DIGEST) -> dict[str, Any]:
+    return {"type": "read", "rows": rows, "input_sha256": digest}
+
+
+def lines(*records: dict[str, Any] | bytes) -> list[bytes]:
+    return [r if isinstance(r, bytes) else orjson.dumps(r) for r in records]
+
+
+class TestTheScan:
+    def test_every_row_recorded_is_finished_each_at_its_latest_status(self) -> None:
+        journal = lines(
+            header(),
+            outcome("sent", 2),
+            outcome("failed", 3),
+            outcome("invalid", 4),
+            outcome("skipped", 6),  # line 5 is the second line of a quoted row
+            read(4),
+            header(),
+            outcome("sent", 3),  # a resend got the failed row through
+            read(4),
+        )
+        assert finished(journal, DIGEST) == Finished(
+            4,
+            {"sent": 2, "invalid": 1, "skipped": 1},  # type: ignore[arg-type]
+        )
+
+    def test_a_row_without_its_record_is_not_finished(self) -> None:
+        assert finished(lines(header(), outcome("sent", 2), read(2)), DIGEST) is None
+
+    def test_a_run_that_did_not_read_to_the_end_says_nothing_of_the_rows(self) -> None:
+        assert finished(lines(header(), outcome("sent", 2)), DIGEST) is None
+
+    def test_records_of_another_input_do_not_count(self) -> None:
+        journal = lines(header("e" * 64), outcome("sent", 2), read(1, "e" * 64), header(), read(1))
+        assert finished(journal, DIGEST) is None
+
+    def test_another_version_leaves_it_to_the_full_path(self) -> None:
+        journal = lines(header(version="0.0.1"), outcome("sent", 2), read(1))
+        assert finished(journal, DIGEST) is None
+
+    @pytest.mark.parametrize(
+        "odd",
+        [
+            orjson.dumps(outcome("sent", 3, replaces="k9")),  # a fix: triage's call
+            orjson.dumps({"type": "replaced", "key": "k9", "by": "k3"}),
+            b'{"status":"sent","key":"k3","ro',  # torn
+            b"[1, 2]",
+            orjson.dumps({"status": "lost", "key": "k3", "row": 3}),
+            orjson.dumps({"status": "sent", "key": "k3", "row": True}),
+        ],
+    )
+    def test_anything_unusual_leaves_it_to_the_full_path(self, odd: bytes) -> None:
+        journal = lines(header(), outcome("sent", 2), odd, outcome("sent", 3), read(2))
+        assert finished(journal, DIGEST) is None
+
+    def test_a_pause_marker_and_blank_lines_change_nothing(self) -> None:
+        journal = lines(
+            header(), {"type": "pause", "seconds": 1}, outcome("sent", 2), b"  ", read(1)
+        )
+        assert finished(journal, DIGEST) == Finished(1, {"sent": 1})  # type: ignore[arg-type]
+
+
+CSV = (
+    "phone_number,first_name\n+14155550100,Ann\n+14155550101,Bob\n"
+    "+14155550100,Ann\n+1415555,Cy\n"  # a duplicate of the first row, and an invalid number
+)
+OPTIONS = ["--sandbox", "--rate", "0", "--text", "Hi {{first_name}}", "--inbox-id", "101",
+           "--creator-id", "55"]  # fmt: skip
+
+
+class TestAResumeOfAFinishedCampaign:
+    def test_says_what_the_full_path_says_without_reading_the_input(
+        self,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        source = tmp_path / "c.csv"
+        source.write_text(CSV)
+        results = tmp_path / "r.jsonl"
+        assert main(["send", str(source), *OPTIONS, "--results", str(results), "--quiet"]) == 1
+        capsys.readouterr()
+        copy = tmp_path / "copy.jsonl"
+        shutil.copy(results, copy)
+
+        read: list[str] = []
+        real = reader.read_rows
+
+        def read_rows(*args: Any) -> Any:
+            read.append("input")
+            return real(*args)
+
+        monkeypatch.setattr(campaign, "read_rows", read_rows)
+        assert main(["resume", str(results)]) == 1  # an invalid row stays a problem
+        short = capsys.readouterr()
+        assert read == []
+        assert "every row has its record" in short.err
+
+        monkeypatch.setattr(campaign, "may_be_finished", lambda _: False)
+        assert main(["resume", str(copy)]) == 1
+        full = capsys.readouterr()
+        assert read  # the full path read it
+        assert short.out.replace(str(results), "R") == full.out.replace(str(copy), "R")
+        assert "earlier   4 settled by earlier runs: 2 sent, 1 skipped, 1 invalid" in short.out
+        tail = [orjson.loads(line) for line in results.read_bytes().splitlines()[-2:]]
+        assert [record["type"] for record in tail] == ["run", "read"]  # as the full path's
+        assert [orjson.loads(line)["type"] for line in copy.read_bytes().splitlines()[-2:]] == [
+            "run",
+            "read",
+        ]
+        assert tail[1]["rows"] == 4
+
+    def test_an_edited_input_takes_the_full_path(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        source = tmp_path / "c.csv"
+        source.write_text(CSV)
+        results = tmp_path / "r.jsonl"
+        assert main(["send", str(source), *OPTIONS, "--results", str(results), "--quiet"]) == 1
+        source.write_text(CSV + "+14155550102,Di\n")
+        capsys.readouterr()
+        assert main(["resume", str(results)]) == 1
+        out = capsys.readouterr().out
+        assert "rows      5: 1 sent" in out
+
+    def test_retry_failed_takes_the_full_path(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        source = tmp_path / "c.csv"
+        source.write_text(CSV)
+        results = tmp_path / "r.jsonl"
+        assert main(["send", str(source), *OPTIONS, "--results", str(results), "--quiet"]) == 1
+        capsys.readouterr()
+        assert main(["resume", str(results), "--retry-failed"]) == 1
+        assert "every row has its record" not in capsys.readouterr().err
