@@ -37,7 +37,6 @@ from broadcaster.journal import (
     check_results_path,
     has_bit,
     lines_sent,
-    read_headers,
     read_journal,
 )
 from broadcaster.outcome import Reply
@@ -164,7 +163,7 @@ def _if_finished(settings: Settings, timing: Timing, out: TextIO) -> int | None:
         done = read_finished(settings.results_path, digest) if digest is not None else None
         if done is None:
             return None
-        journal.state.headers.extend(read_headers(settings.results_path))
+        journal.state.headers.extend(done.headers)
         _check_campaign(settings, last_run(journal.state.headers), recorded=True)
         log.info("resuming", already_recorded=done.rows, note="every row has its record")
         journal.write_header(RunHeader.for_run(settings, digest).record())

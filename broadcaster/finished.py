@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -35,10 +36,12 @@ _CODES: dict[object, int] = {status: code for code, status in enumerate(STATUSES
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """Every row of the input has its record: how many stand at each status."""
+    """Every row of the input has its record: how many stand at each status, and the
+    journal's run headers (read in the same pass)."""
 
     rows: int
     statuses: Counter[Status]
+    headers: list[dict[str, Any]]
 
 
 def may_be_finished(settings: Settings) -> bool:
@@ -48,55 +51,55 @@ def may_be_finished(settings: Settings) -> bool:
     )
 
 
-def finished(lines: Iterable[bytes], digest: str) -> Finished | None:
+def finished(lines: Iterable[bytes], digest: str) -> Finished | None:  # noqa: C901
     """The journal's verdict on the input with this ``digest``, or None when it is not
-    finished, or the scan cannot be sure."""
+    finished, or the scan cannot be sure. One pass, a parse per line (a torn line must be
+    told from a record), the outcomes first: they are nearly every line."""
     latest = bytearray()  # a status code per input line, from the latest record at that line
-    rows: int | None = None
+    headers: list[dict[str, Any]] = []
+    rows: object = None
     reading = False  # whether the records that follow are of a run of this input
     for line in lines:
-        if not line.strip():
-            continue
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
-            return None  # a torn or foreign line: the full path says what it makes of it
-        if not isinstance(record, dict):
+            if line.strip():
+                return None  # a torn or foreign line: the full path says what it makes of it
+            continue
+        if type(record) is not dict:
             return None
+        status = record.get("status")
+        if status is not None:
+            if record.get("replaces") is not None:
+                return None  # a fix settles rows by its own key: triage's call
+            if not reading:
+                continue
+            code, row = _CODES.get(status), record.get("row")
+            if code is None or type(row) is not int or row < 1:
+                return None
+            if row >= len(latest):
+                latest.extend(bytes(max(row + 1, 2 * len(latest)) - len(latest)))
+            latest[row] = code
+            continue
         kind = record.get("type")
         if kind == RUN:
+            headers.append(record)
             reading = record.get("input_sha256") == digest and record.get("version") == __version__
-        elif kind == READ:
-            if reading and record.get("input_sha256") == digest:
-                rows = record.get("rows")
-        elif (
-            kind == REPLACED
-            or record.get("replaces") is not None
-            or (kind is None and reading and not _note(latest, record))
-        ):
+        elif kind == READ and reading and record.get("input_sha256") == digest:
+            rows = record.get("rows")
+        elif kind == REPLACED or not isinstance(kind, str):
             return None
-    return _verdict(latest, rows)
+    return _verdict(latest, rows, headers)
 
 
-def _note(latest: bytearray, record: dict[str, object]) -> bool:
-    """Note an outcome's status at its line; False when it is not one."""
-    code, row = _CODES.get(record.get("status")), record.get("row")
-    if code is None or not isinstance(row, int) or isinstance(row, bool) or row < 1:
-        return False
-    if row >= len(latest):
-        latest.extend(bytes(row + 1 - len(latest)))
-    latest[row] = code
-    return True
-
-
-def _verdict(latest: bytearray, rows: object) -> Finished | None:
+def _verdict(latest: bytearray, rows: object, headers: list[dict[str, Any]]) -> Finished | None:
     if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
         return None
     ended = len(latest) - latest.count(0)
     if ended != rows:
         return None
     counts = Counter({status: latest.count(_CODES[status]) for status in STATUSES})
-    return Finished(rows, +counts)  # + drops the statuses no row has
+    return Finished(rows, +counts, headers)  # + drops the statuses no row has
 
 
 def read_finished(path: str, digest: str) -> Finished | None:
