@@ -94,6 +94,15 @@ OPTIONS = ["--sandbox", "--rate", "0", "--text", "Hi {{first_name}}", "--inbox-i
            "--creator-id", "55"]  # fmt: skip
 
 
+def sent(tmp_path: Path) -> tuple[Path, Path]:
+    """The campaign sent once (exit 1: it has an invalid row): its input and its journal."""
+    source = tmp_path / "c.csv"
+    source.write_text(CSV)
+    results = tmp_path / "r.jsonl"
+    assert main(["send", str(source), *OPTIONS, "--results", str(results), "--quiet"]) == 1
+    return source, results
+
+
 class TestAResumeOfAFinishedCampaign:
     def test_says_what_the_full_path_says_without_reading_the_input(
         self,
@@ -101,10 +110,7 @@ class TestAResumeOfAFinishedCampaign:
         capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        source = tmp_path / "c.csv"
-        source.write_text(CSV)
-        results = tmp_path / "r.jsonl"
-        assert main(["send", str(source), *OPTIONS, "--results", str(results), "--quiet"]) == 1
+        _source, results = sent(tmp_path)
         capsys.readouterr()
         copy = tmp_path / "copy.jsonl"
         shutil.copy(results, copy)
@@ -139,10 +145,7 @@ class TestAResumeOfAFinishedCampaign:
     def test_an_edited_input_takes_the_full_path(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        source = tmp_path / "c.csv"
-        source.write_text(CSV)
-        results = tmp_path / "r.jsonl"
-        assert main(["send", str(source), *OPTIONS, "--results", str(results), "--quiet"]) == 1
+        source, results = sent(tmp_path)
         source.write_text(CSV + "+14155550102,Di\n")
         capsys.readouterr()
         assert main(["resume", str(results)]) == 1
@@ -152,10 +155,7 @@ class TestAResumeOfAFinishedCampaign:
     def test_retry_failed_takes_the_full_path(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        source = tmp_path / "c.csv"
-        source.write_text(CSV)
-        results = tmp_path / "r.jsonl"
-        assert main(["send", str(source), *OPTIONS, "--results", str(results), "--quiet"]) == 1
+        _source, results = sent(tmp_path)
         capsys.readouterr()
         assert main(["resume", str(results), "--retry-failed"]) == 1
         assert "every row has its record" not in capsys.readouterr().err
