@@ -152,6 +152,25 @@ class TestAResumeOfAFinishedCampaign:
         out = capsys.readouterr().out
         assert "rows      5: 1 sent" in out
 
+    def test_the_file_read_as_another_format_takes_the_full_path(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        source, results = sent(tmp_path)
+        capsys.readouterr()
+        argv = ["send", str(source), *OPTIONS, "--results", str(results), "--format", "jsonl"]
+        assert main(argv) == 1
+        captured = capsys.readouterr()
+        assert "every row has its record" not in captured.err
+        assert "rows      5: 0 sent" in captured.out  # each line of CSV, unreadable as JSON
+
+    def test_another_text_is_refused_as_the_full_path_refuses_it(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        source, results = sent(tmp_path)
+        argv = ["send", str(source), *OPTIONS, "--results", str(results), "--text", "Other"]
+        assert main(argv) == 2
+        assert "--text" in capsys.readouterr().err
+
     def test_retry_failed_takes_the_full_path(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
