@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 import structlog
 
-from broadcaster.client import DryRunSender, HttpSender
 from broadcaster.credentials import (
     API_KEY,
     SECRET_ID,
@@ -23,6 +22,7 @@ from broadcaster.credentials import (
     Credentials,
     credentials_from,
 )
+from broadcaster.dryrun import DryRunSender
 from broadcaster.endpoint import check_base_url
 from broadcaster.engine import Engine, EngineSettings, Recorder, Sender, Timing
 from broadcaster.errors import CredentialsError, NotConfirmed, UsageError
@@ -53,7 +53,8 @@ from broadcaster.summary import counted, summary
 from broadcaster.tally import Tally
 from broadcaster.triage import Settled
 
-if TYPE_CHECKING:  # the sandbox (aiohttp's server) is imported only to serve --sandbox
+if TYPE_CHECKING:  # aiohttp's client and server are imported only to send and to serve
+    from broadcaster.client import HttpSender
     from broadcaster.sandbox.state import SandboxState
 
 log = structlog.get_logger("broadcaster")
@@ -323,6 +324,8 @@ async def _sender(
 
 
 def _http(settings: Settings, base_url: str, credentials: Credentials) -> HttpSender:
+    from broadcaster.client import HttpSender  # noqa: PLC0415 - see TYPE_CHECKING
+
     return HttpSender(
         base_url, credentials, timeout=settings.timeout, connections=settings.concurrency
     )

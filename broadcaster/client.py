@@ -218,10 +218,3 @@ def _failure_text(status: int, headers: Mapping[str, str], body: bytes) -> str:
     if "X-Request-Id" in headers:
         text += f" (request id {headers['X-Request-Id']})"
     return text
-
-
-class DryRunSender:
-    """The fake beside the real one: every message is accepted, and nothing leaves."""
-
-    async def send(self, body: Mapping[str, object]) -> Reply:  # noqa: ARG002 - the protocol's
-        return Reply("sent", HTTPStatus.OK)

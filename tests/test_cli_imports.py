@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +56,19 @@ class TestImports:
         """The check above can see an import: running ``inboxes`` loads the sandbox."""
         code = "from broadcaster.cli import main; assert main(['inboxes', '--sandbox']) == 0"
         assert {"aiohttp", "asyncio", "broadcaster.sandbox"} <= set(heavy_modules_after(code))
+
+
+class TestADryRun:
+    def test_imports_no_http_client(self, tmp_path: Path) -> None:
+        """A dry run sends nothing: aiohttp and its TLS set-up would be 15 MB for nothing."""
+        source = tmp_path / "c.csv"
+        source.write_text("phone_number\n+14155550100\n")
+        argv = ["send", str(source), "--dry-run", "--text", "hi", "--inbox-id", "1",
+                "--creator-id", "2", "--quiet"]  # fmt: skip
+        code = f"from broadcaster.cli import main; assert main({argv!r}) == 0"
+        loaded = heavy_modules_after(code)
+        assert "broadcaster.engine" in loaded  # it ran
+        assert [name for name in loaded if name.startswith("aiohttp")] == []
 
 
 class TestVersion:
