@@ -117,6 +117,7 @@ class Engine:
         self._latency = (0, 0.0)  # replies and their summed latency
         self._warned_concurrency = False
         self._verbose = False  # whether each attempt is logged: read once, off the hot path
+        self._wall_ms, self._wall_text = -1, ""  # the last millisecond formatted, and its text
 
     async def run(self, records: Iterable[Record], tick: Tick | None = None) -> Tally:
         self._throttle.start()
@@ -209,19 +210,21 @@ class Engine:
         self._record(replace(skipped, replaces=duplicate.replaces))
 
     async def _work(self) -> None:
+        task = asyncio.current_task()  # once a worker, not once a request
+        assert task is not None  # noqa: S101 - a worker is a task
         while self.stopped_by is None:
             message = await self._queue.get()
             if message is None:
                 return
-            await self._deliver(message)
+            await self._deliver(message, task)
 
-    async def _deliver(self, message: Message) -> None:
+    async def _deliver(self, message: Message, task: asyncio.Task[Any]) -> None:
         attempts = charged = 0
         maybe_committed = False
         while True:
             started = await self._pacer.wait()
             self.tally.note_request(started)
-            reply = await self._attempt(message)
+            reply = await self._attempt(message, task)
             latency = self._timing.clock() - started
             attempts += 1
             self._note_reply(reply, latency)
@@ -264,9 +267,9 @@ class Engine:
         )
         self.stop("stuck")
 
-    async def _attempt(self, message: Message) -> Reply:
-        task = asyncio.current_task()
-        assert task is not None  # noqa: S101 - always inside a worker task
+    async def _attempt(self, message: Message, task: asyncio.Task[Any]) -> Reply:
+        """One request, its worker ``task`` marked as in a request meanwhile (a stop lets
+        those finish, and cancels the others)."""
         self._in_request.add(task)
         try:
             return await self._sender.send(message.body)
@@ -345,9 +348,15 @@ class Engine:
         self.tally.add(outcome)
 
     def _wall_time(self) -> str:
-        return datetime.fromtimestamp(self._timing.wall_clock(), UTC).isoformat(
-            timespec="milliseconds"
-        )
+        """Now, to the millisecond, as the journal writes it: formatted once a millisecond
+        (at thousands of outcomes a second, several share one)."""
+        millisecond = round(self._timing.wall_clock() * 1_000_000) // 1000  # as datetime rounds
+        if millisecond != self._wall_ms:
+            self._wall_ms = millisecond
+            seconds, part = divmod(millisecond, 1000)
+            moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=part * 1000)
+            self._wall_text = moment.isoformat(timespec="milliseconds")
+        return self._wall_text
 
     async def _tick(self, tick: Tick | None) -> None:
         while True:

@@ -691,3 +691,22 @@ class TestOwnAndDerivedKeys:
         await clock.run(engine.run([Record(2, self.own), Record(3, other), Record(4, other)]))
         assert len(sender.sends) == 1
         assert by_status(journal) == {"sent": [2], "skipped": [3, 4]}
+
+
+def test_the_wall_time_is_formatted_as_datetime_writes_it_once_a_millisecond() -> None:
+    now = [1_780_000_000.1234]
+    timing = Timing(wall_clock=lambda: now[0])
+    settings = EngineSettings(DEFAULTS, 1, RetryPolicy(8), False, 10.0, UNPACED)
+    engine = Engine(
+        settings,
+        ScriptedSender(VirtualTime()),
+        MemoryJournal(),
+        Pacer(UNPACED, clock=lambda: 0.0),
+        timing,
+    )
+    first = engine._wall_time()
+    assert first == "2026-05-28T20:26:40.123+00:00"
+    now[0] = 1_780_000_000.1239
+    assert engine._wall_time() is first  # the same millisecond: the text made once
+    now[0] = 1_780_000_000.9999996  # rounds to the next second, as datetime rounds
+    assert engine._wall_time() == "2026-05-28T20:26:41.000+00:00"
