@@ -29,6 +29,7 @@ import orjson
 
 from broadcaster.errors import JournalBusyError, JournalWriteError, UsageError
 from broadcaster.inputs import STDIN
+from broadcaster.keytable import Statuses
 from broadcaster.outcome import STATUSES, Outcome, Status
 
 RUN = "run"
@@ -50,7 +51,7 @@ _FIRST_LINE_LIMIT = 1 << 20
 class JournalState:
     """What the journal says so far: the status of every key, and the run headers."""
 
-    statuses: dict[str, Status] = field(default_factory=dict)
+    statuses: Statuses = field(default_factory=Statuses)  # compact: a million keys, ~21 MB
     headers: list[dict[str, Any]] = field(default_factory=list)
     damaged: int = 0
     # Records per key of rows that share a key with another row: duplicates (``skipped``) and
@@ -283,7 +284,7 @@ class Journal:
             self._write(b"\n")
 
     @property
-    def statuses(self) -> dict[str, Status]:
+    def statuses(self) -> Statuses:
         return self.state.statuses
 
     def write_header(self, header: dict[str, Any]) -> None:
@@ -359,7 +360,7 @@ class MemoryJournal:
         self.markers: list[dict[str, Any]] = []
 
     @property
-    def statuses(self) -> dict[str, Status]:
+    def statuses(self) -> Statuses:
         return self.state.statuses
 
     def record(self, outcome: Outcome) -> None:

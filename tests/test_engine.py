@@ -16,6 +16,7 @@ from structlog.testing import capture_logs
 from broadcaster import engine as engine_module
 from broadcaster.engine import Engine, EngineSettings, Timing
 from broadcaster.journal import JournalState, MemoryJournal
+from broadcaster.keytable import Statuses
 from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
 from broadcaster.plan import Defaults
@@ -333,7 +334,7 @@ class TestPacing:
 
 class TestResume:
     def journal_with(self, statuses: dict[str, Status]) -> MemoryJournal:
-        return MemoryJournal(JournalState(statuses=dict(statuses)))
+        return MemoryJournal(JournalState(statuses=Statuses(statuses)))
 
     async def keys(self, texts: tuple[str, ...]) -> dict[str, str]:
         clock = VirtualTime()

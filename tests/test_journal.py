@@ -129,7 +129,8 @@ class TestStateCounts:
 
     def test_invalid_records_are_counted_per_key(self) -> None:
         state = read_state([b'{"status":"invalid","key":"x","row":2}\n'] * 2)
-        assert (state.statuses, state.invalid) == ({"x": "invalid"}, {"x": 2})
+        assert state.statuses == {"x": "invalid"}
+        assert state.invalid == {"x": 2}
 
 
 class TestResultsPath:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcaster.keytable import MAX_VALUE, KeyTable, _Shard
+from broadcaster.keytable import MAX_VALUE, KeyTable, Statuses, _Shard
 
 _KEYS = st.text(min_size=1, max_size=30)
 
@@ -70,3 +70,30 @@ class TestShard:
         for check in range(5):
             shard.put(last, check, check)
         assert [shard.values[shard.find(last, check)] for check in range(5)] == list(range(5))
+
+
+class TestStatuses:
+    def test_it_reads_as_the_dict_it_was_given(self) -> None:
+        statuses = Statuses({"a": "sent", "b": "failed"})
+        statuses["c"] = "invalid"
+        statuses["b"] = "sent"  # the latest record wins
+        assert statuses == {"a": "sent", "b": "sent", "c": "invalid"}
+        assert statuses != {"a": "sent", "b": "sent"}
+        assert statuses != {"a": "sent", "b": "failed", "c": "invalid"}
+        assert statuses["c"] == "invalid"
+        assert statuses.get("z") is None
+        assert statuses.get("z", "skipped") == "skipped"
+        assert "a" in statuses
+        assert "z" not in statuses
+        assert 3 not in statuses
+        assert len(statuses) == 3
+        assert "3 keys" in repr(statuses)
+
+    def test_an_empty_one_is_false_and_a_missing_key_is_a_key_error(self) -> None:
+        statuses = Statuses()
+        assert not statuses
+        with pytest.raises(KeyError):
+            statuses["a"]
+
+    def test_it_is_no_equal_of_what_is_not_a_mapping(self) -> None:
+        assert Statuses() != []
