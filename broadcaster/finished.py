@@ -17,11 +17,12 @@ stdin, or a row without its record.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -31,6 +32,8 @@ from broadcaster.journal import READ, REPLACED, RUN
 from broadcaster.outcome import STATUSES, Status
 from broadcaster.settings import Settings
 
+_TAIL_BYTES = 1 << 16
+_READ_MARKER = b'{"type":"' + READ.encode() + b'"'
 _CODES: dict[object, int] = {status: code for code, status in enumerate(STATUSES, start=1)}
 
 
@@ -104,5 +107,18 @@ def _verdict(latest: bytearray, rows: object, headers: list[dict[str, Any]]) -> 
 
 def read_finished(path: str, digest: str) -> Finished | None:
     with contextlib.suppress(FileNotFoundError), Path(path).open("rb") as handle:
+        if not _read_lately(handle, digest):
+            return None  # no run read this input to its end lately: spare the full pass
+        handle.seek(0)
         return finished(handle, digest)
     return None
+
+
+def _read_lately(handle: BinaryIO, digest: str) -> bool:
+    """Whether the journal's tail holds a ``read`` marker of this input: where the last run
+    that read it to its end left one. Without one the scan could only decline, after reading
+    every line (a journal from before the marker, a run stopped midway)."""
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, size - _TAIL_BYTES))
+    tail = handle.read()
+    return _READ_MARKER in tail and digest.encode() in tail

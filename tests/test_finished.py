@@ -9,7 +9,7 @@ import pytest
 
 from broadcaster import __version__, campaign, reader
 from broadcaster.cli import main
-from broadcaster.finished import finished
+from broadcaster.finished import finished, read_finished
 
 DIGEST = "d" * 64
 
@@ -101,6 +101,22 @@ def sent(tmp_path: Path) -> tuple[Path, Path]:
     results = tmp_path / "r.jsonl"
     assert main(["send", str(source), *OPTIONS, "--results", str(results), "--quiet"]) == 1
     return source, results
+
+
+class TestTheTail:
+    def test_a_journal_without_a_read_marker_at_its_end_is_not_scanned(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "r.jsonl"
+        records = lines(header(), outcome("sent", 2), read(1))
+        path.write_bytes(b"\n".join(records) + b"\n")
+        assert read_finished(str(path), DIGEST) is not None
+        path.write_bytes(b"\n".join(records) + b"\n" + (orjson.dumps(header()) + b"\n") * 3000)
+        assert read_finished(str(path), DIGEST) is None  # the marker is 64 KB back: not lately
+        assert finished(path.read_bytes().splitlines(), DIGEST) is not None  # the scan would say
+
+    def test_a_missing_journal_is_not_finished(self, tmp_path: Path) -> None:
+        assert read_finished(str(tmp_path / "none.jsonl"), DIGEST) is None
 
 
 class TestAResumeOfAFinishedCampaign:
