@@ -161,14 +161,13 @@ def _if_finished(settings: Settings, timing: Timing, out: TextIO) -> int | None:
     digest = input_digest(settings.input)
     journal = Journal.open(settings.results_path, read=False)  # locked while it is read
     try:
-        done = read_finished(settings.results_path, digest) if digest is not None else None
+        fmt = settings.record()["format"]
+        done = read_finished(settings.results_path, digest, fmt) if digest is not None else None
         if done is None:
             return None
         journal.state.headers.extend(done.headers)
         last = last_run(journal.state.headers)
         _check_campaign(settings, last, recorded=True)
-        if last is None or last.settings.get("format") != settings.record()["format"]:
-            return None  # the file read another way: its rows are other rows
         log.info("resuming", already_recorded=done.rows, note="every row has its record")
         journal.write_header(RunHeader.for_run(settings, digest).record())
         tally = Tally(rows=done.rows, earlier=done.statuses, input_done=True)

@@ -54,10 +54,17 @@ def may_be_finished(settings: Settings) -> bool:
     )
 
 
-def finished(lines: Iterable[bytes], digest: str) -> Finished | None:  # noqa: C901
+def finished(  # noqa: C901
+    lines: Iterable[bytes], digest: str, fmt: str | None = None
+) -> Finished | None:
     """The journal's verdict on the input with this ``digest``, or None when it is not
     finished, or the scan cannot be sure. One pass, a parse per line (a torn line must be
-    told from a record), the outcomes first: they are nearly every line."""
+    told from a record), the outcomes first: they are nearly every line.
+
+    Only runs of this input read as ``fmt`` (its ``--format``; None: told from the file) count:
+    the same file read another way has other rows. A journal that also holds another input's
+    outcomes is left to the full path, since a key settled there settles rows here by key,
+    which a scan by line cannot see."""
     latest = bytearray()  # a status code per input line, from the latest record at that line
     headers: list[dict[str, Any]] = []
     rows: object = None
@@ -73,12 +80,15 @@ def finished(lines: Iterable[bytes], digest: str) -> Finished | None:  # noqa: C
             return None
         status = record.get("status")
         if status is not None:
-            if record.get("replaces") is not None:
-                return None  # a fix settles rows by its own key: triage's call
-            if not reading:
-                continue
+            if record.get("replaces") is not None or not reading:
+                return None  # a fix, or another input's rows: settled by key, triage's call
             code, row = _CODES.get(status), record.get("row")
-            if code is None or type(row) is not int or row < 1:
+            if (
+                code is None
+                or type(row) is not int
+                or row < 1
+                or type(record.get("key")) is not str
+            ):
                 return None
             if row >= len(latest):
                 latest.extend(bytes(max(row + 1, 2 * len(latest)) - len(latest)))
@@ -87,12 +97,23 @@ def finished(lines: Iterable[bytes], digest: str) -> Finished | None:  # noqa: C
         kind = record.get("type")
         if kind == RUN:
             headers.append(record)
-            reading = record.get("input_sha256") == digest and record.get("version") == __version__
+            reading = _of_this_input(record, digest, fmt)
         elif kind == READ and reading and record.get("input_sha256") == digest:
             rows = record.get("rows")
         elif kind == REPLACED or not isinstance(kind, str):
             return None
     return _verdict(latest, rows, headers)
+
+
+def _of_this_input(header: dict[str, Any], digest: str, fmt: str | None) -> bool:
+    """Whether a run header is of this input, read the same way, by this version."""
+    settings = header.get("settings")
+    return (
+        header.get("input_sha256") == digest
+        and header.get("version") == __version__
+        and isinstance(settings, dict)
+        and settings.get("format") == fmt
+    )
 
 
 def _verdict(latest: bytearray, rows: object, headers: list[dict[str, Any]]) -> Finished | None:
@@ -105,12 +126,12 @@ def _verdict(latest: bytearray, rows: object, headers: list[dict[str, Any]]) -> 
     return Finished(rows, +counts, headers)  # + drops the statuses no row has
 
 
-def read_finished(path: str, digest: str) -> Finished | None:
+def read_finished(path: str, digest: str, fmt: str | None = None) -> Finished | None:
     with contextlib.suppress(FileNotFoundError), Path(path).open("rb") as handle:
         if not _read_lately(handle, digest):
             return None  # no run read this input to its end lately: spare the full pass
         handle.seek(0)
-        return finished(handle, digest)
+        return finished(handle, digest, fmt)
     return None
 
 

@@ -14,8 +14,11 @@ from broadcaster.finished import finished, read_finished
 DIGEST = "d" * 64
 
 
-def header(digest: str = DIGEST, version: str = __version__) -> dict[str, Any]:
-    return {"type": "run", "input_sha256": digest, "version": version, "settings": {}}
+def header(
+    digest: str = DIGEST, version: str = __version__, fmt: str | None = None
+) -> dict[str, Any]:
+    settings = {"format": fmt}
+    return {"type": "run", "input_sha256": digest, "version": version, "settings": settings}
 
 
 def outcome(status: str, row: int, **extra: Any) -> dict[str, Any]:
@@ -54,9 +57,26 @@ class TestTheScan:
     def test_a_run_that_did_not_read_to_the_end_says_nothing_of_the_rows(self) -> None:
         assert finished(lines(header(), outcome("sent", 2)), DIGEST) is None
 
-    def test_records_of_another_input_do_not_count(self) -> None:
-        journal = lines(header("e" * 64), outcome("sent", 2), read(1, "e" * 64), header(), read(1))
+    def test_another_inputs_records_leave_it_to_the_full_path(self) -> None:
+        # A key sent from another file settles this file's rows by key: a scan by line cannot
+        # tell, so it declines even when this file's own rows all have records.
+        other = lines(header("e" * 64), outcome("sent", 9), read(1, "e" * 64))
+        own = lines(header(), outcome("sent", 2), read(1))
+        assert finished(own, DIGEST) is not None
+        assert finished(other + own, DIGEST) is None
+        assert finished(own + other, DIGEST) is None
+
+    def test_the_file_read_in_another_format_is_another_input(self) -> None:
+        # Read as JSONL by mistake, every line was an invalid row, and the run read it all; read
+        # as CSV, its run was stopped after one row: its rows are not finished.
+        mistaken = [outcome("invalid", n) for n in range(1, 5)]
+        journal = lines(header(fmt="jsonl"), *mistaken, read(4), header(), outcome("sent", 2))
         assert finished(journal, DIGEST) is None
+        assert finished(journal, DIGEST, "jsonl") is None  # the CSV run's record is not its
+
+    def test_a_record_without_a_key_leaves_it_to_the_full_path(self) -> None:
+        keyless = {"status": "sent", "row": 2}
+        assert finished(lines(header(), keyless, read(1)), DIGEST) is None
 
     def test_another_version_leaves_it_to_the_full_path(self) -> None:
         journal = lines(header(version="0.0.1"), outcome("sent", 2), read(1))
