@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import importlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,12 +55,16 @@ def prefix_depth(pattern: str) -> int | None:
     """How many leading digits decide whether a string of digits fully matches ``pattern``,
     or None when no bound holds (a head of unbounded width)."""
     parsed = sre_parse.parse(pattern)
+    if not _plain(parsed.data):
+        return None
     return _depth(parsed.state, list(parsed.data))
 
 
 def leading_width(pattern: str) -> int | None:
     """How many leading digits decide whether ``pattern`` matches at the start (re.match)."""
     parsed = sre_parse.parse(pattern)
+    if not _plain(parsed.data):
+        return None
     return _width(parsed.state, list(parsed.data))
 
 
@@ -165,6 +169,23 @@ def _depth(state: object, items: list[_Item]) -> int | None:
     if None in depths:
         return None
     return before + max(depth for depth in depths if depth is not None)
+
+
+def _plain(items: Iterable[tuple[object, Any]]) -> bool:
+    """Only what the depth reasoning covers: characters, classes, repeats, groups and
+    alternatives. A lookaround, an anchor or a back-reference counts as no width where it
+    decides, so a pattern with one is left to the library."""
+    for op, value in items:
+        if op in (sre.LITERAL, sre.NOT_LITERAL, sre.IN, sre.ANY):
+            continue
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and _plain(value[2].data):
+            continue
+        if op is sre.SUBPATTERN and _plain(value[3].data):
+            continue
+        if op is sre.BRANCH and all(_plain(branch.data) for branch in value[1]):
+            continue
+        return False
+    return True
 
 
 def _is_free(item: _Item) -> bool:

@@ -34,7 +34,18 @@ class TestPrefixDepth:
     def test_the_head_decides(self, pattern: str, depth: int) -> None:
         assert prefix_depth(pattern) == depth
 
-    @pytest.mark.parametrize("pattern", [r"\d+5", r"(?:1\d*2)\d{3}", r"[2-9]+\d"])
+    @pytest.mark.parametrize(
+        "pattern",
+        [
+            r"\d+5",
+            r"(?:1\d*2)\d{3}",
+            r"[2-9]+\d",
+            r"(?!555)\d{10}",  # a lookahead decides digits it gives no width
+            r"2(?=4)\d{9}",
+            r"^2\d{9}",
+            r"(2)\1\d{8}",
+        ],
+    )
     def test_an_unbounded_head_has_no_depth(self, pattern: str) -> None:
         assert prefix_depth(pattern) is None
 
