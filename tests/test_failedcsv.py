@@ -47,6 +47,13 @@ def sent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]
     return source, f"{source}.results.jsonl"
 
 
+def export(results: str, tmp_path: Path) -> Path:
+    """``report RESULTS --failed-csv fix.csv``: the rows to fix, where the test reads them."""
+    fix = tmp_path / "fix.csv"
+    main(["report", results, "--failed-csv", str(fix)])
+    return fix
+
+
 def exported(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
@@ -134,8 +141,7 @@ class TestRoundTrip:
         creator_id is not part of a key: the fixed row is its failed message again, which
         --retry-failed sends (with the same local_id)."""
         _, results = sent
-        fix = tmp_path / "fix.csv"
-        main(["report", results, "--failed-csv", str(fix)])
+        fix = export(results, tmp_path)
         text = fix.read_text(encoding="utf-8")
         fix.write_text(text.replace("999", "55").replace("\n12,", "\n+14155550102,"))
         capsys.readouterr()
@@ -209,8 +215,7 @@ class TestMidCampaign:
         self, stopped: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         _, results = stopped
-        fix = tmp_path / "fix.csv"
-        main(["report", results, "--failed-csv", str(fix)])
+        fix = export(results, tmp_path)
         said = capsys.readouterr().out
         first = "2 rows of the input have no record yet: send them first, with broadcaster resume"
         assert f"{first} {results}" in said
@@ -220,8 +225,7 @@ class TestMidCampaign:
         self, stopped: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         source, results = stopped
-        fix = tmp_path / "fix.csv"
-        main(["report", results, "--failed-csv", str(fix)])
+        fix = export(results, tmp_path)
         main(["resume", results, "--input", str(fix), "--quiet"])
         capsys.readouterr()
         assert main(["report", results]) == 1
@@ -239,8 +243,7 @@ class TestMidCampaign:
         self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         _, results = sent
-        fix = tmp_path / "fix.csv"
-        main(["report", results, "--failed-csv", str(fix)])
+        fix = export(results, tmp_path)
         main(["resume", results, "--input", str(fix)])
         err = capsys.readouterr().err
         assert "are settled and not sent again; 2 others have no record yet" in err
@@ -289,8 +292,7 @@ class TestReplaced:
 
     def fix(self, sent: tuple[Path, str], tmp_path: Path, edit: tuple[str, str]) -> Path:
         _, results = sent
-        fix = tmp_path / "fix.csv"
-        main(["report", results, "--failed-csv", str(fix)])
+        fix = export(results, tmp_path)
         fix.write_text(fix.read_text(encoding="utf-8").replace(*edit))
         return fix
 
@@ -339,8 +341,7 @@ def test_after_a_fix_run_the_retry_command_names_the_file_that_holds_the_failure
     source, results = sent
     journal = Path(results)
     journal.write_bytes(journal.read_bytes().replace(b'"http_status":400', b'"http_status":503'))
-    fix = tmp_path / "fix.csv"
-    main(["report", results, "--failed-csv", str(fix)])
+    fix = export(results, tmp_path)
     rows = fix.read_text(encoding="utf-8").splitlines()
     fix.write_text("\n".join(line for line in rows if "Bob" not in line) + "\n")
     main(["resume", results, "--input", str(fix), "--quiet"])
