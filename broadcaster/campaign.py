@@ -75,19 +75,20 @@ async def send_campaign(
     check_base_url(settings.base_url)
     credentials = None if settings.sandbox or settings.dry_run else credentials_from(environ)
     check_results_path(settings.results_path, None if settings.input == STDIN else settings.input)
-    if may_be_finished(settings):
-        code = _if_finished(settings, timing, out)
-        if code is not None:
-            return code
     with read_rows(settings.input, settings.format) as rows:
         records = _primed(rows)  # a file that cannot be read fails before the journal is touched
+        digest = input_digest(settings.input)
+        if may_be_finished(settings):
+            code = _if_finished(settings, digest, timing, out)
+            if code is not None:
+                return code
         total = _count_rows(settings)
         progress = _progress(settings, total, timing)
         _confirm(settings, total)
         recorder = _recorder(settings)
         shown = _preview(settings, recorder)
         try:
-            digest = _announce(settings, recorder)
+            _announce(settings, recorder, digest)
             async with _sender(settings, credentials) as (sender, sandbox):
                 engine = _engine(settings, sender, recorder, timing)
                 started = timing.clock()
@@ -153,12 +154,11 @@ def _recorder(settings: Settings) -> Journal | MemoryJournal:
     return Journal.open(settings.results_path)
 
 
-def _if_finished(settings: Settings, timing: Timing, out: TextIO) -> int | None:
+def _if_finished(settings: Settings, digest: str | None, timing: Timing, out: TextIO) -> int | None:
     """A campaign whose every row has its record ends here, its input not read again
     (``finished``): the summary and the journal's new run as the full path would leave them.
     None when the full path must run."""
     started = timing.clock()
-    digest = input_digest(settings.input)
     journal = Journal.open(settings.results_path, read=False)  # locked while it is read
     try:
         fmt = settings.record()["format"]
@@ -206,13 +206,12 @@ def _mark_read(recorder: Journal | MemoryJournal, tally: Tally, digest: str | No
         recorder.mark(READ, {"rows": tally.rows, "input_sha256": digest})
 
 
-def _announce(settings: Settings, recorder: Journal | MemoryJournal) -> str | None:
-    """Check the journal holds this campaign, say what it holds, open the run; the input's
-    digest."""
+def _announce(settings: Settings, recorder: Journal | MemoryJournal, digest: str | None) -> None:
+    """Check the journal holds this campaign, say what it holds, open the run of the input
+    with this ``digest``."""
     state = recorder.state
     last = last_run(state.headers)
     _check_campaign(settings, last, recorded=bool(state.statuses))
-    digest = input_digest(settings.input)
     if state.damaged:
         log.warning(
             "damaged lines",
@@ -229,7 +228,6 @@ def _announce(settings: Settings, recorder: Journal | MemoryJournal) -> str | No
         _notice_changed_input(settings, state, last, digest)
     if isinstance(recorder, Journal):
         recorder.write_header(RunHeader.for_run(settings, digest).record())
-    return digest
 
 
 def _check_campaign(settings: Settings, last: RunHeader | None, *, recorded: bool) -> None:

@@ -7,9 +7,12 @@ from typing import Any
 import orjson
 import pytest
 
-from broadcaster import __version__, campaign, reader
+from broadcaster import __version__, campaign, engine
+from broadcaster import plan as plan_module
 from broadcaster.cli import main
 from broadcaster.finished import finished, read_finished
+from broadcaster.plan import Defaults, Planned
+from broadcaster.record import Record
 
 DIGEST = "d" * 64
 
@@ -140,7 +143,7 @@ class TestTheTail:
 
 
 class TestAResumeOfAFinishedCampaign:
-    def test_says_what_the_full_path_says_without_reading_the_input(
+    def test_says_what_the_full_path_says_without_planning_the_input(
         self,
         tmp_path: Path,
         capsys: pytest.CaptureFixture[str],
@@ -151,23 +154,23 @@ class TestAResumeOfAFinishedCampaign:
         copy = tmp_path / "copy.jsonl"
         shutil.copy(results, copy)
 
-        read: list[str] = []
-        real = reader.read_rows
+        planned: list[int] = []
+        real = plan_module.plan
 
-        def read_rows(*args: Any) -> Any:
-            read.append("input")
-            return real(*args)
+        def plan(record: Record, defaults: Defaults) -> Planned:
+            planned.append(record.line)
+            return real(record, defaults)
 
-        monkeypatch.setattr(campaign, "read_rows", read_rows)
+        monkeypatch.setattr(engine, "plan", plan)
         assert main(["resume", str(results)]) == 1  # an invalid row stays a problem
         short = capsys.readouterr()
-        assert read == []
+        assert planned == []  # its first row read, to know the file is there, and no more
         assert "every row has its record" in short.err
 
         monkeypatch.setattr(campaign, "may_be_finished", lambda _: False)
         assert main(["resume", str(copy)]) == 1
         full = capsys.readouterr()
-        assert read  # the full path read it
+        assert planned == [2, 3, 4, 5]  # the full path planned every row
         assert short.out.replace(str(results), "R") == full.out.replace(str(copy), "R")
         assert "earlier   4 settled by earlier runs: 2 sent, 1 skipped, 1 invalid" in short.out
         tail = [orjson.loads(line) for line in results.read_bytes().splitlines()[-2:]]
@@ -214,3 +217,12 @@ class TestAResumeOfAFinishedCampaign:
         capsys.readouterr()
         assert main(["resume", str(results), "--retry-failed"]) == 1
         assert "every row has its record" not in capsys.readouterr().err
+
+    def test_a_missing_input_is_said_as_before_not_looked_for_in_the_journal(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        _source, results = sent(tmp_path)
+        capsys.readouterr()
+        missing = tmp_path / "missing.csv"
+        assert main(["send", str(missing), *OPTIONS, "--results", str(results)]) == 2
+        assert f"error: {missing}: no such file" in capsys.readouterr().err
