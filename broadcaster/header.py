@@ -7,13 +7,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import orjson
+
 from broadcaster import __version__
+from broadcaster.journal import RUN, RUN_START
 from broadcaster.settings import Settings
+
+_NEWLINE = ord("\n")
+_CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,43 @@ def last_run(headers: list[dict[str, Any]]) -> RunHeader | None:
         header = RunHeader.read(record)
         if header is not None:
             return header
+    return None
+
+
+def read_last_run(path: str) -> RunHeader | None:
+    """The journal's last readable run header, without the state of every key (what
+    ``resume`` needs): searched for from the end, a chunk at a time, where a resumed
+    campaign's last run began; in a chunk, at memchr's speed rather than line by line."""
+    with contextlib.suppress(FileNotFoundError), Path(path).open("rb") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        rest = b""  # the start of the line the later chunk began in the middle of
+        while end > 0:
+            start = max(0, end - _CHUNK_BYTES)
+            handle.seek(start)
+            chunk = handle.read(end - start) + rest
+            cut = 0 if start == 0 else chunk.find(b"\n") + 1  # whole lines only
+            if cut == 0 and start > 0:  # one line longer than a chunk: read on
+                rest, end = chunk, start
+                continue
+            header = _last_run_in(chunk[cut:])
+            if header is not None:
+                return header
+            rest, end = chunk[:cut], start
+    return None
+
+
+def _last_run_in(lines: bytes) -> RunHeader | None:
+    """The last readable run header among whole ``lines``."""
+    start = lines.rfind(RUN_START)
+    while start >= 0:
+        if start == 0 or lines[start - 1] == _NEWLINE:  # at a line's start
+            end = lines.find(b"\n", start)
+            with contextlib.suppress(orjson.JSONDecodeError):
+                record = orjson.loads(lines[start : len(lines) if end < 0 else end])
+                header = RunHeader.read(record) if isinstance(record, dict) else None
+                if header is not None and record.get("type") == RUN:
+                    return header
+        start = lines.rfind(RUN_START, 0, start)
     return None
 
 

@@ -42,10 +42,8 @@ READ = "read"
 SYNC_INTERVAL = 1.0
 # How a journal's first line begins (orjson keeps the order records are built in); a line torn
 # by a crash still begins so, or is the start of one of these.
-_HEADER_START = b'{"type":"run"'
-_NEWLINE = ord("\n")
-_CHUNK_BYTES = 1 << 20
-_FIRST_LINE_FORMS = (_HEADER_START, b'{"status":"')
+RUN_START = b'{"type":"run"'  # how a run header's line begins
+_FIRST_LINE_FORMS = (RUN_START, b'{"status":"')
 _FIRST_LINE_LIMIT = 1 << 20
 
 
@@ -126,52 +124,6 @@ def read_journal(path: str) -> JournalState:
         return JournalState()
     except OSError as exc:
         raise UsageError(f"cannot read results journal {path}: {exc.strerror}") from None
-
-
-def read_last_header(path: str) -> dict[str, Any] | None:
-    """The journal's last run header, without the state of every key (what ``resume``
-    needs): searched for from the end, a chunk at a time, where a resumed campaign's last run
-    began; in a chunk, at memchr's speed rather than line by line."""
-    with contextlib.suppress(FileNotFoundError), Path(path).open("rb") as handle:
-        end = handle.seek(0, os.SEEK_END)
-        rest = b""  # the start of the line the later chunk began in the middle of
-        while end > 0:
-            start = max(0, end - _CHUNK_BYTES)
-            handle.seek(start)
-            chunk = handle.read(end - start) + rest
-            cut = 0 if start == 0 else chunk.find(b"\n") + 1  # whole lines only
-            if cut == 0 and start > 0:  # one line longer than a chunk: read on
-                rest, end = chunk, start
-                continue
-            header = _last_header_in(chunk[cut:])
-            if header is not None:
-                return header
-            rest, end = chunk[:cut], start
-    return None
-
-
-def _last_header_in(lines: bytes) -> dict[str, Any] | None:
-    """The last readable run header among whole ``lines``."""
-    start = lines.rfind(_HEADER_START)
-    while start >= 0:
-        if start == 0 or lines[start - 1] == _NEWLINE:  # at a line's start
-            end = lines.find(b"\n", start)
-            with contextlib.suppress(orjson.JSONDecodeError):
-                record = orjson.loads(lines[start : len(lines) if end < 0 else end])
-                if _readable_header(record):
-                    header: dict[str, Any] = record
-                    return header
-        start = lines.rfind(_HEADER_START, 0, start)
-    return None
-
-
-def _readable_header(record: object) -> bool:
-    """A run header that carries its settings (``header.RunHeader.read`` takes no other)."""
-    return (
-        isinstance(record, dict)
-        and record.get("type") == RUN
-        and isinstance(record.get("settings"), dict)
-    )
 
 
 def lines_sent(path: str) -> bytearray:

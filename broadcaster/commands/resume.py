@@ -36,13 +36,11 @@ def run(args: argparse.Namespace) -> int:
 def resumed(args: argparse.Namespace) -> Settings:
     """The settings of the last run recorded in the journal, replaced by the options given."""
     # Imported to resume, not with the parser: reading journals loads orjson, slow for --help.
-    from broadcaster.header import last_run  # noqa: PLC0415
-    from broadcaster.journal import read_last_header  # noqa: PLC0415
+    from broadcaster.header import read_last_run  # noqa: PLC0415
 
     if not Path(args.results).is_file():
         raise UsageError(f"{args.results}: no such results journal")
-    found = read_last_header(args.results)
-    last = last_run([found] if found is not None else [])
+    last = read_last_run(args.results)
     if last is None:
         raise UsageError(f"{args.results}: no run is recorded in it (is it a results journal?)")
     if last.input in (None, STDIN):
