@@ -116,8 +116,6 @@ def _row(label: str, usage: Usage, rows: int) -> tuple[str, ...]:
 def _figures(usage: Usage, rows: int) -> dict[str, float]:
     return {
         "requests_per_second": rows / usage.wall,
-        "wall_seconds": usage.wall,
-        "cpu_seconds": usage.cpu,
+        **units.usage_figures(usage),
         "cpu_seconds_per_1000": units.per_thousand(usage.cpu, rows),
-        "peak_rss_mb": units.megabytes(usage.peak_rss_kib),
     }
