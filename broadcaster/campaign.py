@@ -198,6 +198,7 @@ class _Untouched:
     stuck: Reply | None = None
     stuck_reason: str = ""
     unauthorized: Reply | None = None
+    halted: str | None = None
 
 
 def _mark_read(recorder: Journal | MemoryJournal, tally: Tally, digest: str | None) -> None:
@@ -335,7 +336,15 @@ def _engine(settings: Settings, sender: Sender, recorder: Recorder, timing: Timi
     rate = Rate(0) if settings.dry_run else settings.rate
     pacer = Pacer(rate, clock=timing.clock, sleep=timing.sleep)
     engine_settings = EngineSettings(
-        settings.defaults, settings.concurrency, policy, settings.retry_failed, settings.grace, rate
+        settings.defaults,
+        settings.concurrency,
+        policy,
+        settings.retry_failed,
+        settings.grace,
+        rate,
+        settings.halt_on_errors,
+        settings.halt_on_fail_rate,
+        frozenset((settings.halt_ignore or "").split(",")) - {""},
     )
     return Engine(engine_settings, sender, recorder, pacer, timing)
 
@@ -396,6 +405,8 @@ class RunEnd(Protocol):
     def stuck_reason(self) -> str: ...
     @property
     def unauthorized(self) -> Reply | None: ...
+    @property
+    def halted(self) -> str | None: ...
 
 
 def _report(settings: Settings, engine: RunEnd, ended: Ended, out: TextIO) -> int:
@@ -427,6 +438,7 @@ def _report(settings: Settings, engine: RunEnd, ended: Ended, out: TextIO) -> in
         pauses=tally.pauses.total(),
         seconds=round(ended.elapsed, 3),
         stopped_by=engine.stopped_by,
+        halted=engine.halted,
         exit_code=int(code),
         dry_run=settings.dry_run,
     )
@@ -470,6 +482,14 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
                 "failed). When the API answers again, resume with:"
             ),
             resume,
+        ]
+    elif engine.halted is not None:
+        lines += [
+            (
+                f"halted    {engine.halted}. The rows after them wait; once the cause is "
+                "fixed, resume (--retry-failed also re-sends the failed ones):"
+            ),
+            resume + " --retry-failed",
         ]
     elif engine.stopped_by is not None and engine.unauthorized is None:
         lines += [

@@ -31,8 +31,9 @@ from typing import Any, Protocol
 
 import structlog
 
+from broadcaster.breaker import Breaker
 from broadcaster.errors import BroadcasterError
-from broadcaster.journal import PAUSE, REPLACED, JournalState
+from broadcaster.journal import HALT, PAUSE, REPLACED, JournalState
 from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
 from broadcaster.plan import Defaults, Message, plan
@@ -86,6 +87,9 @@ class EngineSettings:
     retry_failed: bool = False
     grace: float = 10.0
     rate: Rate = field(default_factory=lambda: Rate(0))
+    halt_on_errors: int = 0  # the circuit breaker's settings (see breaker); 0: off
+    halt_on_fail_rate: float = 0.0
+    halt_ignore: frozenset[str] = frozenset()
 
 
 class Engine:
@@ -101,7 +105,11 @@ class Engine:
         self.unauthorized: Reply | None = None
         self.stuck: Reply | None = None  # the reply a message ran out of attempts on, run stuck
         self.stopped_by: str | None = None
+        self.halted: str | None = None  # why the circuit breaker stopped the run
         self._settings = settings
+        self._breaker = Breaker(
+            settings.halt_on_errors, settings.halt_on_fail_rate, settings.halt_ignore
+        )
         self._sender = sender
         self._recorder = recorder
         self._pacer = pacer
@@ -340,6 +348,22 @@ class Engine:
             log.warning("failed", row=message.line, key=message.key, error=error)
         for duplicate in self._waiting.pop(message.key, ()):
             self._record_duplicate(duplicate)
+        if self._breaker.enabled:
+            self._halt(self._breaker.note(status == "failed", reply.error), message)
+
+    def _halt(self, reason: str | None, message: Message) -> None:
+        """The circuit breaker tripped: stop as a first Ctrl-C does, and say why."""
+        if reason is None or self.stopped_by is not None:
+            return
+        self.halted = reason
+        self._recorder.mark(HALT, {"reason": reason, "row": message.line, "at": self._wall_time()})
+        log.error(
+            "halting",
+            reason=reason,
+            note="the circuit breaker stops the run: requests in flight finish, and the rest "
+            "of the rows wait for a resume",
+        )
+        self.stop("halt")
 
     def _record(self, outcome: Outcome) -> None:
         if outcome.at is None:

@@ -39,6 +39,8 @@ PAUSE = "pause"  # a marker: every request paused (a 429, a Retry-After, no conn
 REPLACED = "replaced"
 # A marker: the run read its whole input, ``rows`` rows, of this ``input_sha256`` (finished.py).
 READ = "read"
+# A marker: the circuit breaker stopped the run, for ``reason`` (breaker.py).
+HALT = "halt"
 SYNC_INTERVAL = 1.0
 # How a journal's first line begins (orjson keeps the order records are built in); a line torn
 # by a crash still begins so, or is the start of one of these.

@@ -61,6 +61,29 @@ def rate(text: str) -> Rate:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def percent(text: str) -> float:
+    """A percentage above 0, at most 100; 0 turns what it sets off."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 100:  # noqa: PLR2004 - a percentage
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage from 0 to 100")
+    return value
+
+
+def failure_kinds(text: str) -> str:
+    """``--halt-ignore``: kinds of failure the circuit breaker does not count."""
+    from broadcaster.breaker import IGNORABLE  # noqa: PLC0415 - see the imports
+
+    kinds = [kind.strip() for kind in text.split(",") if kind.strip()]
+    unknown = [kind for kind in kinds if kind not in IGNORABLE]
+    if unknown or not kinds:
+        known = ", ".join(IGNORABLE)
+        raise argparse.ArgumentTypeError(f"{text!r}: the kinds of failure are {known}")
+    return ",".join(kinds)
+
+
 def country_code(text: str) -> str:
     """A calling code that names a region (``1``, ``+44``), kept as its digits."""
     from broadcaster.phones import region_for_country_code  # noqa: PLC0415 - see the imports
@@ -131,6 +154,9 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("sending", "--backoff-base", "first retry waits up to this (default {default:g})", {"type": positive_float, "metavar": "SECONDS"}),
     ("sending", "--backoff-cap", "no retry waits longer, but for Retry-After (default {default:g})", {"type": positive_float, "metavar": "SECONDS"}),
     ("sending", "--grace", "after a first Ctrl-C, how long requests in flight may finish (default {default:g})", {"type": positive_float, "metavar": "SECONDS"}),
+    ("sending", "--halt-on-errors", "stop the run after N messages failed in a row; 0: never (default {default})", {"type": non_negative_int, "metavar": "N"}),
+    ("sending", "--halt-on-fail-rate", "stop the run when P%% of the last 100 messages failed; 0: never (default {default:g})", {"type": percent, "metavar": "P"}),
+    ("sending", "--halt-ignore", "failures the two above do not count: opted_out", {"type": failure_kinds, "metavar": "KINDS"}),
     ("sending", "--retry-failed", "also re-send rows recorded failed", {"action": "store_true"}),
     ("sending", "--confirm-above", "on a terminal, ask before sending more messages than this (default {default:,})", {"type": positive_int, "metavar": "N"}),
     ("sending", "--yes", "do not ask: send without the question --confirm-above puts", {"action": "store_true"}),

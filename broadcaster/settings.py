@@ -64,6 +64,11 @@ class Settings:
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     grace: float = 10.0
+    # The circuit breaker (breaker.py): messages failed in a row, or the percent of the last
+    # 100 that failed, that stop the run (0: off); failures of these kinds not counted.
+    halt_on_errors: int = 25
+    halt_on_fail_rate: float = 0.0
+    halt_ignore: str | None = None  # comma-separated kinds, from breaker.IGNORABLE
     retry_failed: bool = False
     dry_run: bool = False
     sandbox: bool = False

@@ -79,10 +79,22 @@ def make_engine(
     policy: RetryPolicy | None = None,
     retry_failed: bool = False,
     grace: float = 10.0,
+    halt_on_errors: int = 0,
+    halt_on_fail_rate: float = 0.0,
 ) -> tuple[Engine, MemoryJournal]:
     journal = journal or MemoryJournal()
     policy = policy or RetryPolicy(8, base=1.0, cap=8.0, rng=MaxRandom())
-    settings = EngineSettings(DEFAULTS, concurrency, policy, retry_failed, grace, rate)
+    settings = EngineSettings(
+        DEFAULTS,
+        concurrency,
+        policy,
+        retry_failed,
+        grace,
+        rate,
+        halt_on_errors,
+        halt_on_fail_rate,
+        frozenset({"opted_out"}),
+    )
     pacer = Pacer(rate, clock=clock.clock, sleep=clock.sleep)
     timing = Timing(clock=clock.clock, sleep=clock.sleep, wall_clock=lambda: 1_780_000_000.0)
     return Engine(settings, sender, journal, pacer, timing), journal
@@ -417,6 +429,66 @@ class TestStopping:
         await clock.run(run_with_signals(clock, engine, [(1.2, "SIGTERM")]))
         assert journal.outcomes == []
         assert clock.now == pytest.approx(5.2)
+
+
+NOT_FOUND = Reply("failed", 404, "req", error="HTTP 404 not_found: inbox 999")
+OPTED_OUT = Reply("failed", 400, "req", error="HTTP 400 bad_data: the contact has opted out")
+
+
+class TestCircuitBreaker:
+    async def test_a_run_whose_every_message_fails_stops_after_n_in_a_row(self) -> None:
+        """A wrong inbox: 5 failures in a row stop it; requests in flight finish and are
+        recorded; the rest are neither sent nor recorded, so a resume sends them."""
+        clock = VirtualTime()
+        texts = [f"t{i}" for i in range(40)]
+        sender = ScriptedSender(clock, {t: [NOT_FOUND] for t in texts}, latency=0.5)
+        engine, journal = make_engine(
+            clock, sender, rate=Rate(10), concurrency=3, halt_on_errors=5
+        )
+        with capture_logs() as logs:
+            tally = await clock.run(engine.run(rows(*texts)))
+        assert engine.halted == "5 messages failed in a row (last: HTTP 404 not_found: inbox 999)"
+        assert engine.stopped_by == "halt"
+        # Three in flight, 0.5 s each: the 5th failure ends at 1.1 s, when the requests sent
+        # at 0.7 s and 1.0 s are in flight; they finish and are recorded, and nothing else.
+        assert len(sender.sends) == 7
+        assert by_status(journal) == {"failed": list(range(2, 9))}
+        assert tally.failed == 7
+        (mark,) = [m for m in journal.markers if m["type"] == "halt"]
+        assert mark["reason"] == engine.halted
+        assert mark["row"] == 6
+        assert [e["event"] for e in logs if e["log_level"] == "error"] == ["halting"]
+
+    async def test_a_message_sent_between_failures_keeps_it_closed(self) -> None:
+        clock = VirtualTime()
+        script = {f"t{i}": [NOT_FOUND] for i in range(40) if i % 4}
+        engine, journal = make_engine(clock, ScriptedSender(clock, script), halt_on_errors=4)
+        await clock.run(engine.run(rows(*(f"t{i}" for i in range(40)))))
+        assert engine.halted is None
+        assert engine.stopped_by is None
+        assert len(journal.outcomes) == 40
+
+    async def test_opt_outs_ignored_do_not_trip_it(self) -> None:
+        clock = VirtualTime()
+        texts = [f"t{i}" for i in range(30)]
+        sender = ScriptedSender(clock, {t: [OPTED_OUT] for t in texts})
+        engine, journal = make_engine(clock, sender, halt_on_errors=3, halt_on_fail_rate=10)
+        await clock.run(engine.run(rows(*texts)))
+        assert engine.halted is None
+        assert by_status(journal) == {"failed": list(range(2, 32))}
+
+    async def test_a_fail_rate_over_the_window_stops_it(self) -> None:
+        """One message in three failing: 30% trips once 100 messages have ended, not before."""
+        clock = VirtualTime()
+        texts = [f"t{i}" for i in range(300)]
+        script = {t: [NOT_FOUND] for i, t in enumerate(texts) if i % 3 == 0}
+        engine, journal = make_engine(
+            clock, ScriptedSender(clock, script), concurrency=1, halt_on_fail_rate=30
+        )
+        await clock.run(engine.run(rows(*texts)))
+        assert engine.halted is not None
+        assert engine.halted.startswith("34 of the last 100 messages failed (34% ≥")
+        assert len(journal.outcomes) == 100
 
 
 class TestDuplicates:

@@ -1,0 +1,82 @@
+"""The circuit breaker's counting: in a row, a failure rate over a window, ignored kinds."""
+
+from __future__ import annotations
+
+from broadcaster.breaker import WINDOW, Breaker, failure_kind
+
+OPTED_OUT = "HTTP 400 bad_data: phone_number: the contact has opted out of messages"
+
+
+def feed(breaker: Breaker, pattern: str, error: str = "HTTP 404 not_found") -> list[int]:
+    """Note each message of ``pattern`` (F failed, S sent); the positions where it tripped."""
+    return [
+        n
+        for n, mark in enumerate(pattern)
+        if breaker.note(mark == "F", error if mark == "F" else None) is not None
+    ]
+
+
+class TestInARow:
+    def test_trips_on_the_nth_failure_in_a_row_and_names_the_last_error(self) -> None:
+        breaker = Breaker(in_a_row=3)
+        assert feed(breaker, "FF") == []
+        reason = breaker.note(True, "HTTP 404 not_found: inbox 999")
+        assert reason == "3 messages failed in a row (last: HTTP 404 not_found: inbox 999)"
+
+    def test_a_message_sent_starts_the_count_again(self) -> None:
+        assert feed(Breaker(in_a_row=3), "FFSFFSFF") == []
+        assert feed(Breaker(in_a_row=3), "FFSFFF") == [5]
+
+    def test_off_at_zero(self) -> None:
+        breaker = Breaker()
+        assert not breaker.enabled
+        assert feed(breaker, "F" * 500) == []
+
+
+class TestFailRate:
+    def test_waits_for_a_full_window_before_judging(self) -> None:
+        """One failure in the first message is not a 100% failure rate."""
+        breaker = Breaker(fail_rate=50)
+        assert feed(breaker, "F" + "S" * 49) == []
+        assert feed(breaker, "F" * 50) == [49]  # the 100th message: 51 of 100 failed
+
+    def test_the_window_slides(self) -> None:
+        """Failures older than the window are forgotten: 10% a window never trips 20%."""
+        breaker = Breaker(fail_rate=20)
+        assert feed(breaker, ("F" + "S" * 9) * 50) == []
+        trips = feed(Breaker(fail_rate=20), "S" * WINDOW + "F" * 20)
+        assert trips[0] == WINDOW + 19  # the 20th failure makes 20 of the last 100
+
+    def test_the_reason_gives_the_figures(self) -> None:
+        breaker = Breaker(fail_rate=30, window=10)
+        feed(breaker, "SSSSSSSFF")
+        reason = breaker.note(True, "HTTP 403 forbidden")
+        assert reason == (
+            "3 of the last 10 messages failed (30% ≥ --halt-on-fail-rate 30) "
+            "(last: HTTP 403 forbidden)"
+        )
+
+    def test_a_message_sent_never_trips_it(self) -> None:
+        """It judges on a failure: the run is not stopped by a success at a high rate."""
+        breaker = Breaker(fail_rate=50, window=4)
+        assert feed(breaker, "FFFS") == []
+
+
+class TestIgnored:
+    def test_opt_out_refusals_count_neither_way(self) -> None:
+        breaker = Breaker(in_a_row=2, ignore=frozenset({"opted_out"}))
+        assert breaker.note(True, "HTTP 404 not_found") is None
+        assert breaker.note(True, OPTED_OUT) is None  # neither counts nor breaks the streak
+        assert breaker.note(True, "HTTP 404 not_found") is not None
+
+    def test_opt_outs_count_unless_ignored(self) -> None:
+        breaker = Breaker(in_a_row=2)
+        assert breaker.note(True, OPTED_OUT) is None
+        assert breaker.note(True, OPTED_OUT) is not None
+
+    def test_kinds_are_told_by_the_refusal_words(self) -> None:
+        assert failure_kind(OPTED_OUT) == "opted_out"
+        assert failure_kind("HTTP 400 bad_data: contact is unsubscribed") == "opted_out"
+        assert failure_kind("HTTP 400 opt-out") == "opted_out"
+        assert failure_kind("HTTP 404 not_found: no such inbox") is None
+        assert failure_kind(None) is None
