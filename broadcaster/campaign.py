@@ -485,9 +485,10 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
         ]
     elif engine.halted is not None:
         lines += [
+            f"halted    {engine.halted}.",
             (
-                f"halted    {engine.halted}. The rows after them wait; once the cause is "
-                "fixed, resume (--retry-failed also re-sends the failed ones):"
+                "          The rows after them wait: once the cause is fixed, resume "
+                "(--retry-failed re-sends the failed ones too):"
             ),
             resume + " --retry-failed",
         ]

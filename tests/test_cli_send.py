@@ -40,6 +40,28 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class TestSend:
+    def test_a_run_whose_every_message_fails_halts_and_says_how_to_go_on(
+        self, capsys: pytest.CaptureFixture[str], results: str
+    ) -> None:
+        """A wrong inbox: the circuit breaker stops the run after 5 failures in a row, not
+        after 30; the rest have no record, and the summary says why and how to resume."""
+        options = [*OPTIONS, "--concurrency", "1", "--halt-on-errors", "5", "--results", results]
+        wrong = Path(results).with_name("wrong-inbox.csv")
+        wrong.write_text(SAMPLE.read_text().replace(",101,55", ",999,55"))
+        assert main(["send", str(wrong), *options]) == 1
+        out = capsys.readouterr().out
+        assert out.startswith("rows      30: 0 sent, 5 failed, 0 invalid")
+        assert "left      25 rows not ended" in out
+        assert (
+            "halted    5 messages failed in a row (last: HTTP 404 not_found: inbox_id: no inbox "
+            "999).\n          The rows after them wait: once the cause is fixed, resume "
+            "(--retry-failed re-sends the failed ones too):\n"
+        ) in out
+        assert f"broadcaster resume {results} --retry-failed" in out
+        records = [orjson.loads(line) for line in Path(results).read_bytes().splitlines()]
+        assert [r["type"] for r in records if "type" in r] == ["run", "halt"]
+        assert sum(1 for r in records if r.get("status") == "failed") == 5
+
     def test_a_second_send_resumes_and_sends_nothing_again(
         self, capsys: pytest.CaptureFixture[str], results: str
     ) -> None:
