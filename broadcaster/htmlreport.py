@@ -233,6 +233,8 @@ def _runs(report: Section) -> str:
         checksum = f"sha256 {_t(str(digest)[:12])}&hellip;" if digest else "checksum unknown"
         settings = _map(run.get("settings"))
         shown = [show(settings[key]) for key, show in SETTINGS if settings.get(key) is not None]
+        if run.get("halted"):
+            shown.append(f"halted by the circuit breaker: {run['halted']}")
         rows.append(
             [
                 _when(_time(run.get("started_at")), run.get("started_at")),

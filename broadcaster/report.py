@@ -22,7 +22,7 @@ import orjson
 
 from broadcaster.errors import UsageError
 from broadcaster.header import RunHeader
-from broadcaster.journal import PAUSE, REPLACED, RUN, is_journal
+from broadcaster.journal import HALT, PAUSE, REPLACED, RUN, is_journal
 from broadcaster.latency import histogram, percentiles
 from broadcaster.outcome import STATUSES
 
@@ -61,6 +61,7 @@ class _Run:
     attempts: int = 0
     first_attempts: int = 0
     messages: int = 0
+    halted: str | None = None  # why the circuit breaker stopped it
 
     def paced(self, at: str, attempts: int) -> None:
         if self.first_message is None or at < self.first_message:
@@ -101,6 +102,9 @@ class JournalFigures:
             self._add_pause(record)
         elif record.get("type") == REPLACED:
             self._add_replaced(record)
+        elif record.get("type") == HALT:
+            if self.runs and isinstance(record.get("reason"), str):
+                self.runs[-1].halted = record["reason"]
         elif isinstance(record.get("type"), str):
             pass  # a marker of a later version: as the journal's reader, settles nothing
         elif record.get("status") in STATUSES and isinstance(record.get("key"), str):
@@ -374,6 +378,7 @@ def _run(path: str, run: _Run) -> dict[str, Any]:
         "input": header.input,
         "input_sha256": header.input_sha256,
         "settings": dict(header.settings),
+        "halted": run.halted,
     }
 
 

@@ -145,6 +145,8 @@ def _runs(runs: list[Mapping[str, Any]]) -> list[str]:
             f"concurrency {settings.get('concurrency', '?')}"
         )
         lines.append(_line("runs" if index == 0 else "", text))
+        if run.get("halted"):
+            lines.append(_more(f"halted by the circuit breaker: {run['halted']}"))
     return lines
 
 

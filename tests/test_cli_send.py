@@ -61,6 +61,12 @@ class TestSend:
         records = [orjson.loads(line) for line in Path(results).read_bytes().splitlines()]
         assert [r["type"] for r in records if "type" in r] == ["run", "halt"]
         assert sum(1 for r in records if r.get("status") == "failed") == 5
+        assert main(["report", results]) == 1  # rows failed, rows not ended
+        out = capsys.readouterr().out
+        assert "halted by the circuit breaker: 5 messages failed in a row (last: HTTP 404" in out
+        assert main(["report", results, "--format", "json"]) == 1
+        (run,) = orjson.loads(capsys.readouterr().out)["runs"]
+        assert run["halted"].startswith("5 messages failed in a row")
 
     def test_a_second_send_resumes_and_sends_nothing_again(
         self, capsys: pytest.CaptureFixture[str], results: str

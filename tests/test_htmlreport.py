@@ -225,6 +225,7 @@ def hostile_report() -> dict[str, Any]:
                 "input": HOSTILE,
                 "input_sha256": HOSTILE,
                 "settings": settings,
+                "halted": HOSTILE,
             }
         ],
         left=[left],
@@ -490,6 +491,12 @@ class TestRuns:
         assert shown.replace(" · ", " &middot; ") in html
         assert "26 Nov 2026 15:00:00 UTC" in html
         assert html.count('data-label="Version">0.3.') == 2
+        assert "circuit breaker" not in html
+
+    def test_a_run_the_circuit_breaker_stopped_says_why(self) -> None:
+        halted = run("a.jsonl", START, "0.3.0", None) | {"halted": "5 messages failed in a row"}
+        html = render_html(report(runs=[halted]))
+        assert "halted by the circuit breaker: 5 messages failed in a row" in html
 
 
 def chromium() -> str:
