@@ -72,7 +72,7 @@ async def send_campaign(
 ) -> int:
     """Run the campaign; print the summary to ``out``; return the exit code."""
     timing = timing or Timing()
-    check_base_url(settings.base_url)
+    check_base_url(settings.base_url, allow_insecure_http=settings.allow_insecure_http)
     credentials = None if settings.sandbox or settings.dry_run else credentials_from(environ)
     check_results_path(settings.results_path, None if settings.input == STDIN else settings.input)
     with read_rows(settings.input, settings.format) as rows:

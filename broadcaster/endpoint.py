@@ -1,18 +1,26 @@
 """The API's base URL: an http(s) origin (a scheme, a host, a port), checked before any use.
 
 Credentials come from the environment, never from the URL; the client adds the API's paths.
+Plain http would carry them in the clear, so it is for this machine alone (a sandbox, a local
+stand-in) unless the user says ``--allow-insecure-http``. TLS certificates are always checked
+(aiohttp's default context; nothing turns it off).
 """
 
 from __future__ import annotations
+
+import ipaddress
 
 from yarl import URL
 
 from broadcaster.credentials import API_KEY, SECRET_ID, SECRET_KEY
 from broadcaster.errors import UsageError
 
+INSECURE_FLAG = "--allow-insecure-http"
 
-def check_base_url(base_url: str) -> None:
-    """An http(s) URL of a host (and port) only: the client adds the API's paths."""
+
+def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> None:
+    """An http(s) URL of a host (and port) only: the client adds the API's paths; plain http
+    only to this machine, unless ``allow_insecure_http``."""
     named = "the base URL (--base-url or HEYMARKET_BASE_URL)"
     try:
         url = URL(base_url)
@@ -33,3 +41,20 @@ def check_base_url(base_url: str) -> None:
             f"{named} takes a scheme, a host and a port only, with no path or query: the "
             f"client adds the API's paths, such as /v1/message/send (for example {url.origin()})"
         )
+    if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
+        raise UsageError(
+            f"{named} {base_url!r} is plain http to another machine: the credentials and every "
+            f"message would cross the network unencrypted. Use https, or, for a test server "
+            f"you trust on your own network, add {INSECURE_FLAG}"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """A host name that can only mean this machine: localhost, 127.0.0.0/8, ::1."""
+    name = host.lower().rstrip(".").strip("[]")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

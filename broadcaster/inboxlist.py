@@ -21,9 +21,16 @@ from broadcaster.sandbox.server import serving
 
 
 def list_inboxes(
-    base_url: str | None, environ: Mapping[str, str], *, timeout: float, as_json: bool
+    base_url: str | None,
+    environ: Mapping[str, str],
+    *,
+    timeout: float,
+    as_json: bool,
+    allow_insecure_http: bool = False,
 ) -> None:
     """Print the inboxes of the API at ``base_url`` (None: of an in-process sandbox)."""
+    if base_url is not None:
+        check_base_url(base_url, allow_insecure_http=allow_insecure_http)
     inboxes = asyncio.run(_inboxes(base_url, environ, seconds=timeout))
     if as_json:
         print(
@@ -40,7 +47,6 @@ async def _inboxes(
         async with serving(SandboxConfig()) as (url, _):
             payload = await fetch_json(url, INBOXES_PATH, ApiKey("sandbox"), timeout=seconds)
         return parse_inboxes(payload)
-    check_base_url(base_url)
     credentials = credentials_from(environ, instead="--sandbox")
     payload = await fetch_json(base_url, INBOXES_PATH, credentials, timeout=seconds)
     return parse_inboxes(payload)

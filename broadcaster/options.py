@@ -146,6 +146,7 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("campaign", "--region", "where numbers written without + are read first: a two-letter country code (default {default})", {"type": region, "metavar": "CC"}),
     ("campaign", "--default-country-code", "the same, as a calling code: 1 means US, 44 GB", {"type": country_code, "metavar": "N"}),
     ("sending", "--base-url", "API base URL (env HEYMARKET_BASE_URL; default {default})", {"metavar": "URL"}),
+    ("sending", "--allow-insecure-http", "let --base-url be plain http to another machine (credentials unencrypted)", {"action": "store_true"}),
     ("sending", "--results", "results journal (default: INPUT.results.jsonl)", {"metavar": "PATH"}),
     ("sending", "--rate", "N, N/s, N/m or N/h; 0 = unpaced (default {default})", {"type": rate, "metavar": "R"}),
     ("sending", "--concurrency", "requests in flight at most (default {default})", {"type": positive_int, "metavar": "N"}),

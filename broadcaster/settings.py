@@ -55,6 +55,7 @@ class Settings:
     template_id: int | None = None
     region: str = DEFAULT_REGION
     base_url: str = DEFAULT_BASE_URL
+    allow_insecure_http: bool = False  # plain http to a host other than this machine
     results: str | None = None
     # 4% under the documented 500/m: network jitter can bunch requests at the server.
     rate: Rate = field(default_factory=lambda: parse_rate("480/m"))

@@ -173,6 +173,19 @@ class TestUsage:
         assert err.count("\n") == 1
         assert "s3cret" not in err
 
+    def test_plain_http_to_another_machine_needs_the_flag_and_says_so(
+        self, capsys: pytest.CaptureFixture[str], results: str
+    ) -> None:
+        argv = ["send", str(SAMPLE), "--results", results, "--dry-run", "--base-url"]
+        assert main([*argv, "http://10.1.2.3:8080"]) == 2
+        err = capsys.readouterr().err
+        assert "'http://10.1.2.3:8080' is plain http to another machine" in err
+        assert err.count("\n") == 1
+        allowed = ["http://10.1.2.3:8080", "--allow-insecure-http", "--quiet", "--text", "Hi"]
+        assert main([*argv, *allowed]) == 0
+        assert main(["inboxes", "--base-url", "http://10.1.2.3:8080"]) == 2
+        assert "--allow-insecure-http" in capsys.readouterr().err
+
     def test_missing_input_touches_no_journal(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path, results: str
     ) -> None:

@@ -31,6 +31,7 @@ class BenchOptions:
     pacing_seconds: float = 60.0  # of messages at each rate
     server: str = "auto"
     base_url: str | None = None  # the user's own endpoint instead of a server of ours
+    allow_insecure_http: bool = False  # that endpoint may be plain http to another machine
     inbox_id: int | None = None  # None: the sandbox's, OWN_INBOX_ID
     creator_id: int | None = None
 

@@ -86,7 +86,7 @@ def choose_server(options: BenchOptions, environ: Mapping[str, str]) -> ServerCh
 def endpoint(options: BenchOptions, environ: Mapping[str, str]) -> ServerChoice:
     """The user's own endpoint: a URL, reachable, with ids and credentials for it."""
     url = options.base_url or ""
-    check_base_url(url)
+    check_base_url(url, allow_insecure_http=options.allow_insecure_http)
     if options.inbox_id is None or options.creator_id is None:
         raise UsageError(
             "--base-url needs --inbox-id and --creator-id: the sandbox's 101 and 55 are not "

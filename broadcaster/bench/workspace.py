@@ -104,6 +104,8 @@ class Bench:
         argv = [*BROADCASTER, "send", str(csv), "--base-url", self.url(), "--results", str(results)]
         argv += [*self.campaign_options(), "--rate", rate]
         argv += ["--concurrency", str(self.options.concurrency)]
+        if self.options.allow_insecure_http:
+            argv.append("--allow-insecure-http")
         return argv + (["--campaign", campaign] if campaign else [])
 
     def campaign_options(self) -> list[str]:

@@ -95,6 +95,11 @@ def _add_server_options(group: argparse._ArgumentGroup) -> None:
         metavar="URL",
         help="your own staging endpoint instead (credentials from the environment)",
     )
+    group.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="let --base-url be plain http to another machine (credentials unencrypted)",
+    )
     for flag, default in (("--inbox-id", "101"), ("--creator-id", "55")):
         group.add_argument(
             flag,
@@ -139,6 +144,7 @@ def options_from(args: argparse.Namespace) -> BenchOptions:
         pacing_seconds=args.pacing_seconds,
         server=args.server,
         base_url=args.base_url,
+        allow_insecure_http=args.allow_insecure_http,
         inbox_id=args.inbox_id,
         creator_id=args.creator_id,
     )

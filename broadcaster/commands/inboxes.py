@@ -36,6 +36,11 @@ def add_parser(commands: Subparsers) -> None:
         help="list the inboxes of an in-process sandbox (no credentials)",
     )
     parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="let --base-url be plain http to another machine (credentials unencrypted)",
+    )
+    parser.add_argument(
         "--timeout",
         type=positive_float,
         default=default("timeout"),
@@ -50,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
 
     base_url = args.base_url or os.environ.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL
     list_inboxes(
-        None if args.sandbox else base_url, os.environ, timeout=args.timeout, as_json=args.json
+        None if args.sandbox else base_url,
+        os.environ,
+        timeout=args.timeout,
+        as_json=args.json,
+        allow_insecure_http=args.allow_insecure_http,
     )
     return Exit.OK

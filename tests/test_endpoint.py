@@ -1,0 +1,61 @@
+"""The base URL check: an http(s) origin, and plain http only to this machine unless allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from broadcaster.endpoint import check_base_url, is_loopback
+from broadcaster.errors import UsageError
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.heymarket.com",
+        "https://staging.example.com:8443/",
+        "http://127.0.0.1:8080",
+        "http://127.1.2.3",
+        "http://localhost:9000",
+        "http://LOCALHOST.",
+        "http://api.localhost",
+        "http://[::1]:8080",
+    ],
+)
+def test_https_anywhere_and_http_to_this_machine_pass(url: str) -> None:
+    check_base_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.heymarket.com",
+        "http://10.0.0.5:8080",
+        "http://192.168.1.20",
+        "http://[2001:db8::1]",
+        "http://localhost.example.com",
+        "http://127.0.0.1.nip.io",
+        "http://0.0.0.0:8080",
+    ],
+)
+def test_plain_http_to_another_machine_is_refused_unless_allowed(url: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        check_base_url(url)
+    message = str(raised.value)
+    assert "is plain http to another machine" in message
+    assert "Use https, or, for a test server you trust on your own network, add " in message
+    assert message.endswith("--allow-insecure-http")
+    check_base_url(url, allow_insecure_http=True)
+
+
+def test_a_password_is_refused_before_the_scheme_is_judged_and_never_repeated() -> None:
+    with pytest.raises(UsageError) as raised:
+        check_base_url("http://me:hunter2@example.com", allow_insecure_http=True)
+    assert "must not carry a user name or password" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+
+
+def test_loopback_names() -> None:
+    assert is_loopback("127.0.0.1")
+    assert is_loopback("::1")
+    assert not is_loopback("::")
+    assert not is_loopback("example.com")
