@@ -14,6 +14,7 @@ import pytest
 
 from broadcaster.cli import main, main_parser
 from broadcaster.commands.sandbox import config_from
+from broadcaster.sandbox.config import DEDUPE_MODES
 
 # The example from the API reference page, as documented (only the host differs).
 DOCUMENTED_BODY = """{
@@ -121,3 +122,15 @@ def test_opt_out_numbers_are_read_as_the_inputs_are() -> None:
 def test_an_opt_out_that_is_no_number_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sandbox", "--opt-out", "12"]) == 2
     assert "--opt-out: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", DEDUPE_MODES)
+def test_each_dedupe_mode_reaches_the_config(mode: str) -> None:
+    args = main_parser().parse_args(["sandbox", "--dedupe", mode])
+    assert config_from(args).dedupe == mode
+
+
+def test_sandbox_dedupes_every_send_unless_told(capsys: pytest.CaptureFixture[str]) -> None:
+    assert config_from(main_parser().parse_args(["sandbox"])).dedupe == "all"
+    assert main(["sandbox", "--dedupe", "none"]) == 2
+    assert "--dedupe: invalid choice: 'none'" in capsys.readouterr().err

@@ -71,6 +71,13 @@ def add_parser(commands: Subparsers) -> None:
         help="send Retry-After with 429 (the real API documents none)",
     )
     parser.add_argument(
+        "--dedupe",
+        choices=("all", "lists"),  # the config's DEDUPE_MODES: its module would slow --help
+        default="all",
+        help="answer a repeated local_id with the first message for all sends (default), or "
+        "for list broadcasts only, as the API documents: single sends then commit again",
+    )
+    parser.add_argument(
         "--opt-out",
         action="append",
         default=[],
@@ -117,6 +124,7 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         latency=args.latency or 0.0,
         slow_delay=args.slow_delay,
         opted_out=frozenset(args.opt_out),
+        dedupe=args.dedupe,
     )
 
 

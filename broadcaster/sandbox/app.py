@@ -1,13 +1,30 @@
 """The sandbox: an aiohttp application that behaves as the Heymarket API is documented to.
 
 ``create_app(config)`` is the factory tests, the demo and the benchmarks use; the state is at
-``app[STATE]``. Routes: ``POST /v1/message/send``, ``GET /v1/inboxes``, and the admin route
-``GET /_sandbox/stats``.
+``app[STATE]``. Routes: ``POST /v1/message/send``, ``GET /v1/messages``, ``GET /v1/inboxes``,
+and the admin route ``GET /_sandbox/stats``.
+
+- Sends are authorised (API key or JWT, else 401), counted in the per-key rate window, delayed
+  by ``latency``, and may draw a fault. A repeated ``local_id`` is answered with the first
+  message's response (counted in ``duplicates``; ``conflicts`` when the content differs), for
+  every send with ``dedupe="all"``, for list broadcasts alone with ``dedupe="lists"``: a single
+  send then commits again, with a new id, counted in ``resent``.
+- ``GET /v1/messages`` (see ``history``) has the same authorisation and shares the per-key rate
+  window with sends, as the API's limit counts every request; it draws no fault and has no
+  latency (so the seeded faults of sends stay as they were). It is counted in
+  ``history_requests``, not in ``requests``, whose arrivals measure the pacing of sends. Bad
+  parameters are 400 ``bad_data``, and an inbox the sandbox does not have is 404 ``not_found``
+  as it is for a send (both counted in ``bad_requests``, as a send's are); a phone the inbox
+  never sent to is an empty array. A single send is in its conversation from the moment it
+  commits, also when a fault (``drop_after``, ``slow``, ``bad_json``) loses or delays its
+  answer; group (``targets``), ``chat_id`` and ``list_id`` sends are in no conversation.
+- ``GET /v1/inboxes`` has the same authorisation and no rate limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -18,8 +35,9 @@ import orjson
 from aiohttp import web
 
 from broadcaster.sandbox.config import FAULT_KINDS, SandboxConfig
+from broadcaster.sandbox.history import HISTORY_PAGE, HistoryQuery, message_json, read_query
 from broadcaster.sandbox.rules import body_problem
-from broadcaster.sandbox.state import RollingWindow, SandboxState
+from broadcaster.sandbox.state import Committed, RollingWindow, SandboxState
 from broadcaster.tokens import token_is_valid
 
 STATE = web.AppKey("state", SandboxState)
@@ -34,6 +52,7 @@ def create_app(config: SandboxConfig | None = None) -> web.Application:
     app[STATE] = SandboxState()
     app[FAULTS] = random.Random(app[CONFIG].seed)  # noqa: S311 - reproducible faults, not crypto
     app.router.add_post("/v1/message/send", _send)
+    app.router.add_get("/v1/messages", _history)
     app.router.add_get("/v1/inboxes", _inboxes)
     app.router.add_get("/_sandbox/stats", _stats)
     return app
@@ -103,27 +122,37 @@ def _reject(request: web.Request, body: object) -> web.Response | None:
 
 def _commit(request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
     config, state = request.app[CONFIG], request.app[STATE]
-    local_id = body.get("local_id")
-    earlier = state.messages.get(local_id) if isinstance(local_id, str) else None
+    earlier = _earlier(request, body)
     if earlier is not None:
         state.duplicates += 1
         if _comparable(earlier.body) != _comparable(body):
             state.conflicts += 1
         return dict(earlier.response)
     message_id = state.next_id
+    now = config.wall_clock()
     payload = {
         "id": message_id,
-        "date": datetime.fromtimestamp(config.wall_clock(), UTC).isoformat(timespec="seconds"),
+        "date": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
         "gallery_url": (
             f"https://sandbox.heymarket.invalid/gallery/{message_id}"
             if body.get("media_url")
             else None
         ),
     }
-    state.commit(body, payload, config.clock())
+    state.commit(body, payload, config.clock(), math.floor(now))
     if config.on_commit is not None:
         config.on_commit(state.committed)
     return payload
+
+
+def _earlier(request: web.Request, body: dict[str, Any]) -> Committed | None:
+    """The message that answers this send: one committed with its ``local_id``, if deduped."""
+    local_id = body.get("local_id")
+    if not isinstance(local_id, str):
+        return None
+    if request.app[CONFIG].dedupe == "lists" and not body.get("list_id"):
+        return None
+    return request.app[STATE].messages.get(local_id)
 
 
 def _comparable(body: Mapping[str, object]) -> dict[str, object]:
@@ -212,6 +241,26 @@ def _rate_limit(request: web.Request) -> web.Response | None:
 def _too_many(request: web.Request, wait: float) -> web.Response:
     headers = {"Retry-After": str(max(1, round(wait)))} if request.app[CONFIG].retry_after else None
     return _json(429, {"error": "rate_limited", "message": "too many requests"}, headers)
+
+
+async def _history(request: web.Request) -> web.Response:
+    config, state = request.app[CONFIG], request.app[STATE]
+    state.history_requests += 1
+    refused = _authorize(request) or _rate_limit(request)
+    if refused is not None:
+        return refused
+    query = read_query(request.query)
+    if not isinstance(query, HistoryQuery):
+        state.bad_requests += 1
+        return _error(400, "bad_data", f"{query[0]}: {query[1]}")
+    if all(inbox.id != query.inbox for inbox in config.inboxes):
+        state.bad_requests += 1
+        return _error(404, "not_found", f"inboxID: no inbox {query.inbox}")
+    conversation = state.conversations.get((query.inbox, query.phone))
+    if conversation is None:
+        return _json(200, [])
+    page = conversation.page(query.before, HISTORY_PAGE)
+    return _json(200, [message_json(record, conversation) for record in page])
 
 
 async def _inboxes(request: web.Request) -> web.Response:

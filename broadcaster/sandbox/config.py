@@ -1,4 +1,5 @@
-"""How a sandbox behaves: credentials, rate limit, inboxes, faults, and its clocks."""
+"""How a sandbox behaves: credentials, rate limit, inboxes, de-duplication, faults, and its
+clocks."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from broadcaster.faults import FAULT_KINDS as FAULT_KINDS  # noqa: PLC0414 - see faults
 from broadcaster.rate import Rate
@@ -26,6 +28,9 @@ class Inbox:
 
 
 API_RATE_LIMIT = Rate(500, 60)
+
+Dedupe = Literal["all", "lists"]
+DEDUPE_MODES: tuple[Dedupe, ...] = get_args(Dedupe)
 
 DEFAULT_INBOXES = (
     Inbox(101, "Support", (Member(55, "Dana Whitfield"), Member(56, "Luis Ortega")), "14155550198"),
@@ -48,6 +53,10 @@ class SandboxConfig:
     slow_delay: float = 5.0
     inboxes: tuple[Inbox, ...] = DEFAULT_INBOXES
     opted_out: frozenset[str] = frozenset()
+    dedupe: Dedupe = "all"
+    """Which sends a repeated ``local_id`` answers with the first message's response: ``all``,
+    or list broadcasts only (``lists``, all the API documents): a repeated single send then
+    commits again, counted as ``resent``."""
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -58,5 +67,7 @@ class SandboxConfig:
         unknown = set(self.faults) - set(FAULT_KINDS)
         if unknown:
             raise ValueError(f"unknown fault kinds: {', '.join(sorted(unknown))}")
+        if self.dedupe not in DEDUPE_MODES:
+            raise ValueError(f"dedupe must be one of {', '.join(DEDUPE_MODES)}")
         if any(not 0 <= p <= 1 for p in self.faults.values()) or sum(self.faults.values()) > 1:
             raise ValueError("fault probabilities must be in [0, 1] and add up to at most 1")

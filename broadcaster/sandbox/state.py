@@ -1,7 +1,15 @@
-"""What a sandbox remembers: committed messages by ``local_id``, counters, rate windows."""
+"""What a sandbox remembers: committed messages by ``local_id`` and by conversation, counters,
+rate windows.
+
+A single send (``phone_number``) is filed, as it commits, in the conversation of its inbox and
+phone, so ``GET /v1/messages`` reads one conversation's list and never scans every message (a
+test run commits 100k and more). Group (``targets``), ``chat_id`` and ``list_id`` sends are in no
+conversation here: nothing looks them up.
+"""
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
@@ -19,6 +27,33 @@ class Committed:
     body: Mapping[str, Any]
     response: Mapping[str, Any]
     at: float
+    unix: int
+    """The whole unix second its ``date`` shows: what ``timestamp`` paging compares."""
+
+
+def _unix(record: Committed) -> int:
+    return record.unix
+
+
+@dataclass(slots=True)
+class Conversation:
+    """The single sends committed to one phone from one inbox, oldest first."""
+
+    id: int
+    inbox: int
+    target: str
+    messages: list[Committed] = field(default_factory=list)
+
+    def add(self, record: Committed) -> None:
+        # An append, unless the wall clock stepped back: the list stays in date order.
+        bisect.insort_right(self.messages, record, key=_unix)
+
+    def page(self, before: int | None, limit: int) -> list[Committed]:
+        """The newest ``limit`` messages dated strictly before ``before`` (unix), newest first."""
+        end = len(self.messages)
+        if before is not None:
+            end = bisect.bisect_left(self.messages, before, key=_unix)
+        return self.messages[max(0, end - limit) : end][::-1]
 
 
 class RollingWindow:
@@ -49,25 +84,45 @@ class SandboxState:
     committed: int = 0
     duplicates: int = 0
     conflicts: int = 0
+    resent: int = 0
+    """Messages committed although their ``local_id`` had been (``dedupe="lists"``)."""
+    history_requests: int = 0
     rate_limited: int = 0
     unauthorized: int = 0
     bad_requests: int = 0
     faults: Counter[str] = field(default_factory=Counter)
     messages: dict[str, Committed] = field(default_factory=dict)
     unkeyed: list[Committed] = field(default_factory=list)
+    conversations: dict[tuple[int, str], Conversation] = field(default_factory=dict)
     windows: dict[str, RollingWindow] = field(default_factory=dict)
     arrivals: list[float] = field(default_factory=list)
     next_id: int = 1
 
-    def commit(self, body: Mapping[str, Any], response: Mapping[str, Any], at: float) -> None:
-        record = Committed(self.next_id, body, response, at)
+    def commit(
+        self, body: Mapping[str, Any], response: Mapping[str, Any], at: float, unix: int
+    ) -> None:
+        """Keep a new message; ``messages`` keeps the first one of each ``local_id``."""
+        record = Committed(self.next_id, body, response, at, unix)
         self.next_id += 1
         self.committed += 1
         local_id = body.get("local_id")
-        if isinstance(local_id, str) and local_id:
-            self.messages[local_id] = record
-        else:
+        if not (isinstance(local_id, str) and local_id):
             self.unkeyed.append(record)
+        elif local_id in self.messages:
+            self.resent += 1
+        else:
+            self.messages[local_id] = record
+        self._file(record)
+
+    def _file(self, record: Committed) -> None:
+        inbox, phone = record.body.get("inbox_id"), record.body.get("phone_number")
+        if not isinstance(inbox, int) or not isinstance(phone, str) or not phone:
+            return
+        conversation = self.conversations.get((inbox, phone))
+        if conversation is None:
+            conversation = Conversation(len(self.conversations) + 1, inbox, phone)
+            self.conversations[inbox, phone] = conversation
+        conversation.add(record)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -75,6 +130,8 @@ class SandboxState:
             "committed": self.committed,
             "duplicates": self.duplicates,
             "conflicts": self.conflicts,
+            "resent": self.resent,
+            "history_requests": self.history_requests,
             "rate_limited": self.rate_limited,
             "unauthorized": self.unauthorized,
             "bad_requests": self.bad_requests,
