@@ -23,9 +23,11 @@ import orjson
 from broadcaster import __version__
 from broadcaster.credentials import Credentials
 from broadcaster.errors import ApiError, CredentialsError
+from broadcaster.lookup import Page
 from broadcaster.outcome import RETRYABLE_4XX, Reply
 
 SEND_PATH = "/v1/message/send"
+MESSAGES_PATH = "/v1/messages"
 INBOXES_PATH = "/v1/inboxes"
 _USER_AGENT = f"broadcaster/{__version__}"
 _SHOWN_BODY = 200
@@ -150,6 +152,34 @@ class HttpSender:
             connected = not isinstance(exc, aiohttp.ClientConnectorError)
             return Reply("retry", error=_transport_error(exc, self._timeout), connected=connected)
         return classify(status, response_headers, answer, self._wall_clock())
+
+    async def messages(self, phone: str, inbox: int, before: int | None) -> Page:
+        """One page of a conversation's history (``lookup``); never raises for what the
+        network or the API does: a failure is the page's ``failure``, classified as a send's."""
+        assert self._session is not None, "use HttpSender as an async context manager"  # noqa: S101
+        query: dict[str, str] = {"phoneNumber": phone, "inboxID": str(inbox)}
+        if before is not None:
+            query["timestamp"] = str(before)
+        headers = {"Authorization": self._credentials.authorization()}
+        try:
+            async with self._session.get(
+                self._base_url + MESSAGES_PATH, params=query, headers=headers, allow_redirects=False
+            ) as response:
+                answer = await response.read()
+                status, response_headers = response.status, response.headers
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            connected = not isinstance(exc, aiohttp.ClientConnectorError)
+            error = _transport_error(exc, self._timeout)
+            return Page(failure=Reply("retry", error=error, connected=connected))
+        request_id = response_headers.get("X-Request-Id")
+        payload = _json(answer) if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES else None
+        if isinstance(payload, list) and all(isinstance(item, dict) for item in payload):
+            return Page(payload, request_id=request_id)
+        failure = classify(status, response_headers, answer, self._wall_clock())
+        if failure.verdict == "sent" or status < HTTPStatus.MULTIPLE_CHOICES:
+            error = f"HTTP {status} with a body that is not a list of messages: {_shown(answer)}"
+            failure = Reply("retry", status, request_id, error=error)
+        return Page(failure=failure, request_id=request_id)
 
 
 def _transport_error(exc: TimeoutError | aiohttp.ClientError, timeout: float) -> str:

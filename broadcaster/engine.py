@@ -34,6 +34,16 @@ import structlog
 from broadcaster.breaker import Breaker
 from broadcaster.errors import BroadcasterError
 from broadcaster.journal import HALT, PAUSE, REPLACED, JournalState
+from broadcaster.lookup import (
+    Conversations,
+    Found,
+    NotFound,
+    Page,
+    Unknown,
+    Verdict,
+    conversation_of,
+    look_up,
+)
 from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
 from broadcaster.plan import Defaults, Message, plan
@@ -50,6 +60,10 @@ _YIELD_EVERY = 256  # rows the producer settles between yields to the loop
 _LATENCY_SAMPLES = 20  # replies seen before judging whether --concurrency can reach --rate
 _RATE_SHORTFALL = 0.97
 Tick = Callable[[Tally, Pause | None], None]  # once a second: the tally, and any pause in force
+_IN_DOUBT = (
+    "an attempt may have reached the API (a dropped connection, a timeout or a server error): "
+    "--retry-failed looks it up first where it can, and sends it again with the same local_id"
+)
 
 
 class Sender(Protocol):
@@ -65,6 +79,8 @@ class Recorder(Protocol):
     def record(self, outcome: Outcome) -> None: ...
 
     def mark(self, kind: str, fields: dict[str, Any]) -> None: ...
+
+    def attempt(self, key: str) -> None: ...
 
     def sync_if_due(self) -> None: ...
 
@@ -114,6 +130,9 @@ class Engine:
         self._recorder = recorder
         self._pacer = pacer
         self._timing = timing or Timing()
+        # Where a message in doubt is looked up (lookup.py), when the sender can: each page
+        # read waits its turn in the schedule.
+        self._conversations = _Paced(sender, pacer) if isinstance(sender, Conversations) else None
         self._triage = Triage(settings.defaults.campaign, recorder.state, settings.retry_failed)
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue(settings.concurrency * 2)
         # Messages of this run not yet ended, with the duplicates that wait for their outcome.
@@ -227,6 +246,11 @@ class Engine:
             await self._deliver(message, task)
 
     async def _deliver(self, message: Message, task: asyncio.Task[Any]) -> None:
+        # A single send can be looked up when an attempt may have been committed: its first
+        # attempt is marked, so that after a crash the next run knows to look it up.
+        searchable = self._conversations is not None and conversation_of(message.body) is not None
+        if searchable and await self._settled_first(message):
+            return
         attempts = charged = 0
         maybe_committed = False
         while True:
@@ -246,16 +270,70 @@ class Engine:
                 self._finish(message, reply, attempts, latency, maybe_committed=False)
                 return
             maybe_committed = maybe_committed or reply.may_have_been_committed
+            look = searchable and reply.may_have_been_committed
             if self._throttle.charges(reply):
                 charged += 1
             if self._settings.policy.gives_up_after(charged):
-                if reply.pauses_everyone:
-                    self._stop_stuck(reply, attempts)
-                    return
-                self._finish(message, reply, attempts, latency, maybe_committed)
+                await self._give_up(message, reply, attempts, latency, maybe_committed, look=look)
                 return
             if not await self._back_off(message, reply, charged, started):
                 return
+            if look and isinstance(await self._look_up(message, attempts), Found):
+                return
+
+    async def _settled_first(self, message: Message) -> bool:
+        """A message the journal has in doubt is looked up before it is sent again (True:
+        found, recorded); one that is sent has its first attempt marked first."""
+        in_doubt = message.key in self._recorder.state.in_doubt
+        if in_doubt and isinstance(await self._look_up(message, 0), Found):
+            return True
+        self._recorder.attempt(message.key)
+        return False
+
+    async def _give_up(  # noqa: PLR0913 - the last attempt's every part
+        self,
+        message: Message,
+        reply: Reply,
+        attempts: int,
+        latency: float,
+        maybe_committed: bool,
+        *,
+        look: bool,
+    ) -> None:
+        """Out of attempts: a stuck run stops; a message whose last attempt may have been
+        committed is looked up; else it failed."""
+        if reply.pauses_everyone:
+            self._stop_stuck(reply, attempts)
+            return
+        verdict = await self._look_up(message, attempts) if look else None
+        if not isinstance(verdict, Found):  # not found: no attempt was committed after all
+            in_doubt = maybe_committed and not isinstance(verdict, NotFound)
+            self._finish(message, reply, attempts, latency, in_doubt)
+
+    async def _look_up(self, message: Message, attempts: int) -> Verdict:
+        """Look a message in doubt up in its conversation: found, it is recorded ``sent``;
+        else it is to be sent (again), with the same local_id."""
+        assert self._conversations is not None  # noqa: S101 - searchable
+        started = self._timing.clock()
+        verdict = await look_up(self._conversations, message.body, message.key)
+        self.tally.looked_up += 1
+        where = {"row": message.line, "key": message.key}
+        if isinstance(verdict, Found):
+            self.tally.found += 1
+            log.info("found", **where, id=verdict.id, note="committed by an earlier attempt")
+            reply = Reply("sent", None, verdict.request_id, id=verdict.id, date=verdict.date)
+            latency = self._timing.clock() - started
+            self._finish(message, reply, attempts, latency, maybe_committed=False, found=True)
+        elif isinstance(verdict, Unknown):
+            self.tally.untold += 1
+            log.warning(
+                "lookup untold", **where, reason=verdict.why, note="same local_id if sent again"
+            )
+            if verdict.failure is not None and verdict.failure.pauses_everyone:
+                self._pause_everyone(message, verdict.failure, started)
+        else:
+            log.info("not found", **where, note="not committed")
+        return verdict
 
     def _note_reply(self, reply: Reply, latency: float) -> None:
         self._throttle.note(reply)
@@ -287,21 +365,7 @@ class Engine:
     async def _back_off(self, message: Message, reply: Reply, attempt: int, sent_at: float) -> bool:
         """Wait before the next attempt; False when the run is stopping instead."""
         if reply.pauses_everyone:
-            paused = self._throttle.pause(reply, sent_at)
-            if paused is not None:  # a pause put in force, not one a longer pause already covers
-                self.tally.pauses[reply.pause_cause] += 1
-                self._recorder.mark(
-                    PAUSE,
-                    {
-                        "cause": reply.pause_cause,
-                        "seconds": round(self._throttle.added, 3),
-                        "row": message.line,
-                        "at": self._wall_time(),
-                    },
-                )
-                log.warning(
-                    "paused", seconds=round(paused, 3), cause=reply.pause_cause, row=message.line
-                )
+            self._pause_everyone(message, reply, sent_at)
         else:
             delay = self._settings.policy.delay(attempt, reply.retry_after)
             log.debug(
@@ -314,18 +378,39 @@ class Engine:
             await self._timing.sleep(delay)
         return self.stopped_by is None
 
-    def _finish(
-        self, message: Message, reply: Reply, attempts: int, latency: float, maybe_committed: bool
+    def _pause_everyone(self, message: Message, reply: Reply, sent_at: float) -> None:
+        paused = self._throttle.pause(reply, sent_at)
+        if paused is None:  # a longer pause already in force covers it
+            return
+        self.tally.pauses[reply.pause_cause] += 1
+        self._recorder.mark(
+            PAUSE,
+            {
+                "cause": reply.pause_cause,
+                "seconds": round(self._throttle.added, 3),
+                "row": message.line,
+                "at": self._wall_time(),
+            },
+        )
+        log.warning("paused", seconds=round(paused, 3), cause=reply.pause_cause, row=message.line)
+
+    def _finish(  # noqa: PLR0913 - one record's every part
+        self,
+        message: Message,
+        reply: Reply,
+        attempts: int,
+        latency: float,
+        maybe_committed: bool,
+        *,
+        found: bool = False,
     ) -> None:
         status: Status = "sent" if reply.verdict == "sent" else "failed"
         error = reply.error
         if reply.verdict == "retry":
             error = f"gave up after {counted(attempts, 'attempt')}; last: {reply.error}"
-        if status == "failed" and maybe_committed:
-            error = (
-                f"{error}; an attempt may have reached the API (a dropped connection, a timeout "
-                "or a server error): --retry-failed settles it safely, with the same local_id"
-            )
+        in_doubt = status == "failed" and maybe_committed
+        if in_doubt:
+            error = f"{error}; {_IN_DOUBT}"
         outcome = Outcome(
             status=status,
             key=message.key,
@@ -342,6 +427,8 @@ class Engine:
             at=self._wall_time(),
             digest=message.digest,
             replaces=message.replaces,
+            in_doubt=in_doubt,
+            found_in_history=found,
         )
         self._record(outcome)
         if status == "failed":
@@ -408,6 +495,19 @@ class Engine:
             f"latency sends at most {ceiling:.2f}/s, below --rate {rate}: raise --concurrency "
             f"to {needed} or more",
         )
+
+
+class _Paced:
+    """The conversations, each page read waiting its turn in the one schedule: a lookup is a
+    request, under the same rate limit as the sends."""
+
+    def __init__(self, conversations: Conversations, pacer: Pacer) -> None:
+        self._conversations = conversations
+        self._pacer = pacer
+
+    async def messages(self, phone: str, inbox: int, before: int | None) -> Page:
+        await self._pacer.wait()
+        return await self._conversations.messages(phone, inbox, before)
 
 
 def _log_attempt(message: Message, reply: Reply, attempt: int, latency: float) -> None:

@@ -41,6 +41,9 @@ REPLACED = "replaced"
 READ = "read"
 # A marker: the circuit breaker stopped the run, for ``reason`` (breaker.py).
 HALT = "halt"
+# A marker: a message's first attempt is about to leave (``key``). One with no outcome after it
+# is a row in doubt after a crash: the next run looks it up before sending it (lookup.py).
+ATTEMPT = "attempt"
 SYNC_INTERVAL = 1.0
 # How a journal's first line begins (orjson keeps the order records are built in); a line torn
 # by a crash still begins so, or is the start of one of these.
@@ -65,20 +68,31 @@ class JournalState:
     # Records a --failed-csv row fixed: their key -> the key of the fixed row's message. A
     # replaced row is never sent again; it stands as its replacement does.
     replacements: dict[str, str] = field(default_factory=dict)
+    # Messages an attempt of which may have been committed, with no word since that one was:
+    # attempted with no outcome after (a crash), or failed in doubt. Few: a run's attempts
+    # each end with an outcome.
+    in_doubt: set[str] = field(default_factory=set)
 
     def apply(self, record: object) -> None:
         if not isinstance(record, dict):
             self.damaged += 1
         elif record.get("type") == RUN:
             self.headers.append(record)
+        elif record.get("type") == ATTEMPT:
+            if isinstance(record.get("key"), str):
+                self.in_doubt.add(record["key"])
         elif record.get("type") == REPLACED:
             self._replaced(record.get("key"), record.get("by"))
         elif isinstance(record.get("type"), str):
             pass  # another marker (a pause): for the report, it settles nothing
         elif record.get("status") in STATUSES and isinstance(record.get("key"), str):
-            key = record["key"]
-            self.note(key, record["status"], record.get("digest"))
+            key, status = record["key"], record["status"]
+            self.note(key, status, record.get("digest"))
             self._replaced(record.get("replaces"), key)
+            if status == "failed" and record.get("in_doubt") is True:
+                self.in_doubt.add(key)
+            elif status != "skipped":  # a duplicate's record says nothing of its message
+                self.in_doubt.discard(key)
         else:
             self.damaged += 1
 
@@ -293,6 +307,11 @@ class Journal:
         self.state.apply(record)
         self.sync_if_due()
 
+    def attempt(self, key: str) -> None:
+        """A message's first attempt is about to leave: written before it does, and not held
+        (its outcome follows; only a crash leaves it alone, for the next run to read)."""
+        self._write(orjson.dumps({"type": ATTEMPT, "key": key}) + b"\n")
+
     def sync_if_due(self) -> None:
         if self._dirty and self._clock() - self._synced_at >= SYNC_INTERVAL:
             self.sync()
@@ -362,6 +381,10 @@ class MemoryJournal:
         record = {"type": kind, **fields}
         self.markers.append(record)
         self.state.apply(record)
+
+    def attempt(self, key: str) -> None:
+        if self._keep:
+            self.markers.append({"type": ATTEMPT, "key": key})
 
     def sync_if_due(self) -> None:
         return None

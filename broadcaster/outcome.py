@@ -79,11 +79,18 @@ class Outcome:
     at: str | None = None
     digest: str | None = None  # the message's derived key, for a row with its own local_id
     replaces: str | None = None  # the key of the record this row fixes (a --failed-csv row)
+    # Failed, but an attempt may have been committed: a later run looks it up before sending.
+    in_doubt: bool = False
+    found_in_history: bool = False  # sent: found in its conversation's history, not re-sent
 
     def record(self) -> dict[str, Any]:
         extra: dict[str, Any] = {} if self.digest is None else {"digest": self.digest}
         if self.replaces is not None:
             extra["replaces"] = self.replaces
+        if self.in_doubt:
+            extra["in_doubt"] = True
+        if self.found_in_history:
+            extra["found_in_history"] = True
         return {
             "status": self.status,
             "key": self.key,

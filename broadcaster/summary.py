@@ -31,6 +31,13 @@ def summary(
         lines.append(f"time      {_estimate(tally.sent, asked)}")
     else:
         lines.extend(_requests(tally, elapsed, asked))
+    if tally.looked_up:
+        lines.append(
+            f"in doubt  {counted(tally.looked_up, 'message')} an attempt of which may have been "
+            f"committed, looked up: {tally.found:,} found (not sent again), "
+            f"{tally.looked_up - tally.found - tally.untold:,} not found and "
+            f"{tally.untold:,} the history could not tell (sent again, same local_id)"
+        )
     if earlier["failed"]:
         lines.append(
             f"note      {_rows(earlier['failed'])} failed in an earlier run; "

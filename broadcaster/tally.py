@@ -29,6 +29,9 @@ class Tally:
     first_request: float | None = None
     last_request: float | None = None
     input_done: bool = False  # every row of the input was read
+    looked_up: int = 0  # messages in doubt looked up in their conversation's history
+    found: int = 0  # of those, found committed: recorded sent, not sent again
+    untold: int = 0  # of those, the history could not tell: sent again, same local_id
 
     def add(self, outcome: Outcome) -> None:
         """Count one outcome record: this run's, or one read back from a journal."""

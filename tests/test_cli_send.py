@@ -59,7 +59,7 @@ class TestSend:
         ) in out
         assert f"broadcaster resume {results} --retry-failed" in out
         records = [orjson.loads(line) for line in Path(results).read_bytes().splitlines()]
-        assert [r["type"] for r in records if "type" in r] == ["run", "halt"]
+        assert [r["type"] for r in records if "type" in r] == ["run"] + ["attempt"] * 5 + ["halt"]
         assert sum(1 for r in records if r.get("status") == "failed") == 5
         assert main(["report", results]) == 1  # rows failed, rows not ended
         out = capsys.readouterr().out

@@ -144,6 +144,71 @@ class TestHttpSender:
         assert reply.error == f"cannot connect to 127.0.0.1:{port}: Connection refused"
 
 
+class TestMessages:
+    """One page of a conversation's history, for looking a message in doubt up."""
+
+    async def test_a_message_committed_whose_answer_was_lost_is_on_the_page(
+        self, aiohttp_server: AiohttpServer
+    ) -> None:
+        server = await server_for(aiohttp_server, faults={"drop_after": 1.0})
+        async with HttpSender(str(server.make_url("")), ApiKey("k"), timeout=5, connections=4) as s:
+            assert (await s.send(SMS)).verdict == "retry"
+            page = await s.messages("14155550100", 101, None)
+            other = await s.messages("14155550199", 101, None)
+            older = await s.messages("14155550100", 101, 1)
+        assert page.failure is None
+        assert page.request_id is not None
+        assert [(m["local_id"], m["phone"]) for m in page.messages] == [("k1", "14155550100")]
+        assert (other.messages, older.messages) == ([], [])
+
+    @pytest.mark.parametrize(
+        ("status", "body", "verdict", "error"),
+        [
+            (429, b'{"error": "rate_limited"}', "retry", "HTTP 429 rate_limited"),
+            (503, b"", "retry", "HTTP 503"),
+            (404, b'{"error": "not_found"}', "failed", "HTTP 404 not_found"),
+            (401, b'{"error": "unauthorized"}', "unauthorized", "HTTP 401 unauthorized"),
+            (200, b'{"messages": []}', "retry", "HTTP 200 with a body that is not a list"),
+            (200, b"[1, 2]", "retry", "HTTP 200 with a body that is not a list"),
+            (200, OK, "retry", "HTTP 200 with a body that is not a list"),
+        ],
+    )
+    async def test_an_answer_that_is_no_page_is_its_failure(
+        self,
+        aiohttp_server: AiohttpServer,
+        status: int,
+        body: bytes,
+        verdict: str,
+        error: str,
+    ) -> None:
+        async def answer(request: web.Request) -> web.Response:
+            assert request.query["phoneNumber"] == "14155550100"
+            assert request.query["inboxID"] == "101"
+            assert request.query["timestamp"] == "1780000000"
+            assert request.headers["Authorization"] == "Bearer k"
+            return web.Response(status=status, body=body, headers={"X-Request-Id": "rq"})
+
+        app = web.Application()
+        app.router.add_get("/v1/messages", answer)
+        server = await aiohttp_server(app)
+        async with HttpSender(str(server.make_url("")), ApiKey("k"), timeout=5, connections=4) as s:
+            page = await s.messages("14155550100", 101, 1_780_000_000)
+        assert page.failure is not None
+        assert (page.failure.verdict, page.request_id) == (verdict, "rq")
+        assert (page.failure.error or "").startswith(error)
+
+    async def test_nobody_listening_is_a_failure_that_pauses_everyone(
+        self, aiohttp_server: AiohttpServer
+    ) -> None:
+        server = await server_for(aiohttp_server)
+        url = str(server.make_url(""))
+        await server.close()
+        async with HttpSender(url, ApiKey("k"), timeout=5, connections=4) as s:
+            page = await s.messages("14155550100", 101, None)
+        assert page.failure is not None
+        assert page.failure.pauses_everyone
+
+
 def closed_port() -> int:
     """A port on 127.0.0.1 that nothing listens on: bound, then closed."""
     with socket.socket() as probe:

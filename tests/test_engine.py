@@ -17,6 +17,7 @@ from broadcaster import engine as engine_module
 from broadcaster.engine import Engine, EngineSettings, Timing
 from broadcaster.journal import JournalState, MemoryJournal
 from broadcaster.keytable import Statuses
+from broadcaster.lookup import Page
 from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
 from broadcaster.plan import Defaults
@@ -203,9 +204,11 @@ class TestRetries:
         assert (outcome.status, outcome.attempts) == ("failed", 3)
         assert outcome.error == (
             "gave up after 3 attempts; last: HTTP 500; an attempt may have reached the API "
-            "(a dropped connection, a timeout or a server error): --retry-failed settles it "
-            "safely, with the same local_id"
+            "(a dropped connection, a timeout or a server error): --retry-failed looks it up "
+            "first where it can, and sends it again with the same local_id"
         )
+        assert outcome.in_doubt
+        assert outcome.record()["in_doubt"] is True
         assert len(sender.sends) == 3
 
     async def test_a_message_out_of_attempts_on_429s_while_nothing_gets_through_stops_the_run(
@@ -431,6 +434,142 @@ class TestStopping:
         assert clock.now == pytest.approx(5.2)
 
 
+DROPPED = Reply("retry", error="the server closed the connection without a response")
+THROTTLED = Reply("retry", 429, error="HTTP 429 rate_limited")
+
+
+class LookingSender(ScriptedSender):
+    """Commits every message it answers ``sent`` or ``DROPPED`` (after committing), and shows
+    each phone's committed messages as the API's history does; ``lookups`` answers the
+    history's requests in turn (the last repeats), None meaning the history itself."""
+
+    def __init__(
+        self,
+        clock: VirtualTime,
+        script: Mapping[str, list[Reply]] | None = None,
+        lookups: list[Page | None] | None = None,
+    ) -> None:
+        super().__init__(clock, script)
+        self.committed: dict[str, list[dict[str, object]]] = {}
+        self.lookups = lookups or [None]
+        self.asked: list[str] = []
+
+    async def send(self, body: Mapping[str, object]) -> Reply:
+        reply = await super().send(body)
+        if (reply.verdict == "sent" or reply is DROPPED) and "phone_number" in body:
+            n = sum(len(m) for m in self.committed.values()) + 1
+            message = {"id": 9000 + n, "local_id": body["local_id"], "date": "2026-01-01T00:00:00Z"}
+            self.committed.setdefault(str(body["phone_number"]), []).insert(0, message)
+        return reply
+
+    async def messages(self, phone: str, inbox: int, before: int | None) -> Page:
+        assert inbox == 101
+        assert before is None
+        self.asked.append(phone)
+        answer = self.lookups.pop(0) if len(self.lookups) > 1 else self.lookups[0]
+        return answer or Page(self.committed.get(phone, []), request_id="history")
+
+
+class TestRowsInDoubt:
+    async def test_an_answer_lost_after_a_commit_is_found_not_sent_again(self) -> None:
+        clock = VirtualTime()
+        sender = LookingSender(clock, {"b": [DROPPED, SENT]})
+        engine, journal = make_engine(clock, sender)
+        tally = await clock.run(engine.run(rows("a", "b", "c")))
+        assert sorted(text for _, text in sender.sends) == ["a", "b", "c"]  # b once
+        (found,) = [o for o in journal.outcomes if o.found_in_history]
+        assert (found.row, found.status, found.id, found.attempts) == (3, "sent", 9002, 1)
+        assert (found.request_id, found.error) == ("history", None)
+        assert found.record()["found_in_history"] is True
+        assert (tally.sent, tally.looked_up, tally.found, tally.untold) == (3, 1, 1, 0)
+        marked = [m["key"] for m in journal.markers if m["type"] == "attempt"]
+        assert sorted(marked) == sorted(o.key for o in journal.outcomes)
+
+    async def test_a_request_refused_before_it_was_processed_is_not_looked_up(self) -> None:
+        """A 429 or a connection never made cannot have been committed: no lookup."""
+        clock = VirtualTime()
+        refused = Reply("retry", error="cannot connect", connected=False)
+        sender = LookingSender(clock, {"a": [THROTTLED, refused, SENT]})
+        engine, _ = make_engine(clock, sender)
+        tally = await clock.run(engine.run(rows("a")))
+        assert (tally.sent, tally.looked_up, len(sender.sends)) == (1, 0, 3)
+
+    async def test_not_found_is_sent_again_with_the_same_local_id(self) -> None:
+        clock = VirtualTime()
+        lost = Reply("retry", 502, error="HTTP 502")  # not committed by this sender
+        sender = LookingSender(clock, {"a": [lost, SENT]})
+        engine, journal = make_engine(clock, sender)
+        tally = await clock.run(engine.run(rows("a")))
+        assert (tally.sent, tally.looked_up, tally.found, len(sender.sends)) == (1, 1, 0, 2)
+        (outcome,) = journal.outcomes
+        assert not outcome.found_in_history
+        assert outcome.attempts == 2
+
+    async def test_a_lookup_met_by_a_429_pauses_everyone_and_sends_again(self) -> None:
+        clock = VirtualTime()
+        lost = Reply("retry", 500, error="HTTP 500")
+        sender = LookingSender(clock, {"a": [lost, SENT]}, [Page(failure=THROTTLED), None])
+        engine, journal = make_engine(clock, sender)
+        with capture_logs() as logs:
+            tally = await clock.run(engine.run(rows("a")))
+        assert (tally.looked_up, tally.untold, tally.pauses["HTTP 429"]) == (1, 1, 1)
+        assert len(sender.sends) == 2
+        assert [m["type"] for m in journal.markers] == ["attempt", "pause"]
+        (untold,) = [e for e in logs if e["event"] == "lookup untold"]
+        assert untold["reason"] == "the lookup failed: HTTP 429 rate_limited"
+
+    async def test_the_last_attempt_in_doubt_is_looked_up_before_it_fails(self) -> None:
+        clock = VirtualTime()
+        sender = LookingSender(clock, {"a": [DROPPED]})
+        policy = RetryPolicy(1, base=1.0, cap=8.0, rng=MaxRandom())
+        engine, journal = make_engine(clock, sender, policy=policy)
+        tally = await clock.run(engine.run(rows("a")))
+        (outcome,) = journal.outcomes
+        assert (outcome.status, outcome.attempts, outcome.found_in_history) == ("sent", 1, True)
+        assert (tally.looked_up, tally.found, len(sender.sends)) == (1, 1, 1)
+
+    async def test_out_of_attempts_and_not_found_fails_with_no_doubt_left(self) -> None:
+        clock = VirtualTime()
+        sender = LookingSender(clock, {"a": [Reply("retry", 502, error="HTTP 502")]})
+        policy = RetryPolicy(1, base=1.0, cap=8.0, rng=MaxRandom())
+        engine, journal = make_engine(clock, sender, policy=policy)
+        tally = await clock.run(engine.run(rows("a")))
+        (outcome,) = journal.outcomes
+        assert (outcome.status, outcome.in_doubt, tally.looked_up) == ("failed", False, 1)
+        assert outcome.error == "gave up after 1 attempt; last: HTTP 502"
+
+    async def test_a_row_in_doubt_from_the_journal_is_looked_up_before_it_is_sent(self) -> None:
+        """After a crash with a request in flight: found, it is recorded with no request; not
+        found, it is sent."""
+        clock = VirtualTime()
+        first = LookingSender(clock)
+        engine, journal = make_engine(clock, first)
+        await clock.run(engine.run(rows("a", "b")))
+        keys = [o.key for o in journal.outcomes]
+        state = JournalState()
+        state.in_doubt.update(keys)
+        first.committed["14155550003"] = []  # b's commit never happened: only a's did
+        again = LookingSender(clock)
+        again.committed = first.committed
+        engine, journal = make_engine(clock, again, journal=MemoryJournal(state))
+        tally = await clock.run(engine.run(rows("a", "b")))
+        assert [text for _, text in again.sends] == ["b"]
+        assert (tally.sent, tally.looked_up, tally.found) == (2, 2, 1)
+        found, sent = sorted(journal.outcomes, key=lambda o: o.row)
+        assert (found.found_in_history, found.attempts, found.id) == (True, 0, 9001)
+        assert (sent.found_in_history, sent.attempts) == (False, 1)
+        assert [m["key"] for m in journal.markers if m["type"] == "attempt"] == [keys[1]]
+
+    async def test_a_send_with_no_conversation_is_neither_marked_nor_looked_up(self) -> None:
+        clock = VirtualTime()
+        sender = LookingSender(clock, {"a": [DROPPED, SENT]})
+        engine, journal = make_engine(clock, sender)
+        chat = [Record(2, {"chat_id": "77", "text": "a"})]
+        tally = await clock.run(engine.run(chat))
+        assert (tally.sent, tally.looked_up, len(sender.sends)) == (1, 0, 2)
+        assert journal.markers == []
+
+
 NOT_FOUND = Reply("failed", 404, "req", error="HTTP 404 not_found: inbox 999")
 OPTED_OUT = Reply("failed", 400, "req", error="HTTP 400 bad_data: the contact has opted out")
 
@@ -442,9 +581,7 @@ class TestCircuitBreaker:
         clock = VirtualTime()
         texts = [f"t{i}" for i in range(40)]
         sender = ScriptedSender(clock, {t: [NOT_FOUND] for t in texts}, latency=0.5)
-        engine, journal = make_engine(
-            clock, sender, rate=Rate(10), concurrency=3, halt_on_errors=5
-        )
+        engine, journal = make_engine(clock, sender, rate=Rate(10), concurrency=3, halt_on_errors=5)
         with capture_logs() as logs:
             tally = await clock.run(engine.run(rows(*texts)))
         assert engine.halted == "5 messages failed in a row (last: HTTP 404 not_found: inbox 999)"

@@ -246,3 +246,41 @@ def test_a_journal_on_disk_keeps_the_state_it_began_with(tmp_path: Path) -> None
     assert journal.state.statuses == {"a": "sent", "c": "sent"}
     assert journal.state.replacements == {"z": "c"}
     assert read_journal(str(path)).statuses == {"a": "sent", "b": "sent", "c": "sent"}
+
+
+class TestInDoubt:
+    """The messages a run must look up before sending: an attempt with no outcome after it
+    (a crash with the request in flight), or a failure in doubt."""
+
+    @staticmethod
+    def doubt(*records: dict[str, object]) -> set[str]:
+        return read_state(orjson.dumps(r) + b"\n" for r in records).in_doubt
+
+    def test_an_attempt_with_no_outcome_after_it_is_in_doubt(self) -> None:
+        attempt = {"type": "attempt", "key": "a"}
+        assert self.doubt(attempt) == {"a"}
+        assert self.doubt(attempt, {"status": "sent", "key": "a", "row": 2}) == set()
+        assert self.doubt(attempt, {"status": "failed", "key": "a", "row": 2}) == set()
+
+    def test_a_failure_in_doubt_stays_until_a_later_record_says_otherwise(self) -> None:
+        failed = {"status": "failed", "key": "a", "row": 2, "in_doubt": True}
+        assert self.doubt(failed) == {"a"}
+        sent = {"status": "sent", "key": "a", "row": 2, "found_in_history": True}
+        assert self.doubt(failed, sent) == set()
+        assert self.doubt(failed, {"type": "attempt", "key": "a"}) == {"a"}
+
+    def test_a_duplicates_record_says_nothing_of_its_message(self) -> None:
+        skipped = {"status": "skipped", "key": "a", "row": 3}
+        assert self.doubt({"type": "attempt", "key": "a"}, skipped) == {"a"}
+
+    def test_a_marker_without_a_key_is_ignored(self) -> None:
+        assert self.doubt({"type": "attempt"}, {"type": "attempt", "key": 7}) == set()
+
+    def test_the_writer_marks_an_attempt_without_holding_it(self, tmp_path: Path) -> None:
+        path = str(tmp_path / "j.jsonl")
+        journal = Journal.open(path)
+        journal.attempt("k1")
+        assert journal.state.in_doubt == set()  # this run's own: its outcome follows
+        journal.close()
+        assert Path(path).read_bytes() == b'{"type":"attempt","key":"k1"}\n'
+        assert Journal.open(path).state.in_doubt == {"k1"}

@@ -81,9 +81,39 @@ class TestFaults:
         assert (state.committed, state.conflicts) == (300, 0)
         assert set(state.messages) == {r["key"] for r in sent}
         assert set(state.faults) == set(faults)  # every kind happened
-        assert state.duplicates >= state.faults["drop_after"]  # each was saved by its local_id
+        # Each answer lost after a commit was found in its conversation (or, when a lookup
+        # page itself met a fault, answered from the idempotency store), never committed twice.
+        found = sum(1 for r in sent if r.get("found_in_history"))
+        assert found + state.duplicates >= state.faults["drop_after"]
+        assert found > 0
+        assert state.history_requests > 0
         assert all(r["request_id"] for r in sent)
         assert max(r["attempts"] for r in sent) > 1
+        assert f"{found:,} found (not sent again)" in out
+
+    async def test_an_api_that_does_not_dedupe_single_sends_still_gets_each_message_once(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        """The API promises de-duplication by local_id for list broadcasts only. A server
+        that commits and then drops a fifth of the connections, and would commit a resent
+        message again: every message is committed once, found by its local_id in its
+        conversation's history rather than sent again."""
+        server, state = await sandbox(
+            aiohttp_server, faults={"drop_after": 0.2}, seed=5, dedupe="lists"
+        )
+        path = campaign(tmp_path, 200)
+        code, out = await send([path, *fast(server)])
+        assert code == 0, out
+        sent = outcomes(path + ".results.jsonl")
+        assert Counter(r["status"] for r in sent) == {"sent": 200}
+        assert (state.committed, state.resent, state.duplicates) == (200, 0, 0)
+        found = [r for r in sent if r.get("found_in_history")]
+        assert len(found) == state.faults["drop_after"] > 20
+        ids = {local_id: m.id for local_id, m in state.messages.items()}  # the one commit of each
+        assert all(r["id"] == ids[r["key"]] for r in found)
+        assert all(r["attempts"] == 1 for r in found)
+        marked = [r["key"] for r in records(path + ".results.jsonl") if r.get("type") == "attempt"]
+        assert sorted(marked) == sorted(r["key"] for r in sent)  # each first attempt, once
 
     async def test_refused_rows_fail_after_one_attempt(
         self, aiohttp_server: AiohttpServer, tmp_path: Path

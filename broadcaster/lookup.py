@@ -1,0 +1,129 @@
+"""Rows in doubt, settled by asking: was a message whose answer was lost committed after all?
+
+An attempt that reached the API and got no clear answer (a dropped connection after sending, a
+timeout, a 5xx) may have been committed. The API promises de-duplication by ``local_id`` for
+list broadcasts only, so before such a single send goes again, its conversation's history
+(``GET /v1/messages?phoneNumber=…&inboxID=…``, newest first, 50 a page, older pages by
+``timestamp``) is searched for its ``local_id``: found, the row is ``sent`` with that message's
+id and no new request; not found, it is sent again with the same ``local_id``. Where the history
+cannot answer (a list broadcast, a chat_id or group send, a failed lookup, a conversation with
+more newer messages than ``PAGES`` pages hold), it is sent again with the same ``local_id``, as
+before lookups: at least once.
+
+Pure of HTTP: the client's ``messages`` reads one page (``Conversations``); this module pages
+and matches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from broadcaster.outcome import Reply
+
+PAGE = 50  # the most messages a page holds, as the API documents
+PAGES = 4  # pages read back before the lookup gives up: 200 messages newer than the attempt
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a conversation, newest first, or why it could not be read (``failure``)."""
+
+    messages: Sequence[Mapping[str, object]] = ()
+    failure: Reply | None = None
+    request_id: str | None = None
+
+
+@runtime_checkable
+class Conversations(Protocol):
+    """Reads a conversation's history: the real client does, the tests' fakes do."""
+
+    async def messages(self, phone: str, inbox: int, before: int | None) -> Page: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The message was committed: its id and date, and the lookup's request id."""
+
+    id: int
+    date: str | None
+    request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NotFound:
+    """The conversation holds no message with this ``local_id``: it was not committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """The history cannot tell (why): the message goes again with the same ``local_id``."""
+
+    why: str
+    failure: Reply | None = None  # a failed lookup's reply (a 429 pauses everyone)
+
+
+Verdict = Found | NotFound | Unknown
+
+
+def conversation_of(body: Mapping[str, object]) -> tuple[str, int] | None:
+    """The phone and inbox of a single send, whose history the API shows; None for a list
+    broadcast, a chat_id or a group send."""
+    phone, inbox = body.get("phone_number"), body.get("inbox_id")
+    if isinstance(phone, str) and phone and type(inbox) is int:
+        return phone, inbox
+    return None
+
+
+async def look_up(
+    conversations: Conversations, body: Mapping[str, object], local_id: str
+) -> Verdict:
+    """Whether the message of ``body`` was committed under ``local_id``."""
+    where = conversation_of(body)
+    if where is None:
+        return Unknown("a list broadcast, chat_id or group send has no conversation to search")
+    phone, inbox = where
+    before: int | None = None
+    for _ in range(PAGES):
+        page = await conversations.messages(phone, inbox, before)
+        if page.failure is not None:
+            return Unknown(f"the lookup failed: {page.failure.error}", page.failure)
+        for message in page.messages:
+            if message.get("local_id") == local_id and type(message.get("id")) is int:
+                date = message.get("date")
+                return Found(
+                    message["id"],  # type: ignore[arg-type] # checked above
+                    date if isinstance(date, str) else None,
+                    page.request_id,
+                )
+        if len(page.messages) < PAGE:
+            return NotFound()
+        before = _oldest(page.messages)
+        if before is None:
+            return Unknown("the history's dates cannot be read, so its older pages cannot be")
+    return Unknown(f"the conversation holds more than {PAGES * PAGE} newer messages")
+
+
+def _oldest(messages: Sequence[Mapping[str, object]]) -> int | None:
+    """The unix second of the page's oldest message (the next page is older than it); a
+    message of the same second on the page before is missed by the API's own paging, so the
+    next page starts one second later."""
+    seconds = [_unix(message.get("date")) for message in messages]
+    if any(second is None for second in seconds):
+        return None
+    return min(s for s in seconds if s is not None) + 1
+
+
+def _unix(date: object) -> int | None:
+    if not isinstance(date, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(date)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return math.floor(moment.timestamp())
