@@ -180,3 +180,32 @@ async def test_duplicates_never_lose_their_message_across_a_wrong_key_and_kills(
     assert sorted(r["row"] for r in outcomes) == list(range(2, 302))
     assert Counter(r["status"] for r in outcomes) == {"sent": messages, "skipped": 200}
     assert "left" not in out
+
+
+async def test_requests_in_flight_at_a_kill_are_looked_up_not_sent_again(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    """An API that does not de-duplicate single sends by local_id (it promises that only for
+    list broadcasts): the message committed as the client died, and any other in flight, is
+    found in its conversation by the resumed run, not sent a second time."""
+    trigger = Trigger()
+    config = SandboxConfig(rate_limit=Rate(100_000, 60), on_commit=trigger, dedupe="lists")
+    app = create_app(config)
+    server = await aiohttp_server(app)
+    url, state = str(server.make_url("")), app[STATE]
+    path = campaign(tmp_path)
+    trigger.at = 150
+    code, _, err = await run(trigger, *send_args(path, url))
+    assert code == -signal.SIGKILL
+    records = journal(path)
+    ended = {r["key"] for r in records if "status" in r}
+    in_doubt = {r["key"] for r in records if r.get("type") == "attempt"} - ended
+    assert in_doubt  # the kill came with the 150th commit's answer still on its way
+    code, out, err = await run(trigger, *send_args(path, url))
+    assert code == 0, err
+    assert (state.committed, state.resent) == (ROWS, 0)
+    outcomes = [r for r in journal(path) if "status" in r]
+    found = {r["key"] for r in outcomes if r.get("found_in_history")}
+    assert found and found <= in_doubt
+    assert f"{len(found):,} found (not sent again)" in out
+    assert Counter(r["status"] for r in outcomes) == {"sent": ROWS}
