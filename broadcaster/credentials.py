@@ -80,11 +80,12 @@ class _Found:
 
 
 def credentials_from(
-    environ: Mapping[str, str], *, instead: str = "--sandbox or --dry-run"
+    environ: Mapping[str, str], *, instead: str | None = "--sandbox or --dry-run"
 ) -> ApiKey | JwtCredentials:
     """The credentials the environment holds; a clear UsageError when it holds none.
 
-    ``instead``: the command's options that need no credentials, offered when none are set.
+    ``instead``: the command's options that need no credentials, offered when none are set
+    (None: it has none).
     """
     secret_id = _either(environ, (SECRET_ID, API_SECRET_ID))
     secret_key = _either(environ, (SECRET_KEY, API_SECRET_KEY))
@@ -101,7 +102,7 @@ def credentials_from(
         return ApiKey(api_key)
     raise UsageError(
         f"no credentials: set {API_KEY}, or {SECRET_ID} and {SECRET_KEY} (also read as "
-        f"{API_SECRET_ID} and {API_SECRET_KEY}); or use {instead}"
+        f"{API_SECRET_ID} and {API_SECRET_KEY})" + (f"; or use {instead}" if instead else "")
     )
 
 

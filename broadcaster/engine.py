@@ -38,7 +38,7 @@ from broadcaster.lookup import (
     Conversations,
     Found,
     NotFound,
-    Page,
+    Paced,
     Unknown,
     Verdict,
     conversation_of,
@@ -132,7 +132,9 @@ class Engine:
         self._timing = timing or Timing()
         # Where a message in doubt is looked up (lookup.py), when the sender can: each page
         # read waits its turn in the schedule.
-        self._conversations = _Paced(sender, pacer) if isinstance(sender, Conversations) else None
+        self._conversations = (
+            Paced(sender, pacer.wait) if isinstance(sender, Conversations) else None
+        )
         self._triage = Triage(settings.defaults.campaign, recorder.state, settings.retry_failed)
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue(settings.concurrency * 2)
         # Messages of this run not yet ended, with the duplicates that wait for their outcome.
@@ -495,19 +497,6 @@ class Engine:
             f"latency sends at most {ceiling:.2f}/s, below --rate {rate}: raise --concurrency "
             f"to {needed} or more",
         )
-
-
-class _Paced:
-    """The conversations, each page read waiting its turn in the one schedule: a lookup is a
-    request, under the same rate limit as the sends."""
-
-    def __init__(self, conversations: Conversations, pacer: Pacer) -> None:
-        self._conversations = conversations
-        self._pacer = pacer
-
-    async def messages(self, phone: str, inbox: int, before: int | None) -> Page:
-        await self._pacer.wait()
-        return await self._conversations.messages(phone, inbox, before)
 
 
 def _log_attempt(message: Message, reply: Reply, attempt: int, latency: float) -> None:

@@ -17,7 +17,7 @@ and matches.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -42,6 +42,19 @@ class Conversations(Protocol):
     """Reads a conversation's history: the real client does, the tests' fakes do."""
 
     async def messages(self, phone: str, inbox: int, before: int | None) -> Page: ...
+
+
+class Paced:
+    """Conversations whose every page read first waits its turn (``wait``: the pacer's): a
+    lookup is a request, under the same rate limit as the sends."""
+
+    def __init__(self, conversations: Conversations, wait: Callable[[], Awaitable[object]]) -> None:
+        self._conversations = conversations
+        self._wait = wait
+
+    async def messages(self, phone: str, inbox: int, before: int | None) -> Page:
+        await self._wait()
+        return await self._conversations.messages(phone, inbox, before)
 
 
 @dataclass(frozen=True, slots=True)

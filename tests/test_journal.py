@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import orjson
@@ -253,7 +254,7 @@ class TestInDoubt:
     (a crash with the request in flight), or a failure in doubt."""
 
     @staticmethod
-    def doubt(*records: dict[str, object]) -> set[str]:
+    def doubt(*records: Mapping[str, object]) -> set[str]:
         return read_state(orjson.dumps(r) + b"\n" for r in records).in_doubt
 
     def test_an_attempt_with_no_outcome_after_it_is_in_doubt(self) -> None:

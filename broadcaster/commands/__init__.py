@@ -13,7 +13,16 @@ from __future__ import annotations
 import argparse
 from typing import Protocol
 
-from broadcaster.commands import bench, inboxes, report, resume, sandbox, send, validate
+from broadcaster.commands import (
+    bench,
+    inboxes,
+    reconcile,
+    report,
+    resume,
+    sandbox,
+    send,
+    validate,
+)
 from broadcaster.options import Subparsers
 
 
@@ -30,6 +39,7 @@ COMMANDS: dict[str, Command] = {
     "resume": resume,
     "validate": validate,
     "report": report,
+    "reconcile": reconcile,
     "inboxes": inboxes,
     "sandbox": sandbox,
     "bench": bench,
