@@ -9,6 +9,7 @@ stand-in) unless the user says ``--allow-insecure-http``. TLS certificates are a
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from yarl import URL
 
@@ -16,17 +17,19 @@ from broadcaster.credentials import API_KEY, SECRET_ID, SECRET_KEY
 from broadcaster.errors import UsageError
 
 INSECURE_FLAG = "--allow-insecure-http"
+_USERINFO = re.compile(r"(?:(?<=//)|^(?![a-z][a-z0-9+.-]*://))[^/?#]*@", re.IGNORECASE)
 
 
 def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> None:
     """An http(s) URL of a host (and port) only: the client adds the API's paths; plain http
     only to this machine, unless ``allow_insecure_http``."""
     named = "the base URL (--base-url or HEYMARKET_BASE_URL)"
+    shown = repr(shown_url(base_url))
     try:
         url = URL(base_url)
         _ = url.port  # an out-of-range or non-numeric port raises only when read
     except ValueError as exc:
-        raise UsageError(f"{named} {base_url!r} is not a URL ({exc})") from None
+        raise UsageError(f"{named} {shown} is not a URL ({exc})") from None
     if url.user is not None or url.password is not None:
         # Said without the URL itself: it holds the secret.
         raise UsageError(
@@ -34,7 +37,7 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> None:
             f"environment ({API_KEY}, or {SECRET_ID} and {SECRET_KEY})"
         )
     if url.scheme not in ("http", "https") or not url.host or url.port == 0:
-        raise UsageError(f"{named} {base_url!r}: expected an http(s) URL")
+        raise UsageError(f"{named} {shown}: expected an http(s) URL")
     if url.path not in ("", "/") or url.query_string or url.fragment:
         # Said without the URL: a query string may hold a secret too.
         raise UsageError(
@@ -43,10 +46,20 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> None:
         )
     if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
         raise UsageError(
-            f"{named} {base_url!r} is plain http to another machine: the credentials and every "
+            f"{named} {shown} is plain http to another machine: the credentials and every "
             f"message would cross the network unencrypted. Use https, or, for a test server "
             f"you trust on your own network, add {INSECURE_FLAG}"
         )
+
+
+def shown_url(text: str) -> str:
+    """A URL as a message may show it: a user name, password, query or fragment, which may
+    hold a secret, replaced by "…" (said of any text, a URL or not)."""
+    text = _USERINFO.sub("…@", text, count=1)
+    for mark in "?#":
+        head, found, _ = text.partition(mark)
+        text = head + (mark + "…" if found else "")
+    return text
 
 
 def is_loopback(host: str) -> bool:

@@ -59,3 +59,37 @@ def test_loopback_names() -> None:
     assert is_loopback("::1")
     assert not is_loopback("::")
     assert not is_loopback("example.com")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:hunter2@127.0.0.1:80800", "http://…@127.0.0.1:80800"),
+        ("http://u:hunter2@[::1", "http://…@[::1"),
+        ("ftp://api.example.com/?api_key=hunter2", "ftp://api.example.com/?…"),
+        ("http://10.0.0.1/#hunter2", "http://10.0.0.1/#…"),
+        ("https://api.heymarket.com", "https://api.heymarket.com"),
+        ("user:hunter2@host", "…@host"),  # no scheme: what comes before @ may be one
+        ("host/a@b", "host/a@b"),
+    ],
+)
+def test_a_url_is_shown_without_what_may_be_a_secret(url: str, shown: str) -> None:
+    from broadcaster.endpoint import shown_url  # noqa: PLC0415
+
+    assert shown_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:hunter2@127.0.0.1:80800",
+        "http://user:hunter2@127.0.0.1:8o80",
+        "ftp://api.example.com/?api_key=hunter2",
+        "gopher://x?token=hunter2",
+        "user:hunter2@127.0.0.1",
+    ],
+)
+def test_a_url_refused_for_any_reason_never_repeats_a_secret(url: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        check_base_url(url)
+    assert "hunter2" not in str(raised.value)
