@@ -31,9 +31,10 @@ from typing import Any, Protocol
 
 import structlog
 
+from broadcaster.adaptive import AdaptiveRate
 from broadcaster.breaker import Breaker
 from broadcaster.errors import BroadcasterError
-from broadcaster.journal import HALT, PAUSE, REPLACED, JournalState
+from broadcaster.journal import HALT, PAUSE, RATE, REPLACED, JournalState
 from broadcaster.lookup import (
     Conversations,
     Found,
@@ -106,6 +107,7 @@ class EngineSettings:
     halt_on_errors: int = 0  # the circuit breaker's settings (see breaker); 0: off
     halt_on_fail_rate: float = 0.0
     halt_ignore: frozenset[str] = frozenset()
+    adaptive: bool = True  # lower a paced rate on 429s, and climb back (adaptive.py)
 
 
 class Engine:
@@ -142,7 +144,14 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         self._in_request: set[asyncio.Task[object]] = set()
         self._grace: asyncio.Task[None] | None = None
-        self._throttle = Throttle(settings.policy, pacer, self._timing.clock)
+        paced = not settings.rate.unpaced and settings.adaptive
+        self._throttle = Throttle(
+            settings.policy,
+            pacer,
+            self._timing.clock,
+            adaptive=AdaptiveRate(settings.rate.per_second) if paced else None,
+        )
+        self._throttle.on_rate = self._rate_changed
         self._latency = (0, 0.0)  # replies and their summed latency
         self._warned_concurrency = False
         self._verbose = False  # whether each attempt is logged: read once, off the hot path
@@ -379,6 +388,25 @@ class Engine:
             )
             await self._timing.sleep(delay)
         return self.stopped_by is None
+
+    def _rate_changed(self, per_second: float, lowered: bool) -> None:
+        """The adaptive rate moved: count it, and mark a decrease in the journal."""
+        self.tally.rate_in_force = per_second
+        asked = self._settings.rate
+        shown = asked.shown(per_second)
+        if not lowered:
+            log.debug("rate raised", rate=shown, asked=str(asked))
+            return
+        self.tally.rate_lowered += 1
+        self._recorder.mark(
+            RATE, {"per_second": round(per_second, 4), "cause": "HTTP 429", "at": self._wall_time()}
+        )
+        log.warning(
+            "rate lowered",
+            rate=shown,
+            asked=str(asked),
+            note="429s keep coming at this rate: it climbs back while answers are clean",
+        )
 
     def _pause_everyone(self, message: Message, reply: Reply, sent_at: float) -> None:
         paused = self._throttle.pause(reply, sent_at)

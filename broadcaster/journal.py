@@ -44,6 +44,8 @@ HALT = "halt"
 # A marker: a message's first attempt is about to leave (``key``). One with no outcome after it
 # is a row in doubt after a crash: the next run looks it up before sending it (lookup.py).
 ATTEMPT = "attempt"
+# A marker: the adaptive rate was lowered to ``per_second``, for ``cause`` (adaptive.py).
+RATE = "rate"
 SYNC_INTERVAL = 1.0
 # How a journal's first line begins (orjson keeps the order records are built in); a line torn
 # by a crash still begins so, or is the start of one of these.

@@ -149,6 +149,7 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("sending", "--allow-insecure-http", "let --base-url be plain http to another machine (credentials unencrypted)", {"action": "store_true"}),
     ("sending", "--results", "results journal (default: INPUT.results.jsonl)", {"metavar": "PATH"}),
     ("sending", "--rate", "N, N/s, N/m or N/h; 0 = unpaced (default {default})", {"type": rate, "metavar": "R"}),
+    ("sending", "--fixed-rate", "keep --rate when 429s keep coming (default: lower it, then climb back)", {"action": "store_true"}),
     ("sending", "--concurrency", "requests in flight at most (default {default})", {"type": positive_int, "metavar": "N"}),
     ("sending", "--max-attempts", "attempts per message (default {default})", {"type": positive_int, "metavar": "N"}),
     ("sending", "--timeout", "per request (default {default:g})", {"type": positive_float, "metavar": "SECONDS"}),

@@ -61,6 +61,13 @@ class Pacer:
                 self._recent.append(now)
                 return now
 
+    def set_rate(self, per_second: float) -> None:
+        """Go on at another rate (the adaptive rate's): the next slot keeps its time, those
+        after it are spaced anew. Never above the asked rate: the rolling-second log stays
+        sized for that."""
+        if not self._unpaced and per_second > 0:
+            self._interval = 1.0 / per_second
+
     def pause(self, seconds: float) -> float:
         """Hold every request for ``seconds`` from now, then go on at the rate (also unpaced).
 

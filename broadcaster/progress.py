@@ -96,6 +96,9 @@ class Progress:
         if self._pause is not None:
             left = format_duration(math.ceil(self._pause.left))
             parts.append(f"paused {left} ({self._pause.cause})")
+        if _lowered(tally, self._asked):
+            assert tally.rate_in_force is not None  # noqa: S101 - _lowered
+            parts.append(f"rate {self._asked.shown(tally.rate_in_force)} (lowered on 429s)")
         eta = self.eta(done)
         if eta is not None:
             parts.append(f"ETA {format_duration(eta)}")
@@ -117,6 +120,8 @@ class Progress:
             "rate": None if rate is None else round(rate, 2),
             "eta_seconds": None if eta is None else round(eta),
         }
+        if _lowered(tally, self._asked):
+            fields["rate_in_force"] = tally.rate_in_force
         if self._pause is not None:
             fields |= {
                 "paused_seconds": round(self._pause.left, 1),
@@ -158,6 +163,8 @@ class Progress:
         # No history yet: the asked rate. Nothing settled lately without a pause (a stall): no
         # estimate at all (0), rather than the asked rate's, which would be the shortest then.
         asked = self._asked.per_second
+        if self._tally is not None and self._tally.rate_in_force is not None:
+            asked = min(asked, self._tally.rate_in_force)  # the adaptive rate in force
         return asked if recent is None else min(recent, asked)
 
     def close(self) -> None:
@@ -184,6 +191,11 @@ class Progress:
             self._stream.flush()
         except (OSError, ValueError):
             self._stream = None  # the terminal went away: keep sending, stop drawing
+
+
+def _lowered(tally: Tally, asked: Rate) -> bool:
+    """Whether the adaptive rate in force is below the asked one."""
+    return tally.rate_in_force is not None and tally.rate_in_force < asked.per_second * 0.999
 
 
 def _figures(tally: Tally) -> tuple[int, ...]:

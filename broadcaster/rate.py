@@ -34,8 +34,15 @@ class Rate:
         return requests / self.per_second
 
     def __str__(self) -> str:
-        unit = {1.0: "s", 60.0: "m", 3600.0: "h"}.get(self.period, f"{self.period:g}s")
-        return f"{self.count:g}/{unit}"
+        return f"{self.count:g}/{self.unit}"
+
+    @property
+    def unit(self) -> str:
+        return {1.0: "s", 60.0: "m", 3600.0: "h"}.get(self.period, f"{self.period:g}s")
+
+    def shown(self, per_second: float) -> str:
+        """Another rate in this one's unit: ``288/m`` beside an asked ``480/m``."""
+        return f"{per_second * self.period:.4g}/{self.unit}"
 
 
 def parse_rate(text: str) -> Rate:

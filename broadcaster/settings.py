@@ -70,6 +70,7 @@ class Settings:
     halt_on_errors: int = 25
     halt_on_fail_rate: float = 0.0
     halt_ignore: str | None = None  # comma-separated kinds, from breaker.IGNORABLE
+    fixed_rate: bool = False  # keep --rate on 429s instead of lowering it (adaptive.py)
     retry_failed: bool = False
     dry_run: bool = False
     sandbox: bool = False

@@ -32,11 +32,11 @@ def summary(
     else:
         lines.extend(_requests(tally, elapsed, asked))
     if tally.looked_up:
+        missing = tally.looked_up - tally.found - tally.untold
         lines.append(
-            f"in doubt  {counted(tally.looked_up, 'message')} an attempt of which may have been "
-            f"committed, looked up: {tally.found:,} found (not sent again), "
-            f"{tally.looked_up - tally.found - tally.untold:,} not found and "
-            f"{tally.untold:,} the history could not tell (sent again, same local_id)"
+            f"in doubt  {counted(tally.looked_up, 'message')} whose answer was lost, looked up: "
+            f"{tally.found:,} committed (recorded sent, not sent again), {missing:,} not "
+            f"committed, {tally.untold:,} unknown (the history could not tell)"
         )
     if earlier["failed"]:
         lines.append(
@@ -68,6 +68,13 @@ def _requests(tally: Tally, elapsed: float, asked: Rate) -> list[str]:
     pace = "unpaced" if asked.unpaced else f"asked {asked} ({asked.per_second:,.2f}/s)"
     if tally.mean_rate is not None:
         pace = f"mean {tally.mean_rate:,.2f} requests/s, {pace}"
+    lines = []
+    if tally.rate_lowered and tally.rate_in_force is not None:
+        lines.append(
+            f"rate      lowered {counted(tally.rate_lowered, 'time')} as 429s kept coming; "
+            f"{asked.shown(tally.rate_in_force)} in force at the end (asked {asked}). The API's "
+            "limit is lower than asked, or another process spends the same key"
+        )
     return [
         (
             f"requests  {counted(tally.attempts, 'attempt')} for {counted(requests, 'message')}, "
@@ -75,6 +82,7 @@ def _requests(tally: Tally, elapsed: float, asked: Rate) -> list[str]:
             f"latency mean {mean:.0f} ms, max {tally.latency_max * 1000:.0f} ms"
         ),
         f"time      {format_duration(elapsed)}; {pace}",
+        *lines,
     ]
 
 

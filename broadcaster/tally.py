@@ -32,6 +32,8 @@ class Tally:
     looked_up: int = 0  # messages in doubt looked up in their conversation's history
     found: int = 0  # of those, found committed: recorded sent, not sent again
     untold: int = 0  # of those, the history could not tell: sent again, same local_id
+    rate_in_force: float | None = None  # per second, once the adaptive rate has moved
+    rate_lowered: int = 0  # times 429s lowered it
 
     def add(self, outcome: Outcome) -> None:
         """Count one outcome record: this run's, or one read back from a journal."""

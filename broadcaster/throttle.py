@@ -12,7 +12,10 @@ reached, and a message got through within ``stuck_after`` seconds (two windows o
 documented per-minute limit, which an unpaced burst can fill for most of a minute). Past that,
 or when the API was never reached at all (a wrong URL), they cost attempts as any error does,
 and a message that runs out of them means the run is stuck: the engine stops it, resumable,
-rather than fail row after row. This is where an adaptive rate or a circuit breaker belongs.
+rather than fail row after row.
+
+With an ``AdaptiveRate`` (``adaptive``), a 429 that puts a new pause in force also lowers the
+rate, and clean answers raise it again, each change told to ``on_rate``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 
+from broadcaster.adaptive import AdaptiveRate
 from broadcaster.outcome import Reply
 from broadcaster.pacer import Pacer
 from broadcaster.rate import format_duration
@@ -46,8 +51,13 @@ class Throttle:
         pacer: Pacer,
         clock: Callable[[], float],
         stuck_after: float = STUCK_AFTER,
+        *,
+        adaptive: AdaptiveRate | None = None,
     ) -> None:
         self.stuck_after = stuck_after
+        self.adaptive = adaptive
+        # Told each new rate in force, and whether it was lowered (the engine's).
+        self.on_rate: Callable[[float, bool], None] | None = None
         self._policy = policy
         self._pacer = pacer
         self._clock = clock
@@ -80,6 +90,8 @@ class Throttle:
             self._streak = 0
         if reply.verdict in ("sent", "failed"):
             self._progress_at = self._clock()
+            if self.adaptive is not None:
+                self._set_rate(self.adaptive.climb(self._progress_at), lowered=False)
 
     def charges(self, reply: Reply) -> bool:
         """Whether a reply to be retried costs its message an attempt."""
@@ -96,7 +108,15 @@ class Throttle:
         self._streak += 1
         delay = self._policy.delay(self._streak, reply.retry_after)
         self._paused_at = self._clock()
+        if self.adaptive is not None and reply.http_status == HTTPStatus.TOO_MANY_REQUESTS:
+            self._set_rate(self.adaptive.lower(self._paused_at), lowered=True)
         return delay if self._hold(delay, reply) else None
+
+    def _set_rate(self, per_second: float | None, *, lowered: bool) -> None:
+        if per_second is not None:
+            self._pacer.set_rate(per_second)
+            if self.on_rate is not None:
+                self.on_rate(per_second, lowered)
 
     def _hold(self, seconds: float, reply: Reply) -> bool:
         """Pause the pacer; remember until when, for ``pause_in_force``, and by how much the

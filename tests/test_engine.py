@@ -14,7 +14,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from broadcaster import engine as engine_module
-from broadcaster.engine import Engine, EngineSettings, Timing
+from broadcaster.engine import Engine, EngineSettings, Sender, Timing
 from broadcaster.journal import JournalState, MemoryJournal
 from broadcaster.keytable import Statuses
 from broadcaster.lookup import Page
@@ -24,6 +24,7 @@ from broadcaster.plan import Defaults
 from broadcaster.rate import Rate
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
+from broadcaster.sandbox.state import RollingWindow
 from broadcaster.tally import Tally
 from broadcaster.testing import VirtualTime
 from broadcaster.throttle import STUCK_AFTER, Pause
@@ -72,7 +73,7 @@ def rows(*texts: str, start: int = 2) -> list[Record]:
 
 def make_engine(
     clock: VirtualTime,
-    sender: ScriptedSender,
+    sender: Sender,
     *,
     journal: MemoryJournal | None = None,
     rate: Rate = UNPACED,
@@ -82,6 +83,7 @@ def make_engine(
     grace: float = 10.0,
     halt_on_errors: int = 0,
     halt_on_fail_rate: float = 0.0,
+    adaptive: bool = True,
 ) -> tuple[Engine, MemoryJournal]:
     journal = journal or MemoryJournal()
     policy = policy or RetryPolicy(8, base=1.0, cap=8.0, rng=MaxRandom())
@@ -95,6 +97,7 @@ def make_engine(
         halt_on_errors,
         halt_on_fail_rate,
         frozenset({"opted_out"}),
+        adaptive,
     )
     pacer = Pacer(rate, clock=clock.clock, sleep=clock.sleep)
     timing = Timing(clock=clock.clock, sleep=clock.sleep, wall_clock=lambda: 1_780_000_000.0)
@@ -468,6 +471,57 @@ class LookingSender(ScriptedSender):
         self.asked.append(phone)
         answer = self.lookups.pop(0) if len(self.lookups) > 1 else self.lookups[0]
         return answer or Page(self.committed.get(phone, []), request_id="history")
+
+
+class LimitedSender:
+    """An API whose limit is a sliding window of 300 a minute: 429 beyond it."""
+
+    def __init__(self, clock: VirtualTime, limit: Rate) -> None:
+        self.window = RollingWindow(limit, clock.clock)
+        self.clock = clock
+        self.answers: list[tuple[float, int]] = []
+
+    async def send(self, body: Mapping[str, object]) -> Reply:  # noqa: ARG002 - any body
+        await self.clock.sleep(0.05)
+        status = 429 if self.window.admit() is not None else 200
+        self.answers.append((self.clock.now, status))
+        return THROTTLED if status == 429 else SENT
+
+
+class TestAdaptiveRate:
+    async def run_against_a_lower_limit(self, *, adaptive: bool) -> tuple[Engine, LimitedSender]:
+        clock = VirtualTime()
+        sender = LimitedSender(clock, Rate(300, 60))
+        policy = RetryPolicy(8, base=0.5, cap=30.0, rng=random.Random(7))
+        engine, _ = make_engine(clock, sender, rate=Rate(480, 60), policy=policy, adaptive=adaptive)
+        await clock.run(engine.run(rows(*(f"t{i}" for i in range(2000)))))
+        return engine, sender
+
+    async def test_a_limit_below_the_rate_settles_near_it_with_a_handful_of_429s(self) -> None:
+        """480/m asked, 300/m allowed: the rate comes down and climbs back; over the last
+        minutes it holds just under the limit, and 429s are a few a run, not hundreds."""
+        engine, sender = await self.run_against_a_lower_limit(adaptive=True)
+        throttled = [at for at, status in sender.answers if status == 429]
+        sent = [at for at, status in sender.answers if status == 200]
+        assert len(sent) == 2000
+        end = sent[-1]
+        last = [at for at in sent if at > end - 300]  # the last five minutes
+        per_minute = len(last) / 5
+        assert 260 <= per_minute <= 300
+        assert len(throttled) < 20
+        assert engine.tally.rate_lowered >= 3
+        assert engine.tally.rate_in_force is not None
+        assert engine.tally.rate_in_force < 300 / 60
+
+    async def test_a_fixed_rate_keeps_bumping_into_the_limit(self) -> None:
+        """The comparison: the same run at a fixed 480/m (the pauses alone) meets more
+        than twice as many 429s (three times, on longer runs)."""
+        adapted, _ = await self.run_against_a_lower_limit(adaptive=True)
+        engine, sender = await self.run_against_a_lower_limit(adaptive=False)
+        throttled = [at for at, status in sender.answers if status == 429]
+        assert len(throttled) > 2 * adapted.tally.pauses["HTTP 429"]
+        assert engine.tally.rate_lowered == 0
+        assert engine.tally.rate_in_force is None
 
 
 class TestRowsInDoubt:

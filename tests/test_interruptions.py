@@ -208,5 +208,5 @@ async def test_requests_in_flight_at_a_kill_are_looked_up_not_sent_again(
     found = {r["key"] for r in outcomes if r.get("found_in_history")}
     assert found
     assert found <= in_doubt
-    assert f"{len(found):,} found (not sent again)" in out
+    assert f"{len(found):,} committed (recorded sent, not sent again)" in out
     assert Counter(r["status"] for r in outcomes) == {"sent": ROWS}

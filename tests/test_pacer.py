@@ -131,3 +131,22 @@ class TestStall:
         assert len(within_first_slot) <= 2
         assert most_in_any_second(times) <= 11
         assert mean_rate(resumed) == pytest.approx(10, rel=0.06)
+
+
+class TestSetRate:
+    async def test_a_lowered_rate_spaces_the_requests_after_it_anew(self) -> None:
+        clock = VirtualTime()
+        pacer = Pacer(Rate(10), clock=clock.clock, sleep=clock.sleep)
+        first = await departures(pacer, clock, 50, workers=1)
+        pacer.set_rate(5.0)
+        after = await departures(pacer, clock, 50, workers=1)
+        assert mean_rate(first) == pytest.approx(10, rel=0.01)
+        assert mean_rate(after) == pytest.approx(5, rel=0.01)
+        assert after[0] - first[-1] <= 0.2 + 1e-9  # no gap, no burst at the change
+
+    async def test_an_unpaced_pacer_stays_unpaced(self) -> None:
+        clock = VirtualTime()
+        pacer = Pacer(Rate(0), clock=clock.clock, sleep=clock.sleep)
+        pacer.set_rate(5.0)
+        times = await departures(pacer, clock, 20)
+        assert times[-1] == times[0]

@@ -271,3 +271,21 @@ class TestProgressEvents:
         with capture_logs() as logs:
             Progress(100, Rate(2), Clock(), None, interval=10).close()
         assert logs == []
+
+
+class TestAdaptiveRate:
+    def test_a_lowered_rate_is_said_and_bounds_the_eta(self) -> None:
+        clock = Clock()
+        tally = Tally(rate_in_force=4.8, rate_lowered=2)
+        progress = Progress(1000, Rate(480, 60), clock, io.StringIO(), interval=10)
+        progress.tick(tally)
+        assert "rate 288/m (lowered on 429s)" in progress.status(tally)
+        assert progress.eta(0) == pytest.approx(1000 / 4.8)
+        assert progress.fields(tally)["rate_in_force"] == 4.8
+
+    def test_a_rate_climbed_back_is_not_said(self) -> None:
+        tally = Tally(rate_in_force=8.0, rate_lowered=1)
+        progress = Progress(1000, Rate(480, 60), Clock(), io.StringIO(), interval=10)
+        progress.tick(tally)
+        assert "lowered" not in progress.status(tally)
+        assert "rate_in_force" not in progress.fields(tally)

@@ -89,7 +89,7 @@ class TestFaults:
         assert state.history_requests > 0
         assert all(r["request_id"] for r in sent)
         assert max(r["attempts"] for r in sent) > 1
-        assert f"{found:,} found (not sent again)" in out
+        assert f"{found:,} committed (recorded sent, not sent again)" in out
 
     async def test_an_api_that_does_not_dedupe_single_sends_still_gets_each_message_once(
         self, aiohttp_server: AiohttpServer, tmp_path: Path

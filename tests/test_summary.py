@@ -47,6 +47,24 @@ class TestSummary:
             paused, 1.0, Rate(8)
         )
 
+    def test_a_lowered_rate_says_how_often_and_where_it_ended(self) -> None:
+        lowered = tally()
+        lowered.rate_in_force, lowered.rate_lowered = 4.6, 3
+        lines = summary(lowered, 61.0, parse_rate("480/m")).splitlines()
+        assert lines[4] == (
+            "rate      lowered 3 times as 429s kept coming; 276/m in force at the end (asked "
+            "480/m). The API's limit is lower than asked, or another process spends the same key"
+        )
+        assert "rate  " not in summary(tally(), 61.0, parse_rate("480/m"))
+
+    def test_rows_in_doubt_looked_up_are_counted_by_what_was_found(self) -> None:
+        doubted = tally()
+        doubted.looked_up, doubted.found, doubted.untold = 5, 3, 1
+        assert (
+            "in doubt  5 messages whose answer was lost, looked up: 3 committed (recorded sent, "
+            "not sent again), 1 not committed, 1 unknown (the history could not tell)"
+        ) in summary(doubted, 1.0, Rate(8)).splitlines()
+
     def test_a_stopped_run_counts_what_ended_and_says_what_is_left(self) -> None:
         """400 rows read of 1,000: 380 ended, 20 in flight or queued, 600 never read."""
         stopped = Tally(rows=400, sent=370, failed=2, duplicates=8)
