@@ -253,8 +253,20 @@ class TestJournalPlace:
         assert "exists and is not a results journal" in capsys.readouterr().err
         assert other.read_text() == "my notes\n"
 
+    @pytest.mark.parametrize(
+        "error",
+        [
+            OSError(errno.ENOSPC, "No space left on device"),
+            OSError(errno.EROFS, "Read-only file system"),  # remounted read-only mid-run
+            OSError(errno.EIO, "Input/output error"),
+        ],
+    )
     def test_a_full_disk_stops_the_run_with_one_line_and_a_whole_journal(
-        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, results: str
+        self,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        results: str,
+        error: OSError,
     ) -> None:
         real_write = os.write
         writes = [0]
@@ -263,17 +275,17 @@ class TestJournalPlace:
             if fd > 2:  # the journal, not stdout or stderr
                 writes[0] += 1
                 if writes[0] > 6:
-                    raise OSError(errno.ENOSPC, "No space left on device")
+                    raise error
             return real_write(fd, data)
 
         monkeypatch.setattr(os, "write", fills_up)
         assert main(["send", str(SAMPLE), *OPTIONS, "--results", results]) == 2
         monkeypatch.undo()
         err = capsys.readouterr().err
-        assert "error: cannot write results journal" in err
+        assert f"error: cannot write results journal {results}: {error.strerror}. What was" in err
         assert "Traceback" not in err
         lines = Path(results).read_bytes().splitlines()
-        assert len(lines) == 6  # the header and five outcomes, each whole
+        assert len(lines) == 6  # the header and five records (outcomes, attempts), each whole
         assert all(orjson.loads(line) for line in lines)
         assert main(["send", str(SAMPLE), *OPTIONS, "--results", results]) == 0
 
