@@ -79,6 +79,13 @@ def what_is_left(figures: JournalFigures) -> dict[str, Any]:
     notes = [entry["note"] for entry in inputs if entry["note"]]
     if refused or invalid:
         notes.append(_to_fix(figures.path, refused, invalid, not_ended))
+    in_doubt = len(state.in_doubt)
+    if in_doubt:
+        notes.append(
+            f"{counted(in_doubt, 'message')} in doubt (an attempt may have been committed, and "
+            f"no answer said so): broadcaster reconcile {shlex.quote(figures.path)} looks them "
+            "up without sending; a resume looks them up before sending"
+        )
     return {
         "journal": figures.path,
         "input": inputs[-1]["input"] if inputs else None,
@@ -87,6 +94,7 @@ def what_is_left(figures: JournalFigures) -> dict[str, Any]:
         "failed_retryable": len(retryable),
         "failed_refused": refused,
         "invalid": invalid,
+        "in_doubt": in_doubt,
         "command": " && ".join(dict.fromkeys(commands)) or None,
         "note": "; ".join(notes) or None,
         "inputs": inputs,

@@ -151,3 +151,21 @@ def test_the_command_refuses_plain_http_to_another_machine(
     monkeypatch.setenv("HEYMARKET_API_KEY", "k")
     assert main(["reconcile", path + ".results.jsonl", "--base-url", "http://10.9.8.7"]) == 2
     assert "--allow-insecure-http" in capsys.readouterr().err
+
+
+def test_the_report_counts_the_rows_in_doubt_and_says_how_to_settle_them(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write_campaign(tmp_path / "c.csv", ROWS[:2])
+    assert main(["send", path, "--sandbox", "--rate", "0", "--text", "Hi", "--quiet", *IDS]) == 0
+    journal = path + ".results.jsonl"
+    ran = lines(journal)
+    crashed = [r for r in ran if r.get("type") != "read" and r.get("row") != 3]
+    Path(journal).write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in crashed))
+    capsys.readouterr()
+    assert main(["report", journal, "--format", "json"]) == 1
+    (left,) = orjson.loads(capsys.readouterr().out)["left"]
+    assert left["in_doubt"] == 1  # row 3's attempt, with no outcome after it
+    assert f"broadcaster reconcile {journal} looks them up" in left["note"]
+    assert main(["report", journal]) == 1
+    assert "1 message in doubt" in capsys.readouterr().out
