@@ -28,7 +28,7 @@ import orjson
 
 from broadcaster import __version__
 from broadcaster.inputs import STDIN
-from broadcaster.journal import READ, REPLACED, RUN
+from broadcaster.journal import READ, REPLACED, RUN, attempted_key
 from broadcaster.outcome import STATUSES, Status
 from broadcaster.settings import Settings
 
@@ -59,7 +59,7 @@ def finished(  # noqa: C901
 ) -> Finished | None:
     """The journal's verdict on the input with this ``digest``, or None when it is not
     finished, or the scan cannot be sure. One pass, a parse per line (a torn line must be
-    told from a record), the outcomes first: they are nearly every line.
+    told from a record) but for whole attempt markers, the outcomes first.
 
     Only runs of this input read as ``fmt`` (its ``--format``; None: told from the file) count:
     the same file read another way has other rows. A journal that also holds another input's
@@ -70,6 +70,8 @@ def finished(  # noqa: C901
     rows: object = None
     reading = False  # whether the records that follow are of a run of this input
     for line in lines:
+        if attempted_key(line) is not None:
+            continue  # an attempt marker, whole: it settles no row
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:

@@ -50,6 +50,9 @@ SYNC_INTERVAL = 1.0
 # How a journal's first line begins (orjson keeps the order records are built in); a line torn
 # by a crash still begins so, or is the start of one of these.
 RUN_START = b'{"type":"run"'  # how a run header's line begins
+ATTEMPT_START = b'{"type":"attempt","key":"'  # how an attempt marker's line begins, as written
+_ATTEMPT_END = b'"}\n'
+
 _FIRST_LINE_FORMS = (RUN_START, b'{"status":"')
 _FIRST_LINE_LIMIT = 1 << 20
 
@@ -121,9 +124,28 @@ def note_in_run(state: JournalState, record: dict[str, Any]) -> None:
         state.apply(record)
 
 
+def attempted_key(line: bytes) -> str | None:
+    """The key of a whole attempt marker's line as ``Journal.attempt`` writes it, without a
+    parse (there is one per message sent: half a journal's lines); None for any other line,
+    which a parse then reads (a torn one never ends as a whole one does)."""
+    if not (line.startswith(ATTEMPT_START) and line.endswith(_ATTEMPT_END)):
+        return None
+    key = line[len(ATTEMPT_START) : -len(_ATTEMPT_END)]
+    if b'"' in key or b"\\" in key:
+        return None  # an escape: the parse reads it
+    try:
+        return key.decode()
+    except UnicodeDecodeError:
+        return None
+
+
 def read_state(lines: Iterable[bytes]) -> JournalState:
     state = JournalState()
     for line in lines:
+        key = attempted_key(line)
+        if key is not None:
+            state.in_doubt.add(key)
+            continue
         if not line.strip():
             continue
         try:

@@ -12,6 +12,7 @@ from broadcaster.errors import JournalBusyError, JournalWriteError, UsageError
 from broadcaster.journal import (
     Journal,
     MemoryJournal,
+    attempted_key,
     check_results_path,
     read_journal,
     read_state,
@@ -285,3 +286,37 @@ class TestInDoubt:
         journal.close()
         assert Path(path).read_bytes() == b'{"type":"attempt","key":"k1"}\n'
         assert Journal.open(path).state.in_doubt == {"k1"}
+
+
+class TestAttemptedKey:
+    @pytest.mark.parametrize(
+        ("line", "key"),
+        [
+            (b'{"type":"attempt","key":"abc_-1"}\n', "abc_-1"),
+            (b'{"type":"attempt","key":"caf\xc3\xa9"}\n', "café"),
+            (b'{"type":"attempt","key":"abc', None),  # torn
+            (b'{"type":"attempt","key":"abc\n', None),  # torn, then a fresh line begun
+            (b'{"type":"attempt","key":"a\\"}"}\n', None),  # an escape: parsed instead
+            (b'{"type":"attempt","key":"a\\\\"}\n', None),
+            (b'{"type":"attempt","key":"\xff"}\n', None),
+            (b'{"type":"attempt","key":"k","at":1}\n', None),
+            (b'{"status":"sent","key":"k","row":2}\n', None),
+        ],
+    )
+    def test_only_a_whole_plain_marker_is_read_without_a_parse(
+        self, line: bytes, key: str | None
+    ) -> None:
+        assert attempted_key(line) == key
+
+    def test_every_marker_journal_attempt_writes_reads_back_the_same_either_way(
+        self, tmp_path: Path
+    ) -> None:
+        keys = ["plain", 'quo"te', "back\\slash", "émoji✓", "x" * 64]
+        path = str(tmp_path / "j.jsonl")
+        journal = Journal.open(path)
+        for key in keys:
+            journal.attempt(key)
+        journal.close()
+        assert Journal.open(path).state.in_doubt == set(keys)
+        parsed = {orjson.loads(line)["key"] for line in Path(path).read_bytes().splitlines()}
+        assert parsed == set(keys)
