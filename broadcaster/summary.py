@@ -34,7 +34,7 @@ def summary(
     if tally.looked_up:
         missing = tally.looked_up - tally.found - tally.untold
         lines.append(
-            f"in doubt  {counted(tally.looked_up, 'message')} whose answer was lost, looked up: "
+            f"in doubt  {counted(tally.looked_up, 'lookup')} of messages whose answer was lost: "
             f"{tally.found:,} committed (recorded sent, not sent again), {missing:,} not "
             f"committed, {tally.untold:,} unknown (the history could not tell)"
         )

@@ -29,7 +29,7 @@ class Tally:
     first_request: float | None = None
     last_request: float | None = None
     input_done: bool = False  # every row of the input was read
-    looked_up: int = 0  # messages in doubt looked up in their conversation's history
+    looked_up: int = 0  # lookups of messages in doubt in their conversations (one or more each)
     found: int = 0  # of those, found committed: recorded sent, not sent again
     untold: int = 0  # of those, the history could not tell: sent again, same local_id
     rate_in_force: float | None = None  # per second, once the adaptive rate has moved

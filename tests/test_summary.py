@@ -61,7 +61,7 @@ class TestSummary:
         doubted = tally()
         doubted.looked_up, doubted.found, doubted.untold = 5, 3, 1
         assert (
-            "in doubt  5 messages whose answer was lost, looked up: 3 committed (recorded sent, "
+            "in doubt  5 lookups of messages whose answer was lost: 3 committed (recorded sent, "
             "not sent again), 1 not committed, 1 unknown (the history could not tell)"
         ) in summary(doubted, 1.0, Rate(8)).splitlines()
 
