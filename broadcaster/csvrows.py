@@ -29,7 +29,9 @@ from broadcaster.limits import (
     HAS_NUL,
     MAX_COLUMNS,
     MAX_FIELD_CHARS,
+    MAX_ROW_BYTES,
     NOT_UTF8,
+    ROW_TOO_LONG,
     TOO_LONG,
     too_many_fields,
 )
@@ -40,6 +42,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # Python's csv stops a field at its own limit (by default the same); its message names neither.
 _CSV_FIELD_LIMIT = "field larger than field limit"
 _DELIMITERS = {";": "';' (semicolons)", "\t": "tabs"}
+_SKIPPED_PIECE = 65_536  # a record not parsed is read on in pieces this long
 
 
 def csv_rows(
@@ -53,32 +56,73 @@ def csv_rows(
     return _rows(text, path)
 
 
+class _RowTooLongError(Exception):
+    """Raised through the csv module when a record grows past ``MAX_ROW_BYTES``."""
+
+
 class _Lines:
     """The text's lines as the csv module takes them, counted, with the current record's kept
-    (only until it is parsed) for the errors that need to look at it."""
+    (only until it is parsed: clearing ``record`` starts the next) for the errors that need to
+    look at it. A record is held to ``MAX_ROW_BYTES``: a line is read a piece at a time, never
+    more than the record may hold."""
 
-    def __init__(self, text: Iterator[str]) -> None:
+    def __init__(self, text: io.TextIOWrapper) -> None:
         self._text = text
         self.count = 0
         self.record: list[str] = []
+        # The record's length: in characters while it cannot be past the limit in bytes (a
+        # character is at most four), in bytes of UTF-8 from there on.
+        self._size = 0
+        self._in_bytes = False
+        self._mid_line = False  # the last piece ended inside a line
+        self._cut_cr = False  # the last piece was cut just after a \r, maybe half of \r\n
 
     def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> str:
-        line = next(self._text)
-        self.count += 1
+        if not self.record:
+            self._size, self._in_bytes = 0, False
+        size = MAX_ROW_BYTES - self._size + 1  # in characters: a character is at least a byte
+        line = self._text.readline(size)
+        if len(line) < size and not (self._mid_line or self._cut_cr):
+            self.count += line != ""  # a whole line, or none: the common case, first
+        else:
+            self._counted(line, size)
+        if not line:
+            raise StopIteration
         self.record.append(line)
+        if self._in_bytes:
+            self._size += _utf8_length(line)
+        else:
+            self._size += len(line)
+            if self._size > MAX_ROW_BYTES // 4:
+                self._in_bytes = True
+                self._size = sum(map(_utf8_length, self.record))
+        if self._size > MAX_ROW_BYTES:
+            raise _RowTooLongError
         return line
 
     def finish(self, scan: _Scan) -> None:
         """Read on (keeping nothing) to where the record being scanned ends."""
         while not scan.ended:
-            line = next(self._text, None)
-            if line is None:
+            piece = self._text.readline(_SKIPPED_PIECE)
+            self._counted(piece, _SKIPPED_PIECE)
+            if not piece:
                 return
+            scan.feed(piece)
+
+    def _counted(self, piece: str, size: int) -> None:
+        """Count the line ``piece`` begins, if it begins one: it may go on one cut at ``size``
+        characters, or be the \\n of a \\r\\n cut in two."""
+        if piece and not self._mid_line and not (self._cut_cr and piece == "\n"):
             self.count += 1
-            scan.feed(line)
+        self._cut_cr = len(piece) >= size and piece.endswith("\r")
+        self._mid_line = not piece.endswith(("\n", "\r"))
+
+
+def _utf8_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode(errors="surrogateescape"))
 
 
 class _Scan:
@@ -86,7 +130,8 @@ class _Scan:
     the csv module gave up on (it says neither which field, nor where the record ends)."""
 
     _STOP = re.compile(r"[,\r\n]")
-    _SHORT_FIELDS = re.compile(rf'(?:(?!")[^,\r\n]{{0,{MAX_FIELD_CHARS}}},)+')
+    # Possessive (++): backtracking would keep a mark for every field passed, 150 bytes each.
+    _SHORT_FIELDS = re.compile(rf'(?:(?!")[^,\r\n]{{0,{MAX_FIELD_CHARS}}},)++')
 
     def __init__(self) -> None:
         self.column = 0
@@ -95,9 +140,22 @@ class _Scan:
         self.at_start = True
         self.ended = False
         self.long_column: int | None = None
+        self._quote_ends_piece = False  # "" or a closing quote: the next piece tells
+
+    @property
+    def open_quote(self) -> bool:
+        """Whether a quoted field is open where the text read so far ends."""
+        return self.quoted and not self._quote_ends_piece
 
     def feed(self, line: str) -> None:
         at, end = 0, len(line)
+        if self._quote_ends_piece:
+            self._quote_ends_piece = False
+            if line.startswith('"'):
+                self._grow(1)
+                at = 1
+            else:
+                self.quoted = False
         while at < end and not self.ended:
             if self.quoted:
                 at = self._quoted(line, at)
@@ -112,6 +170,10 @@ class _Scan:
         if quote < 0:
             self._grow(len(line) - at)
             return len(line)
+        if quote + 1 == len(line):  # a line read in pieces, cut after this quote
+            self._grow(quote - at)
+            self._quote_ends_piece = True
+            return quote + 1
         if line.startswith('"', quote + 1):  # "" is a quote inside the field
             self._grow(quote + 1 - at)
             return quote + 2
@@ -153,6 +215,7 @@ def _rows(text: io.TextIOWrapper, path: str) -> Iterator[Record]:
     rows = 0
     while True:
         start = lines.count + 1
+        problem = None
         try:
             cells = next(reader)
         except StopIteration:
@@ -160,12 +223,16 @@ def _rows(text: io.TextIOWrapper, path: str) -> Iterator[Record]:
                 raise InputError(f"{path}: the file has a header and no rows") from None
             return
         except csv.Error as exc:
-            rows += 1
-            yield Record(start, problem=_csv_problem(exc, lines, header, start))
-            continue
+            cells, problem = [], _csv_problem(exc, lines, header, start)
+        except _RowTooLongError:
+            cells, problem = [], _long_row(lines)
         finally:
             lines.record.clear()  # kept only for an error
-        if cells:
+        # Yielded out of the except blocks: a handled exception's frames hold the record's text.
+        if problem is not None:
+            rows += 1
+            yield Record(start, problem=problem)
+        elif cells:
             rows += 1
             yield _record(header, cells, start, lines.count, exported)
 
@@ -180,6 +247,8 @@ def _header(reader: Iterator[list[str]], lines: _Lines, path: str) -> list[str]:
             raise InputError(f"{path}: a name in the header row {TOO_LONG}") from None
         _check_delimiter("".join(lines.record), path)
         raise InputError(f"{path}: the header row is unreadable ({exc})") from None
+    except _RowTooLongError:
+        raise InputError(f"{path}: the header row {ROW_TOO_LONG}") from None
     raw = "".join(lines.record)
     lines.record.clear()
     if cells is None:
@@ -255,7 +324,7 @@ def _csv_problem(exc: csv.Error, lines: _Lines, header: list[str], start: int) -
         return _long_field(lines, header)
     ended = lines.count
     if "unexpected end of data" in str(exc):
-        reason = f"a quote opened in this record is never closed (it runs to the end, line {ended})"
+        reason = _never_closed(ended)
     elif ended > start:
         reason = f"is not valid CSV ({exc}; the record runs to line {ended}: is a quote left open?)"
     else:
@@ -263,16 +332,34 @@ def _csv_problem(exc: csv.Error, lines: _Lines, header: list[str], start: int) -
     return Problem("row", reason)
 
 
+def _never_closed(ended: int) -> str:
+    return f"a quote opened in this record is never closed (it runs to the end, line {ended})"
+
+
 def _long_field(lines: _Lines, header: list[str]) -> Problem:
     """The column of the field the csv module gave up on, its record read to its end."""
+    scan = _scanned(lines)
+    if scan.open_quote:
+        return Problem("row", _never_closed(lines.count))
+    if scan.long_column is None:
+        return Problem("row", f"a field {TOO_LONG}")
+    return Problem(_column(header, scan.long_column), TOO_LONG)
+
+
+def _long_row(lines: _Lines) -> Problem:
+    """Why a record past ``MAX_ROW_BYTES`` is refused, once read to its end."""
+    scan = _scanned(lines)
+    return Problem("row", _never_closed(lines.count) if scan.open_quote else ROW_TOO_LONG)
+
+
+def _scanned(lines: _Lines) -> _Scan:
+    """The record the csv module gave up on (or was not given), read to its end."""
     scan = _Scan()
     for line in lines.record:
         scan.feed(line)
     lines.record.clear()
     lines.finish(scan)  # the csv module drops the rest of the line, not a quote left open
-    if scan.long_column is None:
-        return Problem("row", f"a field {TOO_LONG}")
-    return Problem(_column(header, scan.long_column), TOO_LONG)
+    return scan
 
 
 def _column(header: list[str], index: int) -> str:

@@ -24,7 +24,9 @@ from broadcaster.limits import (
     MAX_COLUMNS,
     MAX_FIELD_CHARS,
     MAX_JSON_DEPTH,
+    MAX_ROW_BYTES,
     NOT_UTF8,
+    ROW_TOO_LONG,
     TOO_LONG,
     too_many_fields,
 )
@@ -38,6 +40,7 @@ _INEXACT_FLOAT = float(2**63)
 _WALKED = frozenset({list, dict, float})
 _NON_FINITE = ("NaN", "Infinity")  # orjson stops after the sign of -Infinity
 _UTF8_CHUNK = 65_536
+_SKIPPED_PIECE = 65_536  # a line past the limit is read on in pieces this long
 
 _TOO_DEEP = f"is nested deeper than the limit of {MAX_JSON_DEPTH} levels"
 _TOO_LARGE_INTEGER = (
@@ -51,8 +54,12 @@ def jsonl_rows(stream: io.BufferedReader, path: str) -> Iterator[Record]:
     """The rows of a JSONL stream, one a line that is not blank."""
     line_no = 0
     found = False
-    for line in stream:  # a line is read whole: JSON cannot be parsed in pieces
+    for line in _lines(stream):
         line_no += 1
+        if line is None:
+            found = True
+            yield Record(line_no, problem=Problem("row", ROW_TOO_LONG))
+            continue
         if line_no == 1:
             line = line.removeprefix(codecs.BOM_UTF8)  # noqa: PLW2901 - the BOM is no part of it
         if not line or line.isspace():
@@ -63,6 +70,20 @@ def jsonl_rows(stream: io.BufferedReader, path: str) -> Iterator[Record]:
         yield record
     if not found:
         raise InputError(f"{path}: the file is empty (expected one JSON object a line)")
+
+
+def _lines(stream: io.BufferedReader) -> Iterator[bytes | None]:
+    """Each line, read whole (JSON cannot be parsed in pieces); None for one longer than
+    ``MAX_ROW_BYTES``, which is read on to its end a piece at a time and never held."""
+    while line := stream.readline(MAX_ROW_BYTES + 1):
+        if len(line) <= MAX_ROW_BYTES:
+            yield line
+            continue
+        while not line.endswith(b"\n"):
+            line = stream.readline(_SKIPPED_PIECE)
+            if not line:
+                break
+        yield None
 
 
 def _record(line_no: int, line: bytes) -> Record:

@@ -17,6 +17,7 @@ import contextlib
 import gzip
 import hashlib
 import io
+import stat
 import sys
 import zlib
 from collections.abc import Iterator
@@ -56,9 +57,16 @@ def read_rows(path: str, fmt: Format | None = None) -> Iterator[Iterator[Record]
 
 def input_digest(path: str) -> str | None:
     """The SHA-256 of the file as stored (None for stdin): a run header records it, and a later
-    run or report tells by it whether the input is the one a run read."""
+    run or report tells by it whether the input is the one a run read. A path that is not a
+    regular file (a pipe: ``<(zcat x.csv.gz)``) raises ``InputError``: it cannot be read twice."""
     if path == STDIN:
         return None
+    # Opened again, a pipe would wait for ever for a writer that is gone.
+    if not stat.S_ISREG(Path(path).stat().st_mode):
+        raise InputError(
+            f"{path}: is not a regular file, and a run reads its input more than once: "
+            "save it to a file, or give it on stdin as -"
+        )
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

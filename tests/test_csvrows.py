@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reading import Write, error_of, problems_of, rows_of
 
+from broadcaster import csvrows
 from broadcaster.errors import InputError
 from broadcaster.fields import Problem
+from broadcaster.limits import MAX_FIELD_CHARS, MAX_ROW_BYTES
 from broadcaster.reader import read_rows
+from broadcaster.record import Record
+
+# Written out, as reading.TOO_LONG is: the words users are shown.
+ROW_TOO_LONG = "row: is longer than the limit of 1,048,576 bytes"
 
 
 class TestCsv:
@@ -131,6 +138,141 @@ def _open_file_position(path: str) -> int | None:
         except OSError:
             continue
     return None
+
+
+def _lines_and_problems(path: str) -> list[tuple[int, str | None]]:
+    return [(r.line, None if r.problem is None else str(r.problem)) for r in rows_of(path)]
+
+
+def _peak_reading(path: str) -> int:
+    """The most memory reading every row of the file took at once (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        with read_rows(path) as rows:
+            for _ in rows:
+                pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+class TestLongRows:
+    """A record past MAX_ROW_BYTES is refused unread: no line is held whole."""
+
+    def test_a_row_past_the_limit_is_a_bad_row_and_the_next_rows_keep_their_lines(
+        self, write: Write
+    ) -> None:
+        path = write("c.csv", "phone_number,text\n1," + "x," * 600_000 + "\n2,ok\r\n3,ok\n")
+        assert _lines_and_problems(path) == [(2, ROW_TOO_LONG), (3, None), (4, None)]
+
+    def test_the_limit_counts_bytes_of_utf8_not_characters(self, write: Write) -> None:
+        """3,600 fields of 100 euro signs: 363,600 characters, 1,090,800 bytes."""
+        path = write("c.csv", "phone_number,text\n1," + ("€" * 100 + ",") * 3_600 + "\n2,ok\n")
+        assert _lines_and_problems(path) == [(2, ROW_TOO_LONG), (3, None)]
+
+    def test_a_row_of_exactly_the_limit_is_read(self, write: Write) -> None:
+        """The limit counts the row as stored, its line ending included."""
+        header = "phone_number," + ",".join(f"c{index}" for index in range(9)) + "\n"
+        fill = MAX_ROW_BYTES - len("1,\n") - 8  # nine fields, eight commas between them
+        fields = [fill // 9 + (index < fill % 9) for index in range(9)]
+        row = "1," + ",".join("x" * size for size in fields) + "\n"
+        assert len(row) == MAX_ROW_BYTES
+        exact = write("exact.csv", header + row)
+        over = write("over.csv", header + row.replace("1,", "12,", 1))
+        assert _lines_and_problems(exact) == [(2, None)]
+        assert _lines_and_problems(over) == [(2, ROW_TOO_LONG)]
+
+    def test_a_record_of_many_short_lines_counts_them_all(self, write: Write) -> None:
+        field = ',"' + "y" * 100 + '\n"'  # a quoted field holding a line break
+        count = MAX_ROW_BYTES // len(field) + 1
+        path = write("c.csv", "phone_number,text\n1" + field * count + "\n2,ok\n")
+        assert _lines_and_problems(path) == [(2, ROW_TOO_LONG), (2 + count + 1, None)]
+
+    def test_a_crlf_cut_at_the_limit_is_one_line_ending(self, write: Write) -> None:
+        """The first piece read ends with the \\r of the row's \\r\\n."""
+        long_row = "1," + "x," * ((MAX_ROW_BYTES - 2) // 2) + "\r\n"
+        assert long_row.index("\r") == MAX_ROW_BYTES
+        path = write("c.csv", "phone_number,text\r\n" + long_row + "2,ok\r\n")
+        assert _lines_and_problems(path) == [(2, ROW_TOO_LONG), (3, None)]
+
+    def test_a_doubled_quote_cut_in_two_stays_inside_its_field(self, write: Write) -> None:
+        """The record's first piece ends between the two quotes of a "" in a quoted field, which
+        goes on past the line break: the record ends on line 3, not 2."""
+        head = '1,"' + "x" * (MAX_ROW_BYTES - 3) + '"'
+        assert len(head) == MAX_ROW_BYTES + 1
+        path = write("c.csv", "phone_number,text\n" + head + '"\nstill quoted"\n2,ok\n')
+        assert _lines_and_problems(path) == [(2, ROW_TOO_LONG), (4, None)]
+
+    @pytest.mark.parametrize(
+        ("row", "ended"),
+        [
+            ('1,"' + "x\n" * 600_000, 600_002),  # past the field limit first
+            ("1," + "x," * 600_000 + '"oops\n', 3),  # past the row limit first
+        ],
+        ids=["a long field", "a long row"],
+    )
+    def test_an_unclosed_quote_past_a_limit_is_named_as_such(
+        self, write: Write, row: str, ended: int
+    ) -> None:
+        """Left open, a quote swallows the rest of the file: that is what to fix."""
+        path = write("c.csv", "phone_number,text\n" + row + "2,ok\n")
+        never_closed = "a quote opened in this record is never closed (it runs to the end, line"
+        assert _lines_and_problems(path) == [(2, f"row: {never_closed} {ended})")]
+
+    def test_a_long_header_is_one_clear_error(self, write: Write) -> None:
+        path = write("c.csv", "phone_number," + "n," * 600_000 + "\n1\n")
+        assert error_of(path) == (
+            f"{path}: the header row is longer than the limit of 1,048,576 bytes"
+        )
+
+    def test_a_10_mb_line_is_read_in_bounded_memory(self, write: Write) -> None:
+        path = write("c.csv", "phone_number,text\n1," + "x" * 10_000_000 + "\n2,ok\n")
+        assert _peak_reading(path) < 4 * MAX_ROW_BYTES
+
+    def test_many_short_fields_before_a_long_one_cost_no_memory_each(self, write: Write) -> None:
+        """The record the csv module gave up on is scanned for the long field's column without
+        keeping a backtracking mark per field passed (~150 bytes each: 60 MB here)."""
+        row = "1," + "x," * 400_000 + "y" * (MAX_FIELD_CHARS + 1)
+        path = write("c.csv", "phone_number,text\n" + row + "\n2,ok\n")
+        assert _lines_and_problems(path) == [
+            (2, "column 400002: is longer than the limit of 131,072 characters"),
+            (3, None),
+        ]
+        assert _peak_reading(path) < 8 * MAX_ROW_BYTES
+
+
+class TestArbitraryLongRows:
+    @settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        st.lists(
+            st.lists(st.text(st.sampled_from('ab",\r\né'), max_size=14), min_size=2, max_size=2),
+            min_size=1,
+            max_size=8,
+        )
+    )
+    def test_a_smaller_limit_changes_only_the_rows_past_it(
+        self, write: Write, monkeypatch: pytest.MonkeyPatch, rows: list[list[str]]
+    ) -> None:
+        """Read in pieces of 5 characters against a limit of 24 bytes, a record past the limit
+        is one bad row, and every other keeps its fields and its line: pieces cut in the middle
+        of a \\r\\n, of a "" or of an é change nothing."""
+        written = []
+        for row in rows:
+            buffer = io.StringIO()
+            csv.writer(buffer).writerow(row)
+            written.append(buffer.getvalue())
+        path = write("c.csv", "phone_number,text\r\n" + "".join(written))
+        whole = rows_of(path)
+        with monkeypatch.context() as limits:
+            limits.setattr(csvrows, "MAX_ROW_BYTES", 24)
+            limits.setattr(csvrows, "_SKIPPED_PIECE", 5)
+            pieces = rows_of(path)
+        assert pieces == [
+            Record(record.line, problem=Problem("row", ROW_TOO_LONG.removeprefix("row: ")))
+            if len(text.encode()) > 24
+            else record
+            for record, text in zip(whole, written, strict=True)
+        ]
 
 
 class TestDelimiterHint:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import string
 import tracemalloc
+from dataclasses import replace
 
 import orjson
 import pytest
@@ -12,8 +14,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from reading import TOO_LONG, Write, error_of, rows_of
 
+from broadcaster import jsonlrows
 from broadcaster.columns import field_name
 from broadcaster.errors import InputError
+from broadcaster.fields import Problem
+from broadcaster.limits import MAX_ROW_BYTES
 from broadcaster.reader import read_rows
 from broadcaster.record import Record
 
@@ -24,8 +29,16 @@ def serialisable(record: Record) -> bool:
     return True
 
 
+# Written out, as reading.TOO_LONG is: the words users are shown.
+ROW_TOO_LONG = "is longer than the limit of 1,048,576 bytes"
 TOO_LARGE = "holds an integer beyond 64 bits, which cannot be read exactly (write it as a string)"
 NON_FINITE = "is not valid JSON: NaN and Infinity are not JSON numbers (write null or a string)"
+
+
+def _short_name(index: int) -> str:
+    """A name of three letters or digits: 100,000 fields fit in a line within the row limit."""
+    alphabet = string.ascii_letters + string.digits
+    return "".join(alphabet[index // len(alphabet) ** power % len(alphabet)] for power in range(3))
 
 
 class TestJsonl:
@@ -117,10 +130,15 @@ class TestHostileJsonl:
                 b'{"chat_id": 1, "t": "\\ud800"}',
                 "row: is not valid JSON: no low surrogate in string at character 22",
             ),
-            (orjson.dumps({"text": "x" * 10_000_000}), f"text: {TOO_LONG}"),
+            (orjson.dumps({"text": "x" * 200_000}), f"text: {TOO_LONG}"),
+            (orjson.dumps({"text": "x" * 10_000_000}), f"row: {ROW_TOO_LONG}"),
+            (
+                orjson.dumps({_short_name(index): 0 for index in range(100_000)}),
+                "row: has 100,000 fields, more than the limit of 1,000",
+            ),
             (
                 orjson.dumps({f"k{index}": index for index in range(100_000)}),
-                "row: has 100,000 fields, more than the limit of 1,000",
+                f"row: {ROW_TOO_LONG}",
             ),
         ],
     )
@@ -163,6 +181,57 @@ class TestHostileJsonl:
         self, write: Write, name: str, content: bytes
     ) -> None:
         assert _memory_held_after_first_row(write(name, content)) < 1_000_000
+
+
+def _peak_reading(path: str) -> int:
+    """The most memory reading every row of the file took at once (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        with read_rows(path) as rows:
+            for _ in rows:
+                pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+class TestLongLines:
+    """A line past MAX_ROW_BYTES is refused unparsed: orjson takes 13 to 50 times a line's
+    length to parse it (130 MB for a 10 MB string, 430 MB for 10 MB of ``[]``)."""
+
+    def test_a_line_of_exactly_the_limit_is_read_and_one_more_byte_is_not(
+        self, write: Write
+    ) -> None:
+        """The limit counts the line as stored, its line ending included."""
+        pads = {f"p{index}": "x" * 95_000 for index in range(11)}  # each within its limit
+        short = orjson.dumps({"chat_id": 1, **pads}) + b"\n"
+        pads["p10"] += "x" * (MAX_ROW_BYTES - len(short))
+        line = orjson.dumps({"chat_id": 1, **pads}) + b"\n"
+        assert len(line) == MAX_ROW_BYTES
+        path = write("c.jsonl", line + b" " + line)
+        assert [(r.line, str(r.problem)) for r in rows_of(path)] == [
+            (1, "None"),
+            (2, f"row: {ROW_TOO_LONG}"),
+        ]
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            b'{"text": "' + b"x" * 10_000_000 + b'"}',
+            b'{"chat_id": 1, "l": [' + b"[]," * 3_500_000 + b"[]]}",
+            b"[" + b'{"chat_id": 1},' * 700_000 + b'{"chat_id": 2}]',  # a .json file, not JSONL
+        ],
+        ids=["a 10 MB string", "10 MB of empty arrays", "a JSON array of rows on one line"],
+    )
+    def test_a_10_mb_line_is_a_bad_row_read_in_bounded_memory(
+        self, write: Write, line: bytes
+    ) -> None:
+        path = write("c.jsonl", line + b'\n{"chat_id": 3}\n')
+        assert [(r.line, str(r.problem)) for r in rows_of(path)] == [
+            (1, f"row: {ROW_TOO_LONG}"),
+            (2, "None"),
+        ]
+        assert _peak_reading(path) < 4 * MAX_ROW_BYTES
 
 
 _JSON_SCALARS = (
@@ -231,3 +300,33 @@ class TestArbitraryJsonl:
             if record.problem is None:
                 assert isinstance(value, dict)
                 assert record.fields == {field_name(k): v for k, v in value.items() if k.strip()}
+
+
+class TestArbitraryLongLines:
+    @settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=6))
+    def test_a_smaller_limit_changes_only_the_lines_past_it(
+        self, write: Write, monkeypatch: pytest.MonkeyPatch, lines: list[bytes]
+    ) -> None:
+        """Against a limit of 24 bytes, read on in pieces of 5, a line past it (its line ending
+        counted; blank or not: it is not read) is one bad row, and every other reads as it did."""
+        assume(not b"\n".join(lines).startswith(b"\x1f\x8b"))  # gzip's magic: another test
+        path, _ = _jsonl_file(write, lines)
+        try:
+            whole = {record.line: record for record in rows_of(path, "jsonl")}
+        except InputError:
+            whole = {}
+        too_long = Record(0, problem=Problem("row", ROW_TOO_LONG))
+        expected = [
+            replace(too_long, line=no) if len(line) + 1 > 24 else whole[no]
+            for no, line in enumerate(lines, 1)
+            if len(line) + 1 > 24 or no in whole
+        ]
+        with monkeypatch.context() as limits:
+            limits.setattr(jsonlrows, "MAX_ROW_BYTES", 24)
+            limits.setattr(jsonlrows, "_SKIPPED_PIECE", 5)
+            if not expected:
+                with pytest.raises(InputError, match="the file is empty"):
+                    rows_of(path, "jsonl")
+                return
+            assert rows_of(path, "jsonl") == expected

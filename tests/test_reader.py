@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 from reading import Write, rows_of
 
 from broadcaster.errors import InputError
-from broadcaster.reader import format_of
+from broadcaster.reader import format_of, input_digest
 
 
 class TestFormatOf:
@@ -67,6 +69,25 @@ class TestUnreadablePaths:
     def test_a_directory_is_an_input_error_saying_so(self, tmp_path: Path) -> None:
         with pytest.raises(InputError, match="is a directory"):
             rows_of(str(tmp_path))
+
+
+class TestInputDigest:
+    def test_is_the_sha256_of_the_file_as_stored(self, write: Write) -> None:
+        path = write("c.csv.gz", gzip.compress(b"phone_number\n1\n", mtime=0))
+        assert input_digest(path) == hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        assert input_digest("-") is None
+
+    def test_a_pipe_is_refused_at_once_not_waited_on(self, tmp_path: Path) -> None:
+        """A run hashes its input after reading its first row: opened again, a pipe (``send
+        <(zcat x.csv.gz)``) would wait for a writer that is gone, for ever."""
+        fifo = tmp_path / "rows.csv"
+        os.mkfifo(fifo)
+        with pytest.raises(InputError) as caught:
+            input_digest(str(fifo))
+        assert str(caught.value) == (
+            f"{fifo}: is not a regular file, and a run reads its input more than once: "
+            "save it to a file, or give it on stdin as -"
+        )
 
 
 class TestArbitraryBytes:
