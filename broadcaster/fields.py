@@ -40,7 +40,7 @@ def is_blank(value: object) -> bool:
 def parse_int(value: object) -> int:
     """A positive integer id, from ``42``, ``"42"`` or ``" 42 "``."""
     if isinstance(value, bool):
-        raise FieldError(f"expected an integer, got {_show(value)}")
+        raise FieldError(f"expected an integer, got {shown(value)}")
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
@@ -48,7 +48,7 @@ def parse_int(value: object) -> int:
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
     else:
-        raise FieldError(f"expected an integer, got {_show(value)}")
+        raise FieldError(f"expected an integer, got {shown(value)}")
     if number <= 0:
         raise FieldError(f"expected a positive integer, got {number}")
     if number > _MAX_INT:
@@ -68,7 +68,7 @@ def parse_bool(value: object) -> bool:
             return True
         if word in _FALSE:
             return False
-    raise FieldError(f"expected true or false, got {_show(value)}")
+    raise FieldError(f"expected true or false, got {shown(value)}")
 
 
 def parse_text(value: object) -> str:
@@ -77,7 +77,7 @@ def parse_text(value: object) -> str:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    raise FieldError(f"expected text, got {_show(value)}")
+    raise FieldError(f"expected text, got {shown(value)}")
 
 
 def parse_list(value: object) -> list[str]:
@@ -95,7 +95,7 @@ def parse_list(value: object) -> list[str]:
     elif isinstance(value, str):
         items = [part for part in value.split(";") if part.strip()]
     else:
-        raise FieldError(f"expected a list of phone numbers, got {_show(value)}")
+        raise FieldError(f"expected a list of phone numbers, got {shown(value)}")
     return [parse_text(item) for item in items]
 
 
@@ -143,7 +143,8 @@ def _control_name(code: int) -> str:
     return f"a C1 control, perhaps {meant!r} mis-converted from Windows-1252"
 
 
-def _show(value: object) -> str:
+def shown(value: object) -> str:
+    """A value as a message quotes it: cut at 40 characters, whatever its length."""
     text = repr(value) if isinstance(value, str) else orjson.dumps(value, default=str).decode()
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 

@@ -45,11 +45,14 @@ import re
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, ValidationResult
 
-from broadcaster.fields import FieldError
+from broadcaster.fields import FieldError, shown
 from broadcaster.inputs import DEFAULT_REGION as DEFAULT_REGION  # noqa: PLC0414 - see inputs
 from broadcaster.nanpranges import NanpVerdicts, nanp_rule
 
 _SPACES = " \u00a0\u2007\u202f"  # space, no-break, figure and narrow no-break space
+# Unicode format characters a copy from a web page or a spreadsheet brings along, invisible:
+# zero-width spaces and joiners, direction marks and embeddings, the BOM, the soft hyphen.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _ALLOWED = re.compile(rf"\+?[0-9{_SPACES}\-.()/]*")
 _SPREADSHEET = re.compile(r"\+?[0-9]+(?:\.0+|(?:\.[0-9]+)?[eE][+-]?[0-9]+)")
 _EXTENSION = re.compile(r"[0-9]\W*(?:ext(?:ension)?|x)\W*[0-9]+$", re.IGNORECASE)
@@ -120,11 +123,12 @@ def region_for_country_code(text: str) -> str:
 
 def _normalize(text: str, region: str) -> str:
     """The policy of the module docstring, on stripped text."""
+    text = _INVISIBLE.sub("", text).strip()  # pasted from a page: marks no one can see
     _check_characters(text)
     if text.startswith("+"):
         number, why = _valid(text, None)
         if number is None:
-            raise FieldError(f"{text!r} is not a valid phone number: {why}")
+            raise FieldError(f"{shown(text)} is not a valid phone number: {why}")
         return _api_form(number)
     digits = _NOT_DIGIT.sub("", text)
     own_code = _own_code_when_trunk_prefixed(region)
@@ -137,7 +141,7 @@ def _normalize(text: str, region: str) -> str:
         number, _ = _valid("+" + digits.removeprefix("00"), None)
     if number is None:
         raise FieldError(
-            f"{text!r} is not a valid phone number in {region}: {why} "
+            f"{shown(text)} is not a valid phone number in {region}: {why} "
             "(write it with + and the country code, or pass --region)"
         )
     return _api_form(number)
@@ -179,23 +183,23 @@ def _check_characters(text: str) -> None:
         raise FieldError("empty phone number")
     if _SPREADSHEET.fullmatch(text):
         raise FieldError(
-            f"{text!r} looks like a spreadsheet number, not a phone number "
+            f"{shown(text)} looks like a spreadsheet number, not a phone number "
             "(format the column as text)"
         )
     if _ALLOWED.fullmatch(text):
         if not any(char.isdigit() for char in text):
-            raise FieldError(f"{text!r} has no digits")
+            raise FieldError(f"{shown(text)} has no digits")
         return
     if _EXTENSION.search(text):
-        raise FieldError(f"{text!r} has an extension, which a text message cannot reach")
+        raise FieldError(f"{shown(text)} has an extension, which a text message cannot reach")
     if any(char.isalpha() for char in text):
-        raise FieldError(f"{text!r} has letters; write the phone number in digits only")
+        raise FieldError(f"{shown(text)} has letters; write the phone number in digits only")
     if "+" in text[1:]:
-        raise FieldError(f"{text!r} has a '+' that is not at the start")
+        raise FieldError(f"{shown(text)} has a '+' that is not at the start")
     if any(char.isdigit() for char in text if not char.isascii()):
-        raise FieldError(f"{text!r} has digits other than 0-9")
-    odd = next(char for char in text if not _ALLOWED.fullmatch(char) or char == "+")
-    raise FieldError(f"{text!r} has {odd!r}, which is not part of a phone number")
+        raise FieldError(f"{shown(text)} has digits other than 0-9")
+    odd = next(char for char in text.removeprefix("+") if not _ALLOWED.fullmatch(char))
+    raise FieldError(f"{shown(text)} has {odd!r}, which is not part of a phone number")
 
 
 def _valid(text: str, region: str | None) -> tuple[PhoneNumber | None, str]:

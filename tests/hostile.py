@@ -308,11 +308,8 @@ CSV_CASES = [
             ),
             csv_row(6, f"Hi {INVISIBLE}{{{{name}}}}", f"\u202eN{INVISIBLE}"),
         ),
-        problems={
-            line: f"phone_number: {f'{char}+1 415 555 010{line - 2}'!r}…"
-            for line, char in enumerate(INVISIBLE, 2)
-        },
-        good=1,
+        problems={},  # marks no one can see are not part of the number: each row is valid
+        good=len(INVISIBLE) + 1,
     ),
 ]
 
@@ -544,11 +541,8 @@ JSONL_CASES = [
             ),
             jsonl_row(6, text=f"Hi {INVISIBLE}{{{{name}}}}", name=f"\u202eN{INVISIBLE}"),
         ),
-        problems={
-            line: f"phone_number: {f'+1 415 555 010{line - 1}{char}'!r}…"
-            for line, char in enumerate(INVISIBLE, 1)
-        },
-        good=1,
+        problems={},
+        good=len(INVISIBLE) + 1,
     ),
 ]
 

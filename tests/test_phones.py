@@ -386,3 +386,30 @@ class TestNanpFastPath:
     @given(st.sampled_from([*NANP_REGIONS, "GB", "DE", "IN"]), _NANP_CANDIDATES)
     def test_it_agrees_with_the_library_path(self, region: str, text: str) -> None:
         assert _either(region, text, normalize_phone) == _either(region, text, phones._normalize)
+
+
+class TestPastedNumbers:
+    """Numbers copied from a web page or a spreadsheet bring invisible marks along."""
+
+    @pytest.mark.parametrize(
+        "pasted",
+        [
+            "+1 415 555 0101\u200b",  # zero-width space
+            "\u200f+1 415 555 0101",  # right-to-left mark
+            "\ufeff(415) 555-0101",  # a BOM inside a cell
+            "415\u00ad555\u00ad0101",  # soft hyphens
+            "\u202a+1 415 555 0101\u202c",  # an embedding and its end
+        ],
+    )
+    def test_invisible_marks_are_not_part_of_the_number(self, pasted: str) -> None:
+        assert normalize_phone(pasted, "US") == "14155550101"
+
+    def test_the_character_at_fault_is_named_not_the_leading_plus(self) -> None:
+        with pytest.raises(FieldError, match=r"has '\*', which is not part of a phone number"):
+            normalize_phone("+1 415 555 0101*", "US")
+
+    def test_a_huge_value_is_quoted_cut_short(self) -> None:
+        with pytest.raises(FieldError) as raised:
+            normalize_phone("9" * 5000, "US")
+        assert len(str(raised.value)) < 200
+        assert "..." in str(raised.value)
