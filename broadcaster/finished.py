@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -33,8 +34,17 @@ from broadcaster.outcome import STATUSES, Status
 from broadcaster.settings import Settings
 
 _TAIL_BYTES = 1 << 16
+# An outcome line as ``Outcome.record`` writes it with nothing after ``at`` (no fix, no
+# digest, no doubt): its status, key and row read without a parse. ``,"at":"…"}`` can only end
+# a whole line: inside a string every quote is escaped, so a line torn short never ends so.
+_PLAIN_OUTCOME = re.compile(
+    rb'\{"status":"(sent|failed|invalid|skipped)","key":"[^"\\]*","local_id":(?:null|"[^"\\]*"),'
+    rb'"row":([1-9][0-9]{0,17}),.*,"at":"[^"\\]*"\}\r?\n?',
+    re.DOTALL,
+)
 _READ_MARKER = b'{"type":"' + READ.encode() + b'"'
 _CODES: dict[object, int] = {status: code for code, status in enumerate(STATUSES, start=1)}
+_BYTE_CODES = {str(status).encode(): code for status, code in _CODES.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +64,7 @@ def may_be_finished(settings: Settings) -> bool:
     )
 
 
-def finished(  # noqa: C901
-    lines: Iterable[bytes], digest: str, fmt: str | None = None
-) -> Finished | None:
+def finished(lines: Iterable[bytes], digest: str, fmt: str | None = None) -> Finished | None:
     """The journal's verdict on the input with this ``digest``, or None when it is not
     finished, or the scan cannot be sure. One pass, a parse per line (a torn line must be
     told from a record) but for whole attempt markers, the outcomes first.
@@ -65,46 +73,63 @@ def finished(  # noqa: C901
     the same file read another way has other rows. A journal that also holds another input's
     outcomes is left to the full path, since a key settled there settles rows here by key,
     which a scan by line cannot see."""
-    latest = bytearray()  # a status code per input line, from the latest record at that line
-    headers: list[dict[str, Any]] = []
-    rows: object = None
-    reading = False  # whether the records that follow are of a run of this input
+    scan = _Scan(digest, fmt)
     for line in lines:
+        if not scan.add(line):
+            return None
+    return _verdict(scan.latest, scan.rows, scan.headers)
+
+
+@dataclass(slots=True)
+class _Scan:
+    """The scan's state: each line's latest status, the run headers, the ``read`` marker."""
+
+    digest: str
+    fmt: str | None
+    latest: bytearray = field(default_factory=bytearray)  # a status code per input line
+    headers: list[dict[str, Any]] = field(default_factory=list)
+    rows: object = None
+    reading: bool = False  # whether the records that follow are of a run of this input
+
+    def add(self, line: bytes) -> bool:
+        """Take one line; False when the scan cannot be sure (the full path decides)."""
+        plain = _PLAIN_OUTCOME.fullmatch(line)
+        if plain is not None:  # nearly every line: the parse is spared
+            return self._ended(int(plain[2]), _BYTE_CODES[plain[1]])
         if attempted_key(line) is not None:
-            continue  # an attempt marker, whole: it settles no row
+            return True  # an attempt marker, whole: it settles no row
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
-            if line.strip():
-                return None  # a torn or foreign line: the full path says what it makes of it
-            continue
+            return not line.strip()  # a torn or foreign line: the full path says what it is
         if type(record) is not dict:
-            return None
-        status = record.get("status")
-        if status is not None:
-            if record.get("replaces") is not None or not reading:
-                return None  # a fix, or another input's rows: settled by key, triage's call
-            code, row = _CODES.get(status), record.get("row")
-            if (
-                code is None
-                or type(row) is not int
-                or row < 1
-                or type(record.get("key")) is not str
-            ):
-                return None
-            if row >= len(latest):
-                latest.extend(bytes(max(row + 1, 2 * len(latest)) - len(latest)))
-            latest[row] = code
-            continue
+            return False
+        if record.get("status") is not None:
+            return self._outcome(record)
         kind = record.get("type")
         if kind == RUN:
-            headers.append(record)
-            reading = _of_this_input(record, digest, fmt)
-        elif kind == READ and reading and record.get("input_sha256") == digest:
-            rows = record.get("rows")
-        elif kind == REPLACED or not isinstance(kind, str):
-            return None
-    return _verdict(latest, rows, headers)
+            self.headers.append(record)
+            self.reading = _of_this_input(record, self.digest, self.fmt)
+        elif kind == READ and self.reading and record.get("input_sha256") == self.digest:
+            self.rows = record.get("rows")
+        return kind != REPLACED and isinstance(kind, str)
+
+    def _outcome(self, record: dict[str, Any]) -> bool:
+        if record.get("replaces") is not None:
+            return False  # a fix: settled by key, triage's call
+        code, row = _CODES.get(record["status"]), record.get("row")
+        if code is None or type(row) is not int or row < 1 or type(record.get("key")) is not str:
+            return False
+        return self._ended(row, code)
+
+    def _ended(self, row: int, code: int) -> bool:
+        if not self.reading:
+            return False  # another input's rows: settled by key, triage's call
+        latest = self.latest
+        if row >= len(latest):
+            latest.extend(bytes(max(row + 1, 2 * len(latest)) - len(latest)))
+        latest[row] = code
+        return True
 
 
 def _of_this_input(header: dict[str, Any], digest: str, fmt: str | None) -> bool:

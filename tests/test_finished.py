@@ -6,11 +6,14 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from broadcaster import __version__, campaign, engine
 from broadcaster import plan as plan_module
 from broadcaster.cli import main
-from broadcaster.finished import finished, read_finished
+from broadcaster.finished import _PLAIN_OUTCOME, finished, read_finished
+from broadcaster.outcome import Outcome
 from broadcaster.plan import Defaults, Planned
 from broadcaster.record import Record
 
@@ -226,3 +229,37 @@ class TestAResumeOfAFinishedCampaign:
         missing = tmp_path / "missing.csv"
         assert main(["send", str(missing), *OPTIONS, "--results", str(results)]) == 2
         assert f"error: {missing}: no such file" in capsys.readouterr().err
+
+
+class TestPlainOutcomeLines:
+    """Most outcome lines are read without a parse: only whole ones, exactly as parsed."""
+
+    @given(
+        status=st.sampled_from(["sent", "failed", "invalid", "skipped"]),
+        key=st.text(min_size=1, max_size=30),
+        row=st.integers(min_value=1, max_value=10**9),
+        error=st.none() | st.text(max_size=60),
+        at=st.text(max_size=30),
+        cut=st.integers(min_value=0, max_value=400),
+    )
+    def test_a_line_reads_as_its_parse_and_a_torn_one_never_does(  # noqa: PLR0917 - the draws
+        self, status: str, key: str, row: int, error: str | None, at: str, cut: int
+    ) -> None:
+        record = Outcome(status, key, row, local_id=key, error=error, at=at).record()  # type: ignore[arg-type]
+        line = orjson.dumps(record) + b"\n"
+        plain = _PLAIN_OUTCOME.fullmatch(line)
+        if plain is not None:
+            assert (plain[1].decode(), int(plain[2])) == (status, row)
+        torn = line[: min(cut, len(line) - 2)] + b"\n"  # cut short, then a fresh line begun
+        assert _PLAIN_OUTCOME.fullmatch(torn) is None
+
+    def test_plain_records_are_read_fast_and_others_parsed(self) -> None:
+        plain = orjson.dumps(Outcome("sent", "k", 2, local_id="k", at="t").record()) + b"\n"
+        assert _PLAIN_OUTCOME.fullmatch(plain) is not None
+        for extra in ({"replaces": "old"}, {"in_doubt": True}, {"digest": "d"}):
+            other = orjson.dumps(Outcome("sent", "k", 2, at="t").record() | extra) + b"\n"
+            assert _PLAIN_OUTCOME.fullmatch(other) is None
+        escaped = orjson.dumps(Outcome("sent", 'k"1', 2, at="t").record()) + b"\n"
+        assert _PLAIN_OUTCOME.fullmatch(escaped) is None
+        inside = Outcome("failed", "k", 2, error='x,"at":"y"}', at="t").record()
+        assert b',\\"at\\":\\"y\\"}' in orjson.dumps(inside)  # escaped inside a string
