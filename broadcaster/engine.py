@@ -260,19 +260,20 @@ class Engine:
         # A single send can be looked up when an attempt may have been committed: its first
         # attempt is marked, so that after a crash the next run knows to look it up.
         searchable = self._conversations is not None and conversation_of(message.body) is not None
-        if searchable and await self._settled_first(message):
+        in_doubt = message.key in self._recorder.state.in_doubt
+        if searchable and in_doubt and isinstance(await self._look_up(message, 0), Found):
             return
         attempts = charged = 0
         maybe_committed = False
         while True:
             started = await self._pacer.wait()
+            if searchable and attempts == 0:  # marked as it leaves: no await until it has
+                self._recorder.attempt(message.key)
             self.tally.note_request(started)
             reply = await self._attempt(message, task)
             latency = self._timing.clock() - started
             attempts += 1
-            self._note_reply(reply, latency)
-            if self._verbose:
-                _log_attempt(message, reply, attempts, latency)
+            self._note_reply(message, reply, attempts, latency)
             if reply.verdict == "unauthorized":
                 self.unauthorized = reply
                 self.abort()
@@ -291,15 +292,6 @@ class Engine:
                 return
             if look and isinstance(await self._look_up(message, attempts), Found):
                 return
-
-    async def _settled_first(self, message: Message) -> bool:
-        """A message the journal has in doubt is looked up before it is sent again (True:
-        found, recorded); one that is sent has its first attempt marked first."""
-        in_doubt = message.key in self._recorder.state.in_doubt
-        if in_doubt and isinstance(await self._look_up(message, 0), Found):
-            return True
-        self._recorder.attempt(message.key)
-        return False
 
     async def _give_up(  # noqa: PLR0913 - the last attempt's every part
         self,
@@ -331,7 +323,7 @@ class Engine:
         where = {"row": message.line, "key": message.key}
         if isinstance(verdict, Found):
             self.tally.found += 1
-            log.info("found", **where, id=verdict.id, note="committed by an earlier attempt")
+            log.debug("found", **where, id=verdict.id, note="committed by an earlier attempt")
             reply = Reply("sent", None, verdict.request_id, id=verdict.id, date=verdict.date)
             latency = self._timing.clock() - started
             self._finish(message, reply, attempts, latency, maybe_committed=False, found=True)
@@ -343,10 +335,12 @@ class Engine:
             if verdict.failure is not None and verdict.failure.pauses_everyone:
                 self._pause_everyone(message, verdict.failure, started)
         else:
-            log.info("not found", **where, note="not committed")
+            log.debug("not found", **where, note="not committed")
         return verdict
 
-    def _note_reply(self, reply: Reply, latency: float) -> None:
+    def _note_reply(self, message: Message, reply: Reply, attempt: int, latency: float) -> None:
+        if self._verbose:
+            _log_attempt(message, reply, attempt, latency)
         self._throttle.note(reply)
         count, total = self._latency
         self._latency = (count + 1, total + latency)

@@ -614,6 +614,17 @@ class TestRowsInDoubt:
         assert (sent.found_in_history, sent.attempts) == (False, 1)
         assert [m["key"] for m in journal.markers if m["type"] == "attempt"] == [keys[1]]
 
+    async def test_a_request_that_never_left_is_not_marked(self) -> None:
+        """Stopped while workers wait their turn in the schedule: only the requests that left
+        are marked, so nothing that never left is in doubt afterwards."""
+        clock = VirtualTime()
+        sender = LookingSender(clock)
+        engine, journal = make_engine(clock, sender, rate=Rate(1), concurrency=4)
+        await clock.run(run_with_signals(clock, engine, [(2.5, "SIGTERM")]))
+        marked = [m["key"] for m in journal.markers if m["type"] == "attempt"]
+        assert len(sender.sends) == len(marked) == 3
+        assert sorted(marked) == sorted(o.key for o in journal.outcomes)
+
     async def test_a_send_with_no_conversation_is_neither_marked_nor_looked_up(self) -> None:
         clock = VirtualTime()
         sender = LookingSender(clock, {"a": [DROPPED, SENT]})
