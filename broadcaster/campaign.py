@@ -346,6 +346,7 @@ def _engine(settings: Settings, sender: Sender, recorder: Recorder, timing: Timi
         settings.halt_on_fail_rate,
         frozenset((settings.halt_ignore or "").split(",")) - {""},
         adaptive=not settings.fixed_rate,
+        timeout=settings.timeout,
     )
     return Engine(engine_settings, sender, recorder, pacer, timing)
 

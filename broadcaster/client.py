@@ -150,7 +150,9 @@ class HttpSender:
                 status, response_headers = response.status, response.headers
         except (TimeoutError, aiohttp.ClientError) as exc:
             connected = not isinstance(exc, aiohttp.ClientConnectorError)
-            return Reply("retry", error=_transport_error(exc, self._timeout), connected=connected)
+            error = _transport_error(exc, self._timeout)
+            timed_out = isinstance(exc, TimeoutError)
+            return Reply("retry", error=error, connected=connected, timed_out=timed_out)
         return classify(status, response_headers, answer, self._wall_clock())
 
     async def messages(self, phone: str, inbox: int, before: int | None) -> Page:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any, Protocol
 
 import structlog
@@ -40,8 +41,6 @@ from broadcaster.lookup import (
     Found,
     NotFound,
     Paced,
-    Unknown,
-    Verdict,
     conversation_of,
     look_up,
 )
@@ -61,6 +60,8 @@ _YIELD_EVERY = 256  # rows the producer settles between yields to the loop
 _LATENCY_SAMPLES = 20  # replies seen before judging whether --concurrency can reach --rate
 _RATE_SHORTFALL = 0.97
 Tick = Callable[[Tally, Pause | None], None]  # once a second: the tally, and any pause in force
+LOOKUP_TRIES = 3  # a failed lookup is tried again before the message goes again
+SETTLE_SECONDS = 2.0  # a dropped attempt's time to be committed, before a lookup
 _IN_DOUBT = (
     "an attempt may have reached the API (a dropped connection, a timeout or a server error): "
     "--retry-failed looks it up first where it can, and sends it again with the same local_id"
@@ -81,7 +82,7 @@ class Recorder(Protocol):
 
     def mark(self, kind: str, fields: dict[str, Any]) -> None: ...
 
-    def attempt(self, key: str) -> None: ...
+    def attempt(self, key: str, at: str) -> None: ...
 
     def sync_if_due(self) -> None: ...
 
@@ -108,6 +109,7 @@ class EngineSettings:
     halt_on_fail_rate: float = 0.0
     halt_ignore: frozenset[str] = frozenset()
     adaptive: bool = True  # lower a paced rate on 429s, and climb back (adaptive.py)
+    timeout: float = 30.0  # per request: how long a timed-out attempt may still be worked on
 
 
 class Engine:
@@ -258,85 +260,108 @@ class Engine:
 
     async def _deliver(self, message: Message, task: asyncio.Task[Any]) -> None:
         # A single send can be looked up when an attempt may have been committed: its first
-        # attempt is marked, so that after a crash the next run knows to look it up.
+        # attempt is marked as it leaves, so that after a crash the next run looks it up.
         searchable = self._conversations is not None and conversation_of(message.body) is not None
-        in_doubt = message.key in self._recorder.state.in_doubt
-        if searchable and in_doubt and isinstance(await self._look_up(message, 0), Found):
+        doubt = self._recorder.state.in_doubt
+        go = _Delivery(message, searchable, doubt.get(message.key))
+        if searchable and message.key in doubt and await self._found(go):
             return
-        attempts = charged = 0
-        maybe_committed = False
         while True:
             started = await self._pacer.wait()
-            if searchable and attempts == 0:  # marked as it leaves: no await until it has
-                self._recorder.attempt(message.key)
+            self._leaving(go)  # no await from here until the request has left
             self.tally.note_request(started)
             reply = await self._attempt(message, task)
             latency = self._timing.clock() - started
-            attempts += 1
-            self._note_reply(message, reply, attempts, latency)
+            go.attempts += 1
+            self._note_reply(message, reply, go.attempts, latency)
             if reply.verdict == "unauthorized":
                 self.unauthorized = reply
                 self.abort()
                 return
             if reply.verdict != "retry":
-                self._finish(message, reply, attempts, latency, maybe_committed=False)
+                self._finish(go, reply, latency)
                 return
-            maybe_committed = maybe_committed or reply.may_have_been_committed
+            go.maybe_committed = go.maybe_committed or reply.may_have_been_committed
             look = searchable and reply.may_have_been_committed
             if self._throttle.charges(reply):
-                charged += 1
-            if self._settings.policy.gives_up_after(charged):
-                await self._give_up(message, reply, attempts, latency, maybe_committed, look=look)
+                go.charged += 1
+            if self._settings.policy.gives_up_after(go.charged):
+                await self._give_up(go, reply, latency, look=look)
                 return
-            if not await self._back_off(message, reply, charged, started):
+            if not await self._back_off(go, reply, started, look=look):
                 return
-            if look and isinstance(await self._look_up(message, attempts), Found):
+            if look and await self._found(go):
                 return
 
-    async def _give_up(  # noqa: PLR0913 - the last attempt's every part
-        self,
-        message: Message,
-        reply: Reply,
-        attempts: int,
-        latency: float,
-        maybe_committed: bool,
-        *,
-        look: bool,
-    ) -> None:
-        """Out of attempts: a stuck run stops; a message whose last attempt may have been
-        committed is looked up; else it failed."""
-        if reply.pauses_everyone:
-            self._stop_stuck(reply, attempts)
+    def _leaving(self, go: _Delivery) -> None:
+        """An attempt leaves. The first one's time is kept (one in doubt keeps its first
+        one), and marked in the journal when a lookup could use it."""
+        if go.attempts:
             return
-        verdict = await self._look_up(message, attempts) if look else None
-        if not isinstance(verdict, Found):  # not found: no attempt was committed after all
-            in_doubt = maybe_committed and not isinstance(verdict, NotFound)
-            self._finish(message, reply, attempts, latency, in_doubt)
+        go.since = go.since or self._wall_time()
+        if go.searchable:
+            self._recorder.attempt(go.message.key, go.since)
 
-    async def _look_up(self, message: Message, attempts: int) -> Verdict:
-        """Look a message in doubt up in its conversation: found, it is recorded ``sent``;
-        else it is to be sent (again), with the same local_id."""
+    async def _give_up(self, go: _Delivery, reply: Reply, latency: float, *, look: bool) -> None:
+        """Out of attempts: a stuck run stops; a message whose last attempt may have been
+        committed is looked up once it had time to be; else it failed (in doubt, when an
+        attempt may have been committed: a lookup that finds nothing now cannot rule out a
+        commit still on its way)."""
+        if reply.pauses_everyone:
+            self._stop_stuck(reply, go.attempts)
+            return
+        if look:
+            await self._timing.sleep(self._settling_time(reply))
+            if self.stopped_by is None and await self._found(go):
+                return
+        self._finish(go, reply, latency, in_doubt=go.maybe_committed)
+
+    def _settling_time(self, reply: Reply) -> float:
+        """How long an attempt that may have been committed is given to be, before a lookup.
+        One that timed out, or met a gateway timeout, may still be worked on for as long
+        again; one dropped, or met a bad gateway, a little (a proxy may have let go of a
+        request its server goes on with); one the API itself answered (a 500, a 503) none:
+        it is done with it. Never longer than the longest backoff, nor than --timeout."""
+        status = reply.http_status
+        if reply.timed_out or status == HTTPStatus.GATEWAY_TIMEOUT:
+            return self._settings.timeout
+        if status is None or status == HTTPStatus.BAD_GATEWAY:
+            return min(SETTLE_SECONDS, self._settings.policy.cap, self._settings.timeout)
+        return 0.0
+
+    async def _found(self, go: _Delivery) -> bool:
+        """Look a message in doubt up in its conversation: True when it was committed, and
+        so recorded ``sent``; a failed lookup is tried again (a 429 pauses everyone) before
+        the message goes again, with the same local_id."""
         assert self._conversations is not None  # noqa: S101 - searchable
-        started = self._timing.clock()
-        verdict = await look_up(self._conversations, message.body, message.key)
-        self.tally.looked_up += 1
+        message = go.message
         where = {"row": message.line, "key": message.key}
-        if isinstance(verdict, Found):
-            self.tally.found += 1
-            log.debug("found", **where, id=verdict.id, note="committed by an earlier attempt")
-            reply = Reply("sent", None, verdict.request_id, id=verdict.id, date=verdict.date)
-            latency = self._timing.clock() - started
-            self._finish(message, reply, attempts, latency, maybe_committed=False, found=True)
-        elif isinstance(verdict, Unknown):
-            self.tally.untold += 1
-            log.warning(
-                "lookup untold", **where, reason=verdict.why, note="same local_id if sent again"
-            )
-            if verdict.failure is not None and verdict.failure.pauses_everyone:
-                self._pause_everyone(message, verdict.failure, started)
-        else:
-            log.debug("not found", **where, note="not committed")
-        return verdict
+        why = ""
+        for tried in range(1, LOOKUP_TRIES + 1):
+            started = self._timing.clock()
+            verdict = await look_up(self._conversations, message.body, message.key, go.since)
+            self.tally.looked_up += 1
+            if isinstance(verdict, Found):
+                self.tally.found += 1
+                log.debug("found", **where, id=verdict.id, note="committed by an earlier attempt")
+                reply = Reply("sent", None, verdict.request_id, id=verdict.id, date=verdict.date)
+                self._finish(go, reply, self._timing.clock() - started, found=True)
+                return True
+            if isinstance(verdict, NotFound):
+                log.debug("not found", **where, note="not committed")
+                return False
+            failure, why = verdict.failure, verdict.why
+            if failure is None or failure.verdict != "retry" or tried == LOOKUP_TRIES:
+                break
+            if failure.pauses_everyone:
+                self._pause_everyone(message, failure, self._conversations.left_at)
+            else:
+                await self._timing.sleep(self._settings.policy.delay(tried, failure.retry_after))
+            if self.stopped_by is not None:
+                return False
+        self.tally.untold += 1
+        log.warning("lookup untold", **where, reason=why, note="same local_id if sent again")
+        return False
 
     def _note_reply(self, message: Message, reply: Reply, attempt: int, latency: float) -> None:
         if self._verbose:
@@ -367,17 +392,20 @@ class Engine:
         finally:
             self._in_request.discard(task)
 
-    async def _back_off(self, message: Message, reply: Reply, attempt: int, sent_at: float) -> bool:
-        """Wait before the next attempt; False when the run is stopping instead."""
+    async def _back_off(self, go: _Delivery, reply: Reply, sent_at: float, *, look: bool) -> bool:
+        """Wait before the next attempt (or the lookup before it: long enough for an attempt
+        that may have been committed to be); False when the run is stopping instead."""
         if reply.pauses_everyone:
-            self._pause_everyone(message, reply, sent_at)
+            self._pause_everyone(go.message, reply, sent_at)
         else:
-            delay = self._settings.policy.delay(attempt, reply.retry_after)
+            delay = self._settings.policy.delay(go.charged, reply.retry_after)
+            if look:
+                delay = max(delay, self._settling_time(reply))
             log.debug(
                 "retrying",
-                row=message.line,
-                key=message.key,
-                charged=attempt,
+                row=go.message.line,
+                key=go.message.key,
+                charged=go.charged,
                 delay=round(delay, 3),
             )
             await self._timing.sleep(delay)
@@ -418,21 +446,21 @@ class Engine:
         )
         log.warning("paused", seconds=round(paused, 3), cause=reply.pause_cause, row=message.line)
 
-    def _finish(  # noqa: PLR0913 - one record's every part
+    def _finish(
         self,
-        message: Message,
+        go: _Delivery,
         reply: Reply,
-        attempts: int,
         latency: float,
-        maybe_committed: bool,
         *,
+        in_doubt: bool = False,
         found: bool = False,
     ) -> None:
+        message, attempts = go.message, go.attempts
         status: Status = "sent" if reply.verdict == "sent" else "failed"
         error = reply.error
         if reply.verdict == "retry":
             error = f"gave up after {counted(attempts, 'attempt')}; last: {reply.error}"
-        in_doubt = status == "failed" and maybe_committed
+        in_doubt = status == "failed" and in_doubt
         if in_doubt:
             error = f"{error}; {_IN_DOUBT}"
         outcome = Outcome(
@@ -451,7 +479,7 @@ class Engine:
             at=self._wall_time(),
             digest=message.digest,
             replaces=message.replaces,
-            in_doubt=in_doubt,
+            in_doubt=(go.since or True) if in_doubt else None,
             found_in_history=found,
         )
         self._record(outcome)
@@ -519,6 +547,18 @@ class Engine:
             f"latency sends at most {ceiling:.2f}/s, below --rate {rate}: raise --concurrency "
             f"to {needed} or more",
         )
+
+
+@dataclass(slots=True)
+class _Delivery:
+    """One message on its way, and what its attempts so far have told."""
+
+    message: Message
+    searchable: bool  # its conversation's history can show whether it was committed
+    since: str | None = None  # its first attempt's time: nothing older found is it
+    attempts: int = 0
+    charged: int = 0
+    maybe_committed: bool = False
 
 
 def _log_attempt(message: Message, reply: Reply, attempt: int, latency: float) -> None:

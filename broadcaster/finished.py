@@ -29,7 +29,7 @@ import orjson
 
 from broadcaster import __version__
 from broadcaster.inputs import STDIN
-from broadcaster.journal import READ, REPLACED, RUN, attempted_key
+from broadcaster.journal import READ, REPLACED, RUN, attempted
 from broadcaster.outcome import STATUSES, Status
 from broadcaster.settings import Settings
 
@@ -96,7 +96,7 @@ class _Scan:
         plain = _PLAIN_OUTCOME.fullmatch(line)
         if plain is not None:  # nearly every line: the parse is spared
             return self._ended(int(plain[2]), _BYTE_CODES[plain[1]])
-        if attempted_key(line) is not None:
+        if attempted(line) is not None:
             return True  # an attempt marker, whole: it settles no row
         try:
             record = orjson.loads(line)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import stat
 import time
 from collections import Counter
@@ -41,17 +42,20 @@ REPLACED = "replaced"
 READ = "read"
 # A marker: the circuit breaker stopped the run, for ``reason`` (breaker.py).
 HALT = "halt"
-# A marker: a message's first attempt is about to leave (``key``). One with no outcome after it
-# is a row in doubt after a crash: the next run looks it up before sending it (lookup.py).
+# A marker: a message's first attempt is leaving (``key``, ``at``). One with no outcome after it
+# is a row in doubt after a crash: the next run looks it up before sending it (lookup.py), for
+# a message dated from ``at`` on.
 ATTEMPT = "attempt"
+# A marker: a message in doubt was looked up and not found (``key``): no longer in doubt.
+NOT_COMMITTED = "not_committed"
 # A marker: the adaptive rate was lowered to ``per_second``, for ``cause`` (adaptive.py).
 RATE = "rate"
 SYNC_INTERVAL = 1.0
 # How a journal's first line begins (orjson keeps the order records are built in); a line torn
 # by a crash still begins so, or is the start of one of these.
 RUN_START = b'{"type":"run"'  # how a run header's line begins
-ATTEMPT_START = b'{"type":"attempt","key":"'  # how an attempt marker's line begins, as written
-_ATTEMPT_END = b'"}\n'
+# An attempt marker's line as written: read without a parse (half a journal's lines).
+_ATTEMPT_LINE = re.compile(rb'\{"type":"attempt","key":"([^"\\]*)","at":"([^"\\]*)"\}\n')
 
 _FIRST_LINE_FORMS = (RUN_START, b'{"status":"')
 _FIRST_LINE_LIMIT = 1 << 20
@@ -74,32 +78,39 @@ class JournalState:
     # replaced row is never sent again; it stands as its replacement does.
     replacements: dict[str, str] = field(default_factory=dict)
     # Messages an attempt of which may have been committed, with no word since that one was:
-    # attempted with no outcome after (a crash), or failed in doubt. Few: a run's attempts
-    # each end with an outcome.
-    in_doubt: set[str] = field(default_factory=set)
+    # attempted with no outcome after (a crash), or failed in doubt; each with the time of its
+    # first attempt (None when unknown), before which nothing found is it. Few: a run's
+    # attempts each end with an outcome.
+    in_doubt: dict[str, str | None] = field(default_factory=dict)
 
     def apply(self, record: object) -> None:
         if not isinstance(record, dict):
             self.damaged += 1
-        elif record.get("type") == RUN:
-            self.headers.append(record)
-        elif record.get("type") == ATTEMPT:
-            if isinstance(record.get("key"), str):
-                self.in_doubt.add(record["key"])
-        elif record.get("type") == REPLACED:
-            self._replaced(record.get("key"), record.get("by"))
         elif isinstance(record.get("type"), str):
-            pass  # another marker (a pause): for the report, it settles nothing
+            self._marker(record)
         elif record.get("status") in STATUSES and isinstance(record.get("key"), str):
             key, status = record["key"], record["status"]
             self.note(key, status, record.get("digest"))
             self._replaced(record.get("replaces"), key)
-            if status == "failed" and record.get("in_doubt") is True:
-                self.in_doubt.add(key)
+            doubt = record.get("in_doubt")
+            if status == "failed" and doubt not in (None, False):
+                self.in_doubt[key] = _text(doubt)  # the first attempt's time (true: unknown)
             elif status != "skipped":  # a duplicate's record says nothing of its message
-                self.in_doubt.discard(key)
+                self.in_doubt.pop(key, None)
         else:
             self.damaged += 1
+
+    def _marker(self, record: dict[str, Any]) -> None:
+        kind, key = record["type"], record.get("key")
+        if kind == RUN:
+            self.headers.append(record)
+        elif kind == ATTEMPT and isinstance(key, str):
+            self.in_doubt[key] = _text(record.get("at"))
+        elif kind == NOT_COMMITTED and isinstance(key, str):
+            self.in_doubt.pop(key, None)
+        elif kind == REPLACED:
+            self._replaced(key, record.get("by"))
+        # another marker (a pause): for the report, it settles nothing
 
     def _replaced(self, old: object, new: object) -> None:
         if isinstance(old, str) and isinstance(new, str) and old != new:
@@ -124,17 +135,19 @@ def note_in_run(state: JournalState, record: dict[str, Any]) -> None:
         state.apply(record)
 
 
-def attempted_key(line: bytes) -> str | None:
-    """The key of a whole attempt marker's line as ``Journal.attempt`` writes it, without a
-    parse (there is one per message sent: half a journal's lines); None for any other line,
-    which a parse then reads (a torn one never ends as a whole one does)."""
-    if not (line.startswith(ATTEMPT_START) and line.endswith(_ATTEMPT_END)):
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def attempted(line: bytes) -> tuple[str, str] | None:
+    """The key and time of a whole attempt marker's line as ``Journal.attempt`` writes it,
+    without a parse; None for any other line, which a parse then reads (a torn one never
+    ends as a whole one does; an escaped key is parsed too)."""
+    match = _ATTEMPT_LINE.fullmatch(line)
+    if match is None:
         return None
-    key = line[len(ATTEMPT_START) : -len(_ATTEMPT_END)]
-    if b'"' in key or b"\\" in key:
-        return None  # an escape: the parse reads it
     try:
-        return key.decode()
+        return match[1].decode(), match[2].decode()
     except UnicodeDecodeError:
         return None
 
@@ -142,9 +155,9 @@ def attempted_key(line: bytes) -> str | None:
 def read_state(lines: Iterable[bytes]) -> JournalState:
     state = JournalState()
     for line in lines:
-        key = attempted_key(line)
-        if key is not None:
-            state.in_doubt.add(key)
+        marker = attempted(line)
+        if marker is not None:
+            state.in_doubt[marker[0]] = marker[1]
             continue
         if not line.strip():
             continue
@@ -331,10 +344,10 @@ class Journal:
         self.state.apply(record)
         self.sync_if_due()
 
-    def attempt(self, key: str) -> None:
-        """A message's first attempt is about to leave: written before it does, and not held
-        (its outcome follows; only a crash leaves it alone, for the next run to read)."""
-        self._write(orjson.dumps({"type": ATTEMPT, "key": key}) + b"\n")
+    def attempt(self, key: str, at: str) -> None:
+        """A message's first attempt is leaving (at ``at``): written before it does, and not
+        held (its outcome follows; only a crash leaves it alone, for the next run to read)."""
+        self._write(orjson.dumps({"type": ATTEMPT, "key": key, "at": at}) + b"\n")
 
     def sync_if_due(self) -> None:
         if self._dirty and self._clock() - self._synced_at >= SYNC_INTERVAL:
@@ -406,9 +419,9 @@ class MemoryJournal:
         self.markers.append(record)
         self.state.apply(record)
 
-    def attempt(self, key: str) -> None:
+    def attempt(self, key: str, at: str) -> None:
         if self._keep:
-            self.markers.append({"type": ATTEMPT, "key": key})
+            self.markers.append({"type": ATTEMPT, "key": key, "at": at})
 
     def sync_if_due(self) -> None:
         return None

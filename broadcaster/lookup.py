@@ -26,6 +26,10 @@ from broadcaster.outcome import Reply
 
 PAGE = 50  # the most messages a page holds, as the API documents
 PAGES = 4  # pages read back before the lookup gives up: 200 messages newer than the attempt
+# A message found dated this long before the first attempt is still taken for it: the API's
+# clock and this machine's may disagree. Older, it is another send of the same key (the same
+# campaign and message, sent again another day), not this one.
+CLOCK_SKEW = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +50,16 @@ class Conversations(Protocol):
 
 class Paced:
     """Conversations whose every page read first waits its turn (``wait``: the pacer's): a
-    lookup is a request, under the same rate limit as the sends."""
+    lookup is a request, under the same rate limit as the sends. ``left_at``: when the last
+    one left (what a 429 to it is judged by)."""
 
-    def __init__(self, conversations: Conversations, wait: Callable[[], Awaitable[object]]) -> None:
+    def __init__(self, conversations: Conversations, wait: Callable[[], Awaitable[float]]) -> None:
         self._conversations = conversations
         self._wait = wait
+        self.left_at = 0.0
 
     async def messages(self, phone: str, inbox: int, before: int | None) -> Page:
-        await self._wait()
+        self.left_at = await self._wait()
         return await self._conversations.messages(phone, inbox, before)
 
 
@@ -92,32 +98,55 @@ def conversation_of(body: Mapping[str, object]) -> tuple[str, int] | None:
 
 
 async def look_up(
-    conversations: Conversations, body: Mapping[str, object], local_id: str
+    conversations: Conversations,
+    body: Mapping[str, object],
+    local_id: str,
+    since: str | None = None,
 ) -> Verdict:
-    """Whether the message of ``body`` was committed under ``local_id``."""
+    """Whether the message of ``body`` was committed under ``local_id`` by an attempt made
+    from ``since`` on (an ISO time; None: at any time)."""
     where = conversation_of(body)
     if where is None:
         return Unknown("a list broadcast, chat_id or group send has no conversation to search")
     phone, inbox = where
+    earliest = _unix(since)
+    earliest = None if earliest is None else earliest - CLOCK_SKEW
     before: int | None = None
     for _ in range(PAGES):
         page = await conversations.messages(phone, inbox, before)
         if page.failure is not None:
             return Unknown(f"the lookup failed: {page.failure.error}", page.failure)
-        for message in page.messages:
-            if message.get("local_id") == local_id and type(message.get("id")) is int:
-                date = message.get("date")
-                return Found(
-                    message["id"],  # type: ignore[arg-type] # checked above
-                    date if isinstance(date, str) else None,
-                    page.request_id,
-                )
-        if len(page.messages) < PAGE:
-            return NotFound()
+        found = _match(page, local_id, earliest)
+        if found is not None:
+            return found
         before = _oldest(page.messages)
+        if len(page.messages) < PAGE or _older(before, earliest):
+            return NotFound()  # the last page, or the pages left are older than the attempt
         if before is None:
             return Unknown("the history's dates cannot be read, so its older pages cannot be")
     return Unknown(f"the conversation holds more than {PAGES * PAGE} newer messages")
+
+
+def _match(page: Page, local_id: str, earliest: int | None) -> Found | None:
+    """The page's message with this ``local_id``, dated from ``earliest`` on."""
+    for message in page.messages:
+        if message.get("local_id") != local_id or type(message.get("id")) is not int:
+            continue
+        date = message.get("date")
+        dated = _unix(date)
+        if earliest is not None and (dated is None or dated < earliest):
+            continue  # the same key sent before this run's attempts: another send
+        return Found(
+            message["id"],  # type: ignore[arg-type] # checked above
+            date if isinstance(date, str) else None,
+            page.request_id,
+        )
+    return None
+
+
+def _older(before: int | None, earliest: int | None) -> bool:
+    """Whether the pages before ``before`` are all older than ``earliest``."""
+    return before is not None and earliest is not None and before <= earliest
 
 
 def _oldest(messages: Sequence[Mapping[str, object]]) -> int | None:
@@ -125,7 +154,7 @@ def _oldest(messages: Sequence[Mapping[str, object]]) -> int | None:
     message of the same second on the page before is missed by the API's own paging, so the
     next page starts one second later."""
     seconds = [_unix(message.get("date")) for message in messages]
-    if any(second is None for second in seconds):
+    if not seconds or any(second is None for second in seconds):
         return None
     return min(s for s in seconds if s is not None) + 1
 

@@ -36,6 +36,7 @@ class Reply:
     error: str | None = None
     retry_after: float | None = None
     connected: bool = True  # False: no connection was made, so the request never left
+    timed_out: bool = False  # no answer within --timeout: the API may still be working on it
 
     @property
     def pauses_everyone(self) -> bool:
@@ -79,8 +80,9 @@ class Outcome:
     at: str | None = None
     digest: str | None = None  # the message's derived key, for a row with its own local_id
     replaces: str | None = None  # the key of the record this row fixes (a --failed-csv row)
-    # Failed, but an attempt may have been committed: a later run looks it up before sending.
-    in_doubt: bool = False
+    # Failed, but an attempt may have been committed: a later run looks it up before sending,
+    # for a message dated from this time on (its first attempt's; True when unknown).
+    in_doubt: str | bool | None = None
     found_in_history: bool = False  # sent: found in its conversation's history, not re-sent
 
     def record(self) -> dict[str, Any]:
@@ -88,7 +90,7 @@ class Outcome:
         if self.replaces is not None:
             extra["replaces"] = self.replaces
         if self.in_doubt:
-            extra["in_doubt"] = True
+            extra["in_doubt"] = self.in_doubt
         if self.found_in_history:
             extra["found_in_history"] = True
         return {

@@ -2,13 +2,14 @@
 
 A row is in doubt when an attempt of its message may have been committed and no answer said
 so: a request in flight at a crash (an ``attempt`` marker with no outcome after it), or a
-message that failed in doubt (``"in_doubt": true``: its answers were lost, timed out or 5xx).
-Each is looked up in its conversation's history (``lookup``), paced at the run's rate:
+message that failed in doubt (``"in_doubt"``: its answers were lost, timed out or 5xx).
+Each is looked up in its conversation's history (``lookup``), for a message dated from its
+first attempt on, paced at the run's rate:
 
 - found: a ``sent`` record with the message's id (``found_in_history``), so no run sends it;
 - not found, for a failure in doubt: a ``failed`` record that says it was not committed (no
-  longer in doubt; ``--retry-failed`` sends it); for a crash's row, nothing (a resume sends
-  it, and looks it up again first);
+  longer in doubt; ``--retry-failed`` sends it); for a crash's row, a ``not_committed``
+  marker (no longer in doubt; a resume sends it);
 - the history cannot tell (a list broadcast, a chat_id or group send, a failed lookup): left
   as it is, and said.
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
@@ -27,8 +28,9 @@ from typing import TextIO
 from broadcaster.client import HttpSender
 from broadcaster.credentials import Credentials, credentials_from
 from broadcaster.endpoint import check_base_url
+from broadcaster.errors import CredentialsError
 from broadcaster.exits import Exit
-from broadcaster.journal import Journal
+from broadcaster.journal import NOT_COMMITTED, Journal
 from broadcaster.lookup import Found, NotFound, Paced, Unknown, Verdict, look_up
 from broadcaster.outcome import Outcome
 from broadcaster.pacer import Pacer
@@ -71,7 +73,7 @@ def reconcile_journal(settings: Settings, environ: Mapping[str, str], out: TextI
     return Exit.OK if result.settled else Exit.PROBLEMS
 
 
-def rows_in_doubt(settings: Settings, in_doubt: set[str]) -> Iterator[Message]:
+def rows_in_doubt(settings: Settings, in_doubt: Collection[str]) -> Iterator[Message]:
     """The first row of each message in doubt, from the input as this run would plan it."""
     left = set(in_doubt)
     defaults = settings.defaults
@@ -107,19 +109,25 @@ async def reconcile(
         paced = Paced(sender, pacer.wait)
         for message in rows_in_doubt(settings, state.in_doubt):
             seen += 1
-            verdict = await _look_up(paced, pacer, policy, message)
+            since = state.in_doubt.get(message.key)
+            verdict = await _look_up(paced, pacer, policy, message, since)
             _record(journal, message, verdict, message.key in failed_in_doubt, result)
     result.not_in_input = result.in_doubt - seen
     return result
 
 
-async def _look_up(paced: Paced, pacer: Pacer, policy: RetryPolicy, message: Message) -> Verdict:
-    """The lookup, again after a pause while its failure is one to retry (a 429, a 5xx)."""
+async def _look_up(
+    paced: Paced, pacer: Pacer, policy: RetryPolicy, message: Message, since: str | None
+) -> Verdict:
+    """The lookup, again after a pause while its failure is one to retry (a 429, a 5xx); a
+    401 ends the command, as it ends a send."""
     attempt = 0
     while True:
-        verdict = await look_up(paced, message.body, message.key)
+        verdict = await look_up(paced, message.body, message.key, since)
         attempt += 1
         failure = verdict.failure if isinstance(verdict, Unknown) else None
+        if failure is not None and failure.verdict == "unauthorized":
+            raise CredentialsError(f"the API refused the credentials ({failure.error})")
         if failure is None or failure.verdict != "retry" or policy.gives_up_after(attempt):
             return verdict
         pacer.pause(policy.delay(attempt, failure.retry_after))
@@ -147,7 +155,9 @@ def _record(
         )
         result.found.append((line, verdict.id))
     elif isinstance(verdict, NotFound):
-        if failed:
+        if not failed:  # in flight at a crash: no longer in doubt, and a resume sends it
+            journal.mark(NOT_COMMITTED, {"key": key, "row": line, "at": at})
+        else:
             failure = Outcome(
                 "failed",
                 key,
@@ -181,9 +191,9 @@ def write_summary(result: Reconciled, results_path: str, out: TextIO) -> None:
             f"  {counted(result.not_in_input, 'message')} in doubt are in no row of the input "
             "now (edited or removed): their rows cannot be looked up"
         )
-    if result.not_committed or result.untold:
+    if result.not_committed:
         lines.append(
-            f"then      broadcaster resume {results_path} --retry-failed  (sends what was not "
-            "committed, same local_id)"
+            f"then      broadcaster resume {results_path}  (sends the rows in flight at a "
+            "crash; add --retry-failed for the failed ones, which re-sends every failed row)"
         )
     out.write("".join(line + "\n" for line in lines))

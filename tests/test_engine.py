@@ -210,8 +210,8 @@ class TestRetries:
             "(a dropped connection, a timeout or a server error): --retry-failed looks it up "
             "first where it can, and sends it again with the same local_id"
         )
-        assert outcome.in_doubt
-        assert outcome.record()["in_doubt"] is True
+        assert outcome.in_doubt == "2026-05-28T20:26:40.000+00:00"  # the first attempt's
+        assert outcome.record()["in_doubt"] == outcome.in_doubt
         assert len(sender.sends) == 3
 
     async def test_a_message_out_of_attempts_on_429s_while_nothing_gets_through_stops_the_run(
@@ -461,7 +461,8 @@ class LookingSender(ScriptedSender):
         reply = await super().send(body)
         if (reply.verdict == "sent" or reply is DROPPED) and "phone_number" in body:
             n = sum(len(m) for m in self.committed.values()) + 1
-            message = {"id": 9000 + n, "local_id": body["local_id"], "date": "2026-01-01T00:00:00Z"}
+            date = "2026-05-28T20:26:40+00:00"  # make_engine's wall clock
+            message = {"id": 9000 + n, "local_id": body["local_id"], "date": date}
             self.committed.setdefault(str(body["phone_number"]), []).insert(0, message)
         return reply
 
@@ -559,18 +560,52 @@ class TestRowsInDoubt:
         assert not outcome.found_in_history
         assert outcome.attempts == 2
 
-    async def test_a_lookup_met_by_a_429_pauses_everyone_and_sends_again(self) -> None:
+    async def test_a_lookup_met_by_a_429_pauses_everyone_and_is_tried_again(self) -> None:
+        """The answer was lost after a commit; the first lookup meets a 429: everyone pauses,
+        the lookup goes again and finds the message, which is not sent a second time."""
+        clock = VirtualTime()
+        sender = LookingSender(clock, {"a": [DROPPED, SENT]}, [Page(failure=THROTTLED), None])
+        engine, journal = make_engine(clock, sender)
+        tally = await clock.run(engine.run(rows("a")))
+        assert (tally.looked_up, tally.found, tally.pauses["HTTP 429"]) == (2, 1, 1)
+        assert len(sender.sends) == 1
+        assert [m["type"] for m in journal.markers] == ["attempt", "pause"]
+
+    async def test_a_lookup_that_keeps_failing_is_untold_and_the_message_goes_again(
+        self,
+    ) -> None:
         clock = VirtualTime()
         lost = Reply("retry", 500, error="HTTP 500")
-        sender = LookingSender(clock, {"a": [lost, SENT]}, [Page(failure=THROTTLED), None])
-        engine, journal = make_engine(clock, sender)
+        failing = Page(failure=Reply("retry", 503, error="HTTP 503"))
+        sender = LookingSender(clock, {"a": [lost, SENT]}, [failing])
+        engine, _ = make_engine(clock, sender)
         with capture_logs() as logs:
             tally = await clock.run(engine.run(rows("a")))
-        assert (tally.looked_up, tally.untold, tally.pauses["HTTP 429"]) == (1, 1, 1)
-        assert len(sender.sends) == 2
-        assert [m["type"] for m in journal.markers] == ["attempt", "pause"]
+        assert (tally.looked_up, tally.untold, len(sender.sends)) == (3, 1, 2)
         (untold,) = [e for e in logs if e["event"] == "lookup untold"]
-        assert untold["reason"] == "the lookup failed: HTTP 429 rate_limited"
+        assert untold["reason"] == "the lookup failed: HTTP 503"
+
+    async def test_a_timed_out_attempt_is_given_its_timeout_again_before_the_lookup(
+        self,
+    ) -> None:
+        """The API may still be working on a request that timed out: the lookup waits as
+        long again (30 s); after a dropped connection 2 s."""
+        clock = VirtualTime()
+        timed_out = Reply("retry", error="no response within 30s", timed_out=True)
+        sender = LookingSender(clock, {"a": [timed_out, SENT], "b": [DROPPED, SENT]})
+        engine, _ = make_engine(clock, sender, concurrency=1)
+        seen: list[float] = []
+        real = sender.messages
+
+        async def noted(phone: str, inbox: int, before: int | None) -> Page:
+            seen.append(clock.now)
+            return await real(phone, inbox, before)
+
+        sender.messages = noted  # type: ignore[method-assign]
+        await clock.run(engine.run(rows("a", "b")))
+        assert seen[0] >= 30.0
+        assert seen[1] - seen[0] >= 2.0
+        assert seen[1] - seen[0] < 30.0
 
     async def test_the_last_attempt_in_doubt_is_looked_up_before_it_fails(self) -> None:
         clock = VirtualTime()
@@ -582,15 +617,16 @@ class TestRowsInDoubt:
         assert (outcome.status, outcome.attempts, outcome.found_in_history) == ("sent", 1, True)
         assert (tally.looked_up, tally.found, len(sender.sends)) == (1, 1, 1)
 
-    async def test_out_of_attempts_and_not_found_fails_with_no_doubt_left(self) -> None:
+    async def test_out_of_attempts_and_not_found_fails_still_in_doubt(self) -> None:
         clock = VirtualTime()
         sender = LookingSender(clock, {"a": [Reply("retry", 502, error="HTTP 502")]})
         policy = RetryPolicy(1, base=1.0, cap=8.0, rng=MaxRandom())
         engine, journal = make_engine(clock, sender, policy=policy)
         tally = await clock.run(engine.run(rows("a")))
         (outcome,) = journal.outcomes
-        assert (outcome.status, outcome.in_doubt, tally.looked_up) == ("failed", False, 1)
-        assert outcome.error == "gave up after 1 attempt; last: HTTP 502"
+        # Nothing found now cannot rule out a commit still on its way: it stays in doubt.
+        assert (outcome.status, tally.looked_up) == ("failed", 1)
+        assert outcome.in_doubt == "2026-05-28T20:26:40.000+00:00"
 
     async def test_a_row_in_doubt_from_the_journal_is_looked_up_before_it_is_sent(self) -> None:
         """After a crash with a request in flight: found, it is recorded with no request; not
@@ -601,7 +637,7 @@ class TestRowsInDoubt:
         await clock.run(engine.run(rows("a", "b")))
         keys = [o.key for o in journal.outcomes]
         state = JournalState()
-        state.in_doubt.update(keys)
+        state.in_doubt.update(dict.fromkeys(keys, "2026-05-28T20:26:40.000+00:00"))
         first.committed["14155550003"] = []  # b's commit never happened: only a's did
         again = LookingSender(clock)
         again.committed = first.committed

@@ -12,7 +12,7 @@ from broadcaster.errors import JournalBusyError, JournalWriteError, UsageError
 from broadcaster.journal import (
     Journal,
     MemoryJournal,
-    attempted_key,
+    attempted,
     check_results_path,
     read_journal,
     read_state,
@@ -251,72 +251,82 @@ def test_a_journal_on_disk_keeps_the_state_it_began_with(tmp_path: Path) -> None
 
 
 class TestInDoubt:
-    """The messages a run must look up before sending: an attempt with no outcome after it
-    (a crash with the request in flight), or a failure in doubt."""
+    """The messages a run must look up before sending, each with its first attempt's time:
+    an attempt with no outcome after it (a crash with the request in flight), or a failure in
+    doubt."""
 
     @staticmethod
-    def doubt(*records: Mapping[str, object]) -> set[str]:
+    def doubt(*records: Mapping[str, object]) -> dict[str, str | None]:
         return read_state(orjson.dumps(r) + b"\n" for r in records).in_doubt
 
     def test_an_attempt_with_no_outcome_after_it_is_in_doubt(self) -> None:
-        attempt = {"type": "attempt", "key": "a"}
-        assert self.doubt(attempt) == {"a"}
-        assert self.doubt(attempt, {"status": "sent", "key": "a", "row": 2}) == set()
-        assert self.doubt(attempt, {"status": "failed", "key": "a", "row": 2}) == set()
+        attempt = {"type": "attempt", "key": "a", "at": "T1"}
+        assert self.doubt(attempt) == {"a": "T1"}
+        assert self.doubt(attempt, {"status": "sent", "key": "a", "row": 2}) == {}
+        assert self.doubt(attempt, {"status": "failed", "key": "a", "row": 2}) == {}
+        assert self.doubt({"type": "attempt", "key": "a"}) == {"a": None}  # time unknown
 
     def test_a_failure_in_doubt_stays_until_a_later_record_says_otherwise(self) -> None:
-        failed = {"status": "failed", "key": "a", "row": 2, "in_doubt": True}
-        assert self.doubt(failed) == {"a"}
+        failed = {"status": "failed", "key": "a", "row": 2, "in_doubt": "T1"}
+        assert self.doubt(failed) == {"a": "T1"}
+        assert self.doubt(failed | {"in_doubt": True}) == {"a": None}
         sent = {"status": "sent", "key": "a", "row": 2, "found_in_history": True}
-        assert self.doubt(failed, sent) == set()
-        assert self.doubt(failed, {"type": "attempt", "key": "a"}) == {"a"}
+        assert self.doubt(failed, sent) == {}
+        assert self.doubt(failed, {"type": "attempt", "key": "a", "at": "T2"}) == {"a": "T2"}
+
+    def test_a_lookup_that_found_nothing_ends_the_doubt(self) -> None:
+        attempt = {"type": "attempt", "key": "a", "at": "T1"}
+        assert self.doubt(attempt, {"type": "not_committed", "key": "a", "row": 2}) == {}
 
     def test_a_duplicates_record_says_nothing_of_its_message(self) -> None:
         skipped = {"status": "skipped", "key": "a", "row": 3}
-        assert self.doubt({"type": "attempt", "key": "a"}, skipped) == {"a"}
+        assert self.doubt({"type": "attempt", "key": "a", "at": "T"}, skipped) == {"a": "T"}
 
     def test_a_marker_without_a_key_is_ignored(self) -> None:
-        assert self.doubt({"type": "attempt"}, {"type": "attempt", "key": 7}) == set()
+        assert self.doubt({"type": "attempt"}, {"type": "attempt", "key": 7}) == {}
 
     def test_the_writer_marks_an_attempt_without_holding_it(self, tmp_path: Path) -> None:
         path = str(tmp_path / "j.jsonl")
         journal = Journal.open(path)
-        journal.attempt("k1")
-        assert journal.state.in_doubt == set()  # this run's own: its outcome follows
+        journal.attempt("k1", "T1")
+        assert journal.state.in_doubt == {}  # this run's own: its outcome follows
         journal.close()
-        assert Path(path).read_bytes() == b'{"type":"attempt","key":"k1"}\n'
-        assert Journal.open(path).state.in_doubt == {"k1"}
+        assert Path(path).read_bytes() == b'{"type":"attempt","key":"k1","at":"T1"}\n'
+        assert Journal.open(path).state.in_doubt == {"k1": "T1"}
 
 
-class TestAttemptedKey:
+class TestAttemptMarkers:
     @pytest.mark.parametrize(
-        ("line", "key"),
+        ("line", "read"),
         [
-            (b'{"type":"attempt","key":"abc_-1"}\n', "abc_-1"),
-            (b'{"type":"attempt","key":"caf\xc3\xa9"}\n', "café"),
-            (b'{"type":"attempt","key":"abc', None),  # torn
+            (b'{"type":"attempt","key":"abc_-1","at":"T1"}\n', ("abc_-1", "T1")),
+            (b'{"type":"attempt","key":"caf\xc3\xa9","at":"T"}\n', ("caf\u00e9", "T")),
+            (b'{"type":"attempt","key":"abc","at":"T"}', None),  # torn before its newline
             (b'{"type":"attempt","key":"abc\n', None),  # torn, then a fresh line begun
-            (b'{"type":"attempt","key":"a\\"}"}\n', None),  # an escape: parsed instead
-            (b'{"type":"attempt","key":"a\\\\"}\n', None),
-            (b'{"type":"attempt","key":"\xff"}\n', None),
-            (b'{"type":"attempt","key":"k","at":1}\n', None),
+            (b'{"type":"attempt","key":"a\\"}","at":"T"}\n', None),  # an escape: parsed
+            (b'{"type":"attempt","key":"\xff","at":"T"}\n', None),
+            (b'{"type":"attempt","key":"k"}\n', None),
             (b'{"status":"sent","key":"k","row":2}\n', None),
         ],
     )
     def test_only_a_whole_plain_marker_is_read_without_a_parse(
-        self, line: bytes, key: str | None
+        self, line: bytes, read: tuple[str, str] | None
     ) -> None:
-        assert attempted_key(line) == key
+        assert attempted(line) == read
 
     def test_every_marker_journal_attempt_writes_reads_back_the_same_either_way(
         self, tmp_path: Path
     ) -> None:
-        keys = ["plain", 'quo"te', "back\\slash", "émoji✓", "x" * 64]
+        keys = ["plain", 'quo"te', "back\\slash", "\u00e9moji\u2713", "x" * 64]
         path = str(tmp_path / "j.jsonl")
         journal = Journal.open(path)
-        for key in keys:
-            journal.attempt(key)
+        for n, key in enumerate(keys):
+            journal.attempt(key, f"2026-11-26T10:00:0{n}.000+00:00")
         journal.close()
-        assert Journal.open(path).state.in_doubt == set(keys)
-        parsed = {orjson.loads(line)["key"] for line in Path(path).read_bytes().splitlines()}
-        assert parsed == set(keys)
+        expected = {key: f"2026-11-26T10:00:0{n}.000+00:00" for n, key in enumerate(keys)}
+        assert Journal.open(path).state.in_doubt == expected
+        parsed = {
+            orjson.loads(line)["key"]: orjson.loads(line)["at"]
+            for line in Path(path).read_bytes().splitlines()
+        }
+        assert parsed == expected

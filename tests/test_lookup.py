@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from broadcaster.lookup import (
+    CLOCK_SKEW,
     PAGE,
     PAGES,
     Found,
@@ -107,3 +108,26 @@ async def test_only_single_sends_have_a_conversation() -> None:
         assert isinstance(verdict, Unknown)
     assert conversation_of({"targets": ["14155550100"], "inbox_id": 101}) is None
     assert conversation_of({"phone_number": "14155550100", "inbox_id": "101"}) is None
+
+
+async def test_a_message_dated_before_the_first_attempt_is_another_send() -> None:
+    """The same key sent last week (the same campaign and message) is not this attempt's:
+    only a message dated from the first attempt on, less the clock skew allowed, is."""
+    history = History(10)  # dated T0 .. T0 + 18
+    since = datetime.fromtimestamp(T0 + 18 + CLOCK_SKEW + 1, UTC).isoformat()
+    assert await look_up(history, BODY, "k9", since) == NotFound()
+    within = datetime.fromtimestamp(T0 + 18 + CLOCK_SKEW, UTC).isoformat()
+    verdict = await look_up(history, BODY, "k9", within)
+    assert isinstance(verdict, Found)
+    assert verdict.id == 9
+
+
+async def test_paging_stops_once_the_pages_are_older_than_the_first_attempt() -> None:
+    history = History(PAGE * PAGES + 10)
+    since = datetime.fromtimestamp(T0 + 2 * (PAGE * PAGES) + CLOCK_SKEW, UTC).isoformat()
+    assert await look_up(history, BODY, "k0", since) == NotFound()
+    assert len(history.asked) == 1
+
+
+async def test_an_empty_conversation_is_not_found() -> None:
+    assert await look_up(History(0), BODY, "k1", "2026-11-26T10:00:00+00:00") == NotFound()

@@ -49,7 +49,8 @@ async def test_found_rows_are_recorded_sent_and_the_rest_said(
 ) -> None:
     """Rows 2 and 3 were in flight at a crash, 4 and 5 failed in doubt; the API committed
     2 and 4 only. Reconcile records 2 and 4 sent with the API's ids, records 5 not committed
-    (so --retry-failed sends it), leaves 3 for the resume, and sends nothing."""
+    (so --retry-failed sends it), marks 3 not committed (a resume sends it), and sends
+    nothing."""
     first, _ = await sandbox_url(aiohttp_server)
     path = write_campaign(tmp_path / "spring.csv", ROWS)
     assert (await send([path, *options(first)]))[0] == 0
@@ -85,14 +86,15 @@ async def test_found_rows_are_recorded_sent_and_the_rest_said(
     assert result.settled
     assert state.committed == 2  # nothing sent
     added = lines(str(journal_path))[len(records) :]
-    assert [(r["row"], r["status"], r.get("found_in_history")) for r in added] == [
+    assert [(r["row"], r.get("status") or r["type"], r.get("found_in_history")) for r in added] == [
         (2, "sent", True),
+        (3, "not_committed", None),  # in flight at the crash, not committed: a resume sends it
         (4, "sent", True),
         (5, "failed", None),
     ]
-    assert "not committed" in added[2]["error"]
-    assert "in_doubt" not in added[2]
-    assert Journal.open(str(journal_path)).state.in_doubt == {key[3]}  # the resume's to send
+    assert "not committed" in added[3]["error"]
+    assert "in_doubt" not in added[3]
+    assert Journal.open(str(journal_path)).state.in_doubt == {}
     out = io.StringIO()
     write_summary(result, str(journal_path), out)
     assert out.getvalue().splitlines()[:3] == [

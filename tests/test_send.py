@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,28 @@ class TestFaults:
         assert all(r["request_id"] for r in sent)
         assert max(r["attempts"] for r in sent) > 1
         assert f"{found:,} committed (recorded sent, not sent again)" in out
+
+    async def test_last_weeks_send_of_the_same_message_is_not_taken_for_this_one(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        """The same file sent again a week later to a new journal has the same keys. A lookup
+        after a 500 that was not committed must not find last week's message and record the
+        row sent: every row is committed again this week."""
+        week = [time.time() - 7 * 86_400]
+        server, state = await sandbox(
+            aiohttp_server, faults={"500": 0.3}, seed=11, dedupe="lists", wall_clock=lambda: week[0]
+        )
+        path = campaign(tmp_path, 100)
+        options = [path, *fast(server), "--results", str(tmp_path / "week1.jsonl")]
+        assert (await send(options))[0] == 0
+        assert state.committed == 100
+        week[0] = time.time()
+        options = [path, *fast(server), "--results", str(tmp_path / "week2.jsonl")]
+        code, out = await send(options)
+        assert code == 0, out
+        sent = outcomes(str(tmp_path / "week2.jsonl"))
+        assert not [r for r in sent if r.get("found_in_history")]
+        assert state.committed == 200  # each message committed again this week, once
 
     async def test_an_api_that_does_not_dedupe_single_sends_still_gets_each_message_once(
         self, aiohttp_server: AiohttpServer, tmp_path: Path
