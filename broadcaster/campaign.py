@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 import structlog
+from yarl import URL
 
 from broadcaster.credentials import (
     API_KEY,
@@ -239,6 +240,7 @@ def _check_campaign(settings: Settings, last: RunHeader | None, *, recorded: boo
         return
     if recorded:
         _check_message_defaults(settings, last.settings)
+        check_destination(settings, last.settings)
     campaign = settings.defaults.campaign
     if last.campaign in (None, campaign):
         return
@@ -248,6 +250,32 @@ def _check_campaign(settings: Settings, last: RunHeader | None, *, recorded: boo
         f"again. To go on with that campaign, add --campaign {shlex.quote(last.campaign)}; for "
         "a new one, give it a journal of its own with --results"
     )
+
+
+def check_destination(settings: Settings, recorded: Mapping[str, object]) -> None:
+    """A journal's records are of messages sent to one place: the sandbox's would settle rows
+    the API never got, and so would another server's."""
+    was = _destination(recorded.get("sandbox") is True, recorded.get("base_url"))
+    now = _destination(settings.sandbox, settings.base_url)
+    if was == now or was is None:
+        return
+    raise UsageError(
+        f"{settings.results_path} records messages sent to {was}, and this run sends to {now}: "
+        "its records would settle rows that were never sent there. Give this run a journal of "
+        "its own with --results (a --sandbox trial's default is INPUT.sandbox.results.jsonl)"
+    )
+
+
+def _destination(sandbox: bool, base_url: object) -> str | None:
+    """Where a run sends, as a person reads it: the sandbox, or the API's origin."""
+    if sandbox:
+        return "the in-process sandbox (--sandbox)"
+    if not isinstance(base_url, str):
+        return None
+    try:
+        return str(URL(base_url).origin())
+    except ValueError:
+        return base_url
 
 
 def _check_message_defaults(settings: Settings, recorded: Mapping[str, object]) -> None:

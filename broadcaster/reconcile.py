@@ -25,11 +25,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
 
+from broadcaster.campaign import check_destination
 from broadcaster.client import HttpSender
 from broadcaster.credentials import Credentials, credentials_from
 from broadcaster.endpoint import check_base_url
-from broadcaster.errors import CredentialsError
+from broadcaster.errors import CredentialsError, UsageError
 from broadcaster.exits import Exit
+from broadcaster.header import last_run
 from broadcaster.journal import NOT_COMMITTED, Journal
 from broadcaster.lookup import Found, NotFound, Paced, Unknown, Verdict, look_up
 from broadcaster.outcome import Outcome
@@ -62,10 +64,18 @@ class Reconciled:
 
 def reconcile_journal(settings: Settings, environ: Mapping[str, str], out: TextIO) -> int:
     """The command: look up what the journal has in doubt, record it, say it; the exit code."""
+    if settings.sandbox:
+        raise UsageError(
+            f"{settings.results_path} records a --sandbox trial: its sandbox ended with its "
+            "process, so there is no history to look its rows up in"
+        )
     check_base_url(settings.base_url, allow_insecure_http=settings.allow_insecure_http)
     credentials = credentials_from(environ, instead=None)
     journal = Journal.open(settings.results_path)
     try:
+        last = last_run(journal.state.headers)
+        if last is not None:
+            check_destination(settings, last.settings)
         result = asyncio.run(reconcile(settings, journal, credentials))
     finally:
         journal.close()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the option table is built from this module: --help must not
 
 DEFAULT_BASE_URL = "https://api.heymarket.com"
 RESULTS_SUFFIX = ".results.jsonl"
+SANDBOX_RESULTS_SUFFIX = ".sandbox.results.jsonl"  # a trial's: never the real send's journal
 _FORMAT_SUFFIXES = (".gz", ".csv", ".jsonl", ".ndjson")
 # How the run is watched, not what it does: never recorded, never resumed.
 _NOT_RECORDED = frozenset(
@@ -107,7 +108,7 @@ class Settings:
 
     @property
     def results_path(self) -> str:
-        return self.results or default_results(self.input)
+        return self.results or default_results(self.input, sandbox=self.sandbox)
 
     def record(self) -> dict[str, Any]:
         """The settings as a run header records them (JSON values; the input's full path)."""
@@ -173,5 +174,8 @@ def default_campaign(input_path: str) -> str:
     return name
 
 
-def default_results(input_path: str) -> str:
-    return ("stdin" if input_path == STDIN else input_path) + RESULTS_SUFFIX
+def default_results(input_path: str, *, sandbox: bool = False) -> str:
+    """``INPUT.results.jsonl``; a ``--sandbox`` trial's is ``INPUT.sandbox.results.jsonl``, so
+    that its records never settle the real send's rows."""
+    suffix = SANDBOX_RESULTS_SUFFIX if sandbox else RESULTS_SUFFIX
+    return ("stdin" if input_path == STDIN else input_path) + suffix

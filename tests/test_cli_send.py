@@ -373,9 +373,50 @@ class TestOneCampaignAJournal:
         other = tmp_path / "other.csv"
         other.write_bytes(SAMPLE.read_bytes())
         assert main(["send", str(other), *OPTIONS]) == 0
-        journal = f"{other}.results.jsonl"
+        journal = f"{other}.sandbox.results.jsonl"  # a --sandbox trial's own
         assert main(["send", str(SAMPLE), *OPTIONS, "--results", journal]) == 2
         assert "is the journal of campaign 'other'" in capsys.readouterr().err
+
+
+class TestOneDestinationAJournal:
+    def test_a_sandbox_trial_keeps_a_journal_of_its_own(self, tmp_path: Path) -> None:
+        """The README's "try it with --sandbox": the real send of the same file afterwards
+        must not find its rows settled by the trial's records."""
+        source = tmp_path / "c.csv"
+        source.write_bytes(SAMPLE.read_bytes())
+        assert main(["send", str(source), *OPTIONS, "--quiet"]) == 0
+        assert Path(f"{source}.sandbox.results.jsonl").is_file()
+        assert not Path(f"{source}.results.jsonl").exists()
+
+    def test_records_sent_elsewhere_never_settle_this_runs_rows(
+        self, capsys: pytest.CaptureFixture[str], results: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("HEYMARKET_API_KEY", "k")  # refused before it is used
+        assert main(["send", str(SAMPLE), *OPTIONS, "--results", results]) == 0
+        real = [o for o in OPTIONS if o != "--sandbox"]
+        capsys.readouterr()
+        argv = ["send", str(SAMPLE), *real, "--base-url", "http://127.0.0.1:9"]
+        assert main([*argv, "--results", results]) == 2
+        err = capsys.readouterr().err
+        assert (
+            f"{results} records messages sent to the in-process sandbox (--sandbox), and this "
+            "run sends to http://127.0.0.1:9: its records would settle rows that were never "
+            "sent there. Give this run a journal of its own with --results"
+        ) in err
+
+    def test_a_real_journal_resumes_neither_in_the_sandbox_nor_elsewhere(
+        self, capsys: pytest.CaptureFixture[str], results: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("HEYMARKET_API_KEY", "k")  # refused before it is used
+        assert main(["send", str(SAMPLE), *OPTIONS, "--results", results]) == 0
+        records = [orjson.loads(line) for line in Path(results).read_bytes().splitlines()]
+        records[0]["settings"] |= {"sandbox": False, "base_url": "https://api.example.com"}
+        Path(results).write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+        capsys.readouterr()
+        assert main(["resume", results, "--sandbox"]) == 2
+        assert "records messages sent to https://api.example.com" in capsys.readouterr().err
+        assert main(["resume", results, "--base-url", "https://staging.example.com"]) == 2
+        assert "this run sends to https://staging.example.com" in capsys.readouterr().err
 
 
 class TestResumeMessages:

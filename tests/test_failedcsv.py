@@ -44,7 +44,7 @@ def sent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]
     source.write_text(CAMPAIGN)
     assert main(["send", str(source), *OPTIONS, "--quiet"]) == 1
     capsys.readouterr()
-    return source, f"{source}.results.jsonl"
+    return source, f"{source}.sandbox.results.jsonl"  # a --sandbox run's journal
 
 
 def export(results: str, tmp_path: Path) -> Path:

@@ -131,15 +131,24 @@ async def test_a_list_broadcast_cannot_be_told(
     assert "list broadcast" in why
 
 
+def real_journal(tmp_path: Path, base_url: str) -> str:
+    """A journal of two rows sent to ``base_url`` (made from a sandbox run's, re-addressed)."""
+    path = write_campaign(tmp_path / "c.csv", ROWS[:2])
+    assert main(["send", path, "--sandbox", "--rate", "0", "--text", "Hi", "--quiet", *IDS]) == 0
+    records = lines(path + ".sandbox.results.jsonl")
+    records[0]["settings"] |= {"sandbox": False, "base_url": base_url}
+    journal = path + ".results.jsonl"
+    Path(journal).write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    return journal
+
+
 def test_the_command_with_nothing_in_doubt_says_so(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = write_campaign(tmp_path / "c.csv", ROWS[:2])
-    assert main(["send", path, "--sandbox", "--rate", "0", "--text", "Hi", "--quiet", *IDS]) == 0
+    journal = real_journal(tmp_path, "http://127.0.0.1:9")
     capsys.readouterr()
     monkeypatch.setenv("HEYMARKET_API_KEY", "k")
-    code = main(["reconcile", path + ".results.jsonl", "--base-url", "http://127.0.0.1:9"])
-    assert code == 0
+    assert main(["reconcile", journal]) == 0
     assert capsys.readouterr().out == (
         "reconcile nothing in doubt: every message's attempts have their answer\n"
     )
@@ -148,11 +157,24 @@ def test_the_command_with_nothing_in_doubt_says_so(
 def test_the_command_refuses_plain_http_to_another_machine(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = write_campaign(tmp_path / "c.csv", ROWS[:1])
-    assert main(["send", path, "--sandbox", "--rate", "0", "--text", "Hi", "--quiet", *IDS]) == 0
+    journal = real_journal(tmp_path, "http://10.9.8.7")
     monkeypatch.setenv("HEYMARKET_API_KEY", "k")
-    assert main(["reconcile", path + ".results.jsonl", "--base-url", "http://10.9.8.7"]) == 2
+    assert main(["reconcile", journal]) == 2
     assert "--allow-insecure-http" in capsys.readouterr().err
+
+
+def test_the_command_refuses_another_destination_and_a_sandbox_trial(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = real_journal(tmp_path, "http://127.0.0.1:9")
+    monkeypatch.setenv("HEYMARKET_API_KEY", "k")
+    capsys.readouterr()
+    assert main(["reconcile", journal, "--base-url", "http://127.0.0.1:10"]) == 2
+    assert "records messages sent to http://127.0.0.1:9, and this run sends to" in (
+        capsys.readouterr().err
+    )
+    assert main(["reconcile", journal.replace(".results", ".sandbox.results")]) == 2
+    assert "records a --sandbox trial" in capsys.readouterr().err
 
 
 def test_the_report_counts_the_rows_in_doubt_and_says_how_to_settle_them(
@@ -160,7 +182,7 @@ def test_the_report_counts_the_rows_in_doubt_and_says_how_to_settle_them(
 ) -> None:
     path = write_campaign(tmp_path / "c.csv", ROWS[:2])
     assert main(["send", path, "--sandbox", "--rate", "0", "--text", "Hi", "--quiet", *IDS]) == 0
-    journal = path + ".results.jsonl"
+    journal = path + ".sandbox.results.jsonl"
     ran = lines(journal)
     crashed = [r for r in ran if r.get("type") != "read" and r.get("row") != 3]
     Path(journal).write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in crashed))

@@ -213,7 +213,7 @@ class TestLeft:
     def test_rows_without_a_record_are_not_ended(self, tmp_path: Path) -> None:
         source = tmp_path / "c.csv"
         source.write_text(CSV + "+14155550199,Di\n")
-        results = tmp_path / "c.csv.results.jsonl"
+        results = tmp_path / "c.csv.sandbox.results.jsonl"
         argv = ["send", str(source), "--sandbox", "--rate", "0", "--text", "Hi {{first_name}}",
                 "--inbox-id", "101", "--creator-id", "55", "--quiet"]  # fmt: skip
         assert main(argv) == 0
@@ -281,7 +281,7 @@ class TestCommand:
         main(["send", str(source), "--sandbox", "--rate", "0", "--text", "Hi",
               "--inbox-id", "101", "--creator-id", "55", "--quiet"])  # fmt: skip
         capsys.readouterr()
-        results = f"{source}.results.jsonl"
+        results = f"{source}.sandbox.results.jsonl"
         assert main(["report", results]) == 0
         out = capsys.readouterr().out
         assert "0 rows not ended" in out
