@@ -2,7 +2,9 @@
 
 A wrong ``--inbox-id``, a revoked number or an account problem makes every message fail the
 same way. ``--halt-on-errors N`` stops the run once N messages in a row have failed;
-``--halt-on-fail-rate P`` once P% of the last ``WINDOW`` messages have. Only messages count
+``--halt-on-fail-rate P`` once P% of the last ``WINDOW`` messages have (as soon as that many
+have failed: the first messages are judged too, without waiting for a full window). Only
+messages count
 (a request's final answer: sent or failed), not invalid rows or duplicates, which cost no
 request. Refusals of a kind named in ``--halt-ignore`` (``opted_out``: the contact opted out)
 count as neither: a stale list is not a broken campaign. The engine stops as on a first
@@ -60,11 +62,11 @@ class Breaker:
         last = f" (last: {error})" if failed and error else ""
         if self.in_a_row > 0 and self._streak >= self.in_a_row:
             return f"{self._streak} messages failed in a row{last}"
-        if self.fail_rate > 0 and len(self._recent) == self.window:
-            percent = 100 * self._failed_recently / self.window
-            if failed and percent >= self.fail_rate:
-                return (
-                    f"{self._failed_recently} of the last {self.window} messages failed "
-                    f"({percent:g}% ≥ --halt-on-fail-rate {self.fail_rate:g}){last}"
-                )
+        # P% of the window: once that many of the last messages failed, the rate over the
+        # window is at least P% whatever the rest were, so it need not be full to judge.
+        if self.fail_rate > 0 and self._failed_recently >= self.fail_rate * self.window / 100:
+            return (
+                f"{self._failed_recently} of the last {len(self._recent)} messages failed, "
+                f"{self.fail_rate:g}% of {self.window} (--halt-on-fail-rate){last}"
+            )
         return None

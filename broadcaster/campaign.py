@@ -168,7 +168,9 @@ def _if_finished(settings: Settings, digest: str | None, timing: Timing, out: Te
             return None
         journal.state.headers.extend(done.headers)
         last = last_run(journal.state.headers)
-        _check_campaign(settings, last, recorded=True)
+        if last is not None and _reshaped(settings, last.settings) is not None:
+            return None  # other messages: the full path tells whether that may be
+        _check_campaign(settings, last, recorded=True, sent=True)
         log.info("resuming", already_recorded=done.rows, note="every row has its record")
         journal.write_header(RunHeader.for_run(settings, digest).record())
         tally = Tally(rows=done.rows, earlier=done.statuses, input_done=True)
@@ -213,7 +215,8 @@ def _announce(settings: Settings, recorder: Journal | MemoryJournal, digest: str
     with this ``digest``."""
     state = recorder.state
     last = last_run(state.headers)
-    _check_campaign(settings, last, recorded=bool(state.statuses))
+    sent = state.sent_any or bool(state.in_doubt)
+    _check_campaign(settings, last, recorded=bool(state.statuses), sent=sent)
     if state.damaged:
         log.warning(
             "damaged lines",
@@ -232,14 +235,18 @@ def _announce(settings: Settings, recorder: Journal | MemoryJournal, digest: str
         recorder.write_header(RunHeader.for_run(settings, digest).record())
 
 
-def _check_campaign(settings: Settings, last: RunHeader | None, *, recorded: bool) -> None:
+def _check_campaign(
+    settings: Settings, last: RunHeader | None, *, recorded: bool, sent: bool
+) -> None:
     """A journal holds one campaign: another name, or another default for every message's
-    content, would give every message a new key, and send it again (``recorded``: once it
-    holds an outcome)."""
+    content, would give every message a new key, and send it again (``sent``: once a message
+    was, or may have been, sent; before, a wrong --inbox-id the API refused every time can be
+    put right); and one destination (``recorded``: once it holds an outcome)."""
     if last is None:
         return
-    if recorded:
+    if sent:
         _check_message_defaults(settings, last.settings)
+    if recorded:
         check_destination(settings, last.settings)
     campaign = settings.defaults.campaign
     if last.campaign in (None, campaign):
@@ -278,17 +285,26 @@ def _destination(sandbox: bool, base_url: object) -> str | None:
         return base_url
 
 
-def _check_message_defaults(settings: Settings, recorded: Mapping[str, object]) -> None:
+def _reshaped(settings: Settings, recorded: Mapping[str, object]) -> str | None:
+    """The first option that shapes every message and differs from the one recorded."""
     current = settings.record()
-    for name in _SHAPES_MESSAGES:
-        if name in recorded and recorded[name] != current[name]:
-            option = "--" + name.replace("_", "-")
-            raise UsageError(
-                f"{settings.results_path} was run with {option} {recorded[name]!r}, and this run "
-                f"has {current[name]!r}: the messages it shapes change, so their rows would be "
-                f"sent again. To go on, give the same {option} (resume keeps it); to send the "
-                "new messages to everyone, give them a journal of their own with --results"
-            )
+    return next(
+        (name for name in _SHAPES_MESSAGES if name in recorded and recorded[name] != current[name]),
+        None,
+    )
+
+
+def _check_message_defaults(settings: Settings, recorded: Mapping[str, object]) -> None:
+    name = _reshaped(settings, recorded)
+    if name is not None:
+        current = settings.record()
+        option = "--" + name.replace("_", "-")
+        raise UsageError(
+            f"{settings.results_path} was run with {option} {recorded[name]!r}, and this run "
+            f"has {current[name]!r}: the messages it shapes change, so their rows would be "
+            f"sent again. To go on, give the same {option} (resume keeps it); to send the "
+            "new messages to everyone, give them a journal of their own with --results"
+        )
 
 
 def _notice_changed_input(
@@ -517,10 +533,11 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
         lines += [
             f"halted    {engine.halted}.",
             (
-                "          The rows after them wait: once the cause is fixed, resume "
-                "(--retry-failed re-sends the failed ones too):"
+                "          Nothing after them was sent. Once the cause is fixed (the account, "
+                "the file, or an option such as --inbox-id, given to the resume), resume; the "
+                "failed rows stay failed unless --retry-failed:"
             ),
-            resume + " --retry-failed",
+            resume,
         ]
     elif engine.stopped_by is not None and engine.unauthorized is None:
         lines += [

@@ -82,6 +82,7 @@ class JournalState:
     # first attempt (None when unknown), before which nothing found is it. Few: a run's
     # attempts each end with an outcome.
     in_doubt: dict[str, str | None] = field(default_factory=dict)
+    sent_any: bool = False  # whether any message is recorded sent
 
     def apply(self, record: object) -> None:
         if not isinstance(record, dict):
@@ -124,6 +125,7 @@ class JournalState:
             return
         if status == "invalid":
             self.invalid[key] += 1
+        self.sent_any = self.sent_any or status == "sent"
         self.statuses[key] = status
 
 

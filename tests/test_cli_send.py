@@ -40,6 +40,23 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class TestSend:
+    def test_a_wrong_inbox_option_can_be_put_right_while_nothing_was_sent(
+        self, capsys: pytest.CaptureFixture[str], results: str, tmp_path: Path
+    ) -> None:
+        """--inbox-id shapes every key, so a journal refuses another once a message was sent.
+        Before, a wrong one the API refused every time is put right on the resume."""
+        source = tmp_path / "plain.csv"
+        source.write_text(
+            "phone_number,first_name\n" + "".join(f"+1415555{n:04d},P{n}\n" for n in range(10))
+        )
+        options = [*OPTIONS, "--creator-id", "55", "--results", results, "--quiet"]
+        assert main(["send", str(source), *options, "--inbox-id", "999"]) == 1
+        capsys.readouterr()
+        assert main(["resume", results, "--inbox-id", "101"]) == 0
+        assert capsys.readouterr().out.startswith("rows      10: 10 sent, 0 failed")
+        assert main(["resume", results, "--inbox-id", "102"]) == 2  # now messages were sent
+        assert "was run with --inbox-id 101" in capsys.readouterr().err
+
     def test_a_run_whose_every_message_fails_halts_and_says_how_to_go_on(
         self, capsys: pytest.CaptureFixture[str], results: str
     ) -> None:
@@ -54,10 +71,10 @@ class TestSend:
         assert "left      25 rows not ended" in out
         assert (
             "halted    5 messages failed in a row (last: HTTP 404 not_found: inbox_id: no inbox "
-            "999).\n          The rows after them wait: once the cause is fixed, resume "
-            "(--retry-failed re-sends the failed ones too):\n"
+            "999).\n          Nothing after them was sent. Once the cause is fixed (the account, "
+            "the file, or an option such as --inbox-id, given to the resume), resume; the failed "
+            f"rows stay failed unless --retry-failed:\n          broadcaster resume {results}\n"
         ) in out
-        assert f"broadcaster resume {results} --retry-failed" in out
         records = [orjson.loads(line) for line in Path(results).read_bytes().splitlines()]
         assert [r["type"] for r in records if "type" in r] == ["run"] + ["attempt"] * 5 + ["halt"]
         assert sum(1 for r in records if r.get("status") == "failed") == 5
@@ -67,6 +84,10 @@ class TestSend:
         assert main(["report", results, "--format", "json"]) == 1
         (run,) = orjson.loads(capsys.readouterr().out)["runs"]
         assert run["halted"].startswith("5 messages failed in a row")
+        # The file put right, the resume sends every row: nothing was sent under inbox 999.
+        wrong.write_text(SAMPLE.read_text())
+        assert main(["resume", results, "--quiet"]) == 0
+        assert capsys.readouterr().out.startswith("rows      30: 30 sent, 0 failed")
 
     def test_a_second_send_resumes_and_sends_nothing_again(
         self, capsys: pytest.CaptureFixture[str], results: str
