@@ -44,6 +44,7 @@ class AdaptiveRate:
         """A 429 put a new pause in force: the new rate, or None when unchanged (the same
         overload as the last decrease, or at the floor)."""
         if now - self._lowered_at < SETTLE:
+            self._changed_at = now  # the same overload: no climb until CLIMB_EVERY after it
             return None
         new = max(self.ceiling * FLOOR, self.per_second * DECREASE)
         self._lowered_at = self._changed_at = now

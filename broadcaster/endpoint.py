@@ -17,7 +17,9 @@ from broadcaster.credentials import API_KEY, SECRET_ID, SECRET_KEY
 from broadcaster.errors import UsageError
 
 INSECURE_FLAG = "--allow-insecure-http"
-_USERINFO = re.compile(r"(?:(?<=//)|^(?![a-z][a-z0-9+.-]*://))[^/?#]*@", re.IGNORECASE)
+# Everything to the last @ after the scheme (or from the start without one): a password may
+# hold a / ? or # typed raw, so the first of those does not end it.
+_USERINFO = re.compile(r"(?:(?<=//)|^(?![a-z][a-z0-9+.-]*://)).*@", re.IGNORECASE | re.DOTALL)
 
 
 def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> None:

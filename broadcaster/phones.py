@@ -51,8 +51,9 @@ from broadcaster.nanpranges import NanpVerdicts, nanp_rule
 
 _SPACES = " \u00a0\u2007\u202f"  # space, no-break, figure and narrow no-break space
 # Unicode format characters a copy from a web page or a spreadsheet brings along, invisible:
-# zero-width spaces and joiners, direction marks and embeddings, the BOM, the soft hyphen.
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# zero-width spaces and joiners, direction marks, embeddings and isolates, the BOM, the soft
+# hyphen.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _ALLOWED = re.compile(rf"\+?[0-9{_SPACES}\-.()/]*")
 _SPREADSHEET = re.compile(r"\+?[0-9]+(?:\.0+|(?:\.[0-9]+)?[eE][+-]?[0-9]+)")
 _EXTENSION = re.compile(r"[0-9]\W*(?:ext(?:ension)?|x)\W*[0-9]+$", re.IGNORECASE)

@@ -38,6 +38,7 @@ _NOT_RECORDED = frozenset(
         "preview",
         "confirm_above",
         "yes",
+        "allow_insecure_http",  # said again each time: a resume elsewhere must not inherit it
     }
 )
 

@@ -42,3 +42,11 @@ def test_a_decrease_restarts_the_climb_clock() -> None:
     rate.lower(SETTLE)
     assert rate.climb(SETTLE + CLIMB_EVERY - 1) is None
     assert rate.climb(SETTLE + CLIMB_EVERY) is not None
+
+
+def test_a_429_of_the_same_overload_restarts_the_climb_clock_too() -> None:
+    rate = AdaptiveRate(8.0)
+    rate.lower(0.0)
+    assert rate.lower(SETTLE - 1) is None  # the same overload: no second decrease
+    assert rate.climb(CLIMB_EVERY + 1) is None  # but 20 s without a 429 are counted anew
+    assert rate.climb(SETTLE - 1 + CLIMB_EVERY) is not None

@@ -70,7 +70,10 @@ def test_loopback_names() -> None:
         ("http://10.0.0.1/#hunter2", "http://10.0.0.1/#…"),
         ("https://api.heymarket.com", "https://api.heymarket.com"),
         ("user:hunter2@host", "…@host"),  # no scheme: what comes before @ may be one
-        ("host/a@b", "host/a@b"),
+        ("host/a@b", "…@b"),  # no scheme: anything before an @ may be a password
+        ("http://user:pa/ss@example.com:99999", "http://…@example.com:99999"),
+        ("http://user:pa#ss@example.com", "http://…@example.com"),
+        ("http://user:p@ss?x@example.com", "http://…@example.com"),
     ],
 )
 def test_a_url_is_shown_without_what_may_be_a_secret(url: str, shown: str) -> None:
@@ -87,6 +90,9 @@ def test_a_url_is_shown_without_what_may_be_a_secret(url: str, shown: str) -> No
         "ftp://api.example.com/?api_key=hunter2",
         "gopher://x?token=hunter2",
         "user:hunter2@127.0.0.1",
+        "http://user:hun/ter2@example.com:99999",
+        "http://user:hun#ter2@example.com",
+        "http://user:hun?ter2@example.com",
     ],
 )
 def test_a_url_refused_for_any_reason_never_repeats_a_secret(url: str) -> None:
