@@ -119,7 +119,33 @@ def _object(line: bytes) -> dict[str, object] | Problem:
     if len(value) > MAX_COLUMNS:
         return Problem("row", too_many_fields(len(value)))
     problem = None if _within_limits(value, line) else _limits_problem(value, line)
+    if problem is None:
+        problem = _repeated_name(value, line)
     return value if problem is None else problem
+
+
+def _repeated_name(value: dict[str, object], line: bytes) -> Problem | None:
+    """A name given twice in the object (JSON parsers keep the last one silently: a repeated
+    phone_number would send to whichever came last). Told cheaply: each name's quoted form is
+    counted in the line, and only a line where some appears more often than once (a repeat,
+    or a value that happens to read as a name) is parsed again, keeping every pair."""
+    quoted = (b'"' + key.encode(errors="surrogatepass") + b'"' for key in value)
+    if sum(line.count(name) for name in quoted) <= len(value):
+        return None
+    seen: set[str] = set()
+    repeated: list[str] = []
+    # Every object as its list of pairs: the outermost is the one returned.
+    outer = json.loads(line, object_pairs_hook=lambda items: items)
+    for key, _ in outer:
+        if key in seen:
+            repeated.append(key)
+        seen.add(key)
+    if not repeated:
+        return None
+    return Problem(
+        field_name(repeated[0]) or repr(repeated[0]),
+        "is given twice in the object: which one is meant cannot be known",
+    )
 
 
 def _within_limits(value: dict[str, object], line: bytes) -> bool:

@@ -452,8 +452,11 @@ JSONL_CASES = [
             b'{"Phone_Number": "14155550100", "phone_number": "14155550101", "text": "hi"}\n',
             b'{"phone_number": "14155550102", "text": "a", "text": "b"}\n',
         ),
-        problems={1: "phone_number: given twice, as 'Phone_Number' and as 'phone_number'"},
-        good=1,
+        problems={
+            1: "phone_number: given twice, as 'Phone_Number' and as 'phone_number'",
+            2: "text: is given twice in the object: which one is meant cannot be known",
+        },
+        good=0,
     ),
     Case(
         "a BOM and CRLF line ends",

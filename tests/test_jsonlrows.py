@@ -166,9 +166,12 @@ class TestHostileJsonl:
         path = write("c.jsonl", line + b"\n")
         assert rows_of(path) == [Record(1, fields)]
 
-    def test_a_key_given_twice_keeps_the_last_value_as_json_parsers_do(self, write: Write) -> None:
+    def test_a_key_given_twice_is_refused_not_read_last_wins(self, write: Write) -> None:
         path = write("c.jsonl", b'{"a": 1, "a": 2, "chat_id": 3}\n')
-        assert rows_of(path) == [Record(1, {"a": 2, "chat_id": 3})]
+        (record,) = rows_of(path)
+        assert str(record.problem) == (
+            "a: is given twice in the object: which one is meant cannot be known"
+        )
 
     @pytest.mark.parametrize(
         ("name", "content"),
@@ -330,3 +333,28 @@ class TestArbitraryLongLines:
                     rows_of(path, "jsonl")
                 return
             assert rows_of(path, "jsonl") == expected
+
+
+class TestRepeatedNames:
+    """JSON parsers keep the last of a repeated name silently: a row that gives phone_number
+    twice would be sent to whichever came last."""
+
+    def test_a_name_given_twice_is_a_row_problem(self, write: Write) -> None:
+        line = b'{"phone_number":"+14155550133","text":"Hi","phone_number":"+14155550134"}\n'
+        (record,) = rows_of(write("r.jsonl", line))
+        assert record.problem is not None
+        assert (record.problem.field, record.problem.reason) == (
+            "phone_number",
+            "is given twice in the object: which one is meant cannot be known",
+        )
+
+    def test_a_value_that_reads_as_a_name_is_no_repeat(self, write: Write) -> None:
+        line = b'{"phone_number":"+14155550133","text":"\\"phone_number\\" is ok"}\n'
+        (record,) = rows_of(write("r.jsonl", line))
+        assert record.problem is None
+        assert record.fields["phone_number"] == "+14155550133"
+
+    def test_a_name_repeated_inside_a_nested_value_is_not_the_rows(self, write: Write) -> None:
+        line = b'{"phone_number":"+14155550133","text":"Hi","v":[{"text":1}]}\n'
+        (record,) = rows_of(write("r.jsonl", line))
+        assert record.problem is None or record.problem.field != "text"
