@@ -137,7 +137,9 @@ class Engine:
         # Where a message in doubt is looked up (lookup.py), when the sender can: each page
         # read waits its turn in the schedule.
         self._conversations = (
-            Paced(sender, pacer.wait) if isinstance(sender, Conversations) else None
+            Paced(sender, pacer.wait, self._lookup_left)
+            if isinstance(sender, Conversations)
+            else None
         )
         self._triage = Triage(settings.defaults.campaign, recorder.state, settings.retry_failed)
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue(settings.concurrency * 2)
@@ -292,6 +294,9 @@ class Engine:
                 return
             if look and await self._found(go):
                 return
+
+    def _lookup_left(self, at: float) -> None:
+        self.tally.note_request(at, lookup=True)
 
     def _leaving(self, go: _Delivery) -> None:
         """An attempt leaves. The first one's time is kept (one in doubt keeps its first

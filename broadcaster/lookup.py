@@ -53,13 +53,20 @@ class Paced:
     lookup is a request, under the same rate limit as the sends. ``left_at``: when the last
     one left (what a 429 to it is judged by)."""
 
-    def __init__(self, conversations: Conversations, wait: Callable[[], Awaitable[float]]) -> None:
+    def __init__(
+        self,
+        conversations: Conversations,
+        wait: Callable[[], Awaitable[float]],
+        left: Callable[[float], object] = lambda _: None,
+    ) -> None:
         self._conversations = conversations
         self._wait = wait
+        self._left = left  # told when each page's request leaves
         self.left_at = 0.0
 
     async def messages(self, phone: str, inbox: int, before: int | None) -> Page:
         self.left_at = await self._wait()
+        self._left(self.left_at)
         return await self._conversations.messages(phone, inbox, before)
 
 

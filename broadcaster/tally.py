@@ -29,6 +29,7 @@ class Tally:
     first_request: float | None = None
     last_request: float | None = None
     input_done: bool = False  # every row of the input was read
+    lookup_pages: int = 0  # requests for history pages: under the rate, as sends are
     looked_up: int = 0  # lookups of messages in doubt in their conversations (one or more each)
     found: int = 0  # of those, found committed: recorded sent, not sent again
     untold: int = 0  # of those, the history could not tell: sent again, same local_id
@@ -50,11 +51,16 @@ class Tally:
             self.latency_total += latency
             self.latency_max = max(self.latency_max, latency)
 
-    def note_request(self, at: float) -> None:
-        self.attempts += 1
+    def note_request(self, at: float, *, lookup: bool = False) -> None:
+        """A request left at ``at``: an attempt to send, or a page of a lookup."""
+        if lookup:
+            self.lookup_pages += 1
+        else:
+            self.attempts += 1
         if self.first_request is None:
             self.first_request = at
-        self.last_request = at
+        if self.last_request is None or at > self.last_request:  # workers note out of order
+            self.last_request = at
 
     @property
     def settled(self) -> int:
@@ -68,11 +74,11 @@ class Tally:
 
     @property
     def mean_rate(self) -> float | None:
-        """Requests a second between the first and the last (None under two requests)."""
+        """Requests a second between the first and the last, lookups' too (None under two)."""
         if self.first_request is None or self.last_request is None:
             return None
         span = self.last_request - self.first_request
-        return (self.attempts - 1) / span if span > 0 else None
+        return (self.attempts + self.lookup_pages - 1) / span if span > 0 else None
 
     @property
     def problems(self) -> int:

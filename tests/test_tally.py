@@ -24,3 +24,12 @@ class TestTally:
         for at in (10.0, 10.5, 11.0):
             tally.note_request(at)
         assert tally.mean_rate == 2.0
+
+
+def test_lookup_pages_count_in_the_rate_but_not_as_attempts() -> None:
+    tally = Tally()
+    for at in (0.0, 0.5, 1.0):
+        tally.note_request(at)
+    tally.note_request(0.75, lookup=True)
+    assert (tally.attempts, tally.lookup_pages) == (3, 1)
+    assert tally.mean_rate == 3.0  # four requests in one second
