@@ -10,6 +10,7 @@ from broadcaster.errors import UsageError
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 _RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*([smh]))?\s*")
+_WHOLE_FROM = 10  # a rate shown from here on is a whole number: 307/m, not 307.2/m
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,9 @@ class Rate:
 
     def shown(self, per_second: float) -> str:
         """Another rate in this one's unit: ``288/m`` beside an asked ``480/m``."""
-        return f"{per_second * self.period:.4g}/{self.unit}"
+        count = per_second * self.period
+        whole = count >= _WHOLE_FROM
+        return f"{count:,.0f}/{self.unit}" if whole else f"{count:.2g}/{self.unit}"
 
 
 def parse_rate(text: str) -> Rate:

@@ -49,3 +49,9 @@ class TestDuration:
 )
 def test_a_recorded_rate_is_described_for_a_person(recorded: object, said: str) -> None:
     assert describe_rate(recorded) == said
+
+
+def test_another_rate_is_shown_in_this_ones_unit_without_false_precision() -> None:
+    assert Rate(480, 60).shown(5.12) == "307/m"
+    assert Rate(8).shown(0.5) == "0.5/s"
+    assert Rate(100_000, 3600).shown(20.0) == "72,000/h"
