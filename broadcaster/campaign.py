@@ -533,9 +533,9 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
         lines += [
             f"halted    {engine.halted}.",
             (
-                "          Nothing after them was sent. Once the cause is fixed (the account, "
-                "the file, or an option such as --inbox-id, given to the resume), resume; the "
-                "failed rows stay failed unless --retry-failed:"
+                "          The requests in flight finished; nothing else was sent. Once the "
+                "cause is fixed (the account, the file, or an option such as --inbox-id, given "
+                "to the resume), resume; the failed rows stay failed unless --retry-failed:"
             ),
             resume,
         ]

@@ -71,9 +71,10 @@ class TestSend:
         assert "left      25 rows not ended" in out
         assert (
             "halted    5 messages failed in a row (last: HTTP 404 not_found: inbox_id: no inbox "
-            "999).\n          Nothing after them was sent. Once the cause is fixed (the account, "
-            "the file, or an option such as --inbox-id, given to the resume), resume; the failed "
-            f"rows stay failed unless --retry-failed:\n          broadcaster resume {results}\n"
+            "999).\n          The requests in flight finished; nothing else was sent. Once the "
+            "cause is fixed (the account, the file, or an option such as --inbox-id, given to the "
+            "resume), resume; the failed rows stay failed unless --retry-failed:\n"
+            f"          broadcaster resume {results}\n"
         ) in out
         records = [orjson.loads(line) for line in Path(results).read_bytes().splitlines()]
         assert [r["type"] for r in records if "type" in r] == ["run"] + ["attempt"] * 5 + ["halt"]
