@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -32,3 +34,16 @@ def error_of(path: str) -> str:
     with pytest.raises(InputError) as caught:
         rows_of(path)
     return str(caught.value)
+
+
+def peak_reading(path: str) -> int:
+    """The most memory (tracemalloc) reading every row of ``path`` took at once; a file the
+    reader refuses as a whole counts up to where it did."""
+    tracemalloc.start()
+    try:
+        with contextlib.suppress(InputError), read_rows(path) as rows:
+            for _ in rows:
+                pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

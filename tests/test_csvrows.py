@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import tracemalloc
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reading import Write, error_of, problems_of, rows_of
+from reading import Write, error_of, peak_reading, problems_of, rows_of
 
 from broadcaster import csvrows
 from broadcaster.errors import InputError
@@ -144,18 +143,6 @@ def _lines_and_problems(path: str) -> list[tuple[int, str | None]]:
     return [(r.line, None if r.problem is None else str(r.problem)) for r in rows_of(path)]
 
 
-def _peak_reading(path: str) -> int:
-    """The most memory reading every row of the file took at once (tracemalloc)."""
-    tracemalloc.start()
-    try:
-        with read_rows(path) as rows:
-            for _ in rows:
-                pass
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 class TestLongRows:
     """A record past MAX_ROW_BYTES is refused unread: no line is held whole."""
 
@@ -227,7 +214,7 @@ class TestLongRows:
 
     def test_a_10_mb_line_is_read_in_bounded_memory(self, write: Write) -> None:
         path = write("c.csv", "phone_number,text\n1," + "x" * 10_000_000 + "\n2,ok\n")
-        assert _peak_reading(path) < 4 * MAX_ROW_BYTES
+        assert peak_reading(path) < 4 * MAX_ROW_BYTES
 
     def test_many_short_fields_before_a_long_one_cost_no_memory_each(self, write: Write) -> None:
         """The record the csv module gave up on is scanned for the long field's column without
@@ -238,7 +225,7 @@ class TestLongRows:
             (2, "column 400002: is longer than the limit of 131,072 characters"),
             (3, None),
         ]
-        assert _peak_reading(path) < 8 * MAX_ROW_BYTES
+        assert peak_reading(path) < 8 * MAX_ROW_BYTES
 
 
 class TestArbitraryLongRows:

@@ -23,7 +23,7 @@ import pytest
 from hostile import CASES, HEADER, OPTIONS, ROW_TOO_LONG, TEN_MB, Case, csv_row, jsonl_row
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reading import Write
+from reading import Write, peak_reading
 
 from broadcaster.cli import main
 from broadcaster.columns import API_FIELDS
@@ -227,21 +227,6 @@ def _end_of_file(fifo: Path) -> None:
     """Open and close ``fifo`` for writing: a reader waiting in its open reads an end of file."""
     with contextlib.suppress(OSError):  # ENXIO: no reader is waiting
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-
-
-def peak_reading(path: str) -> int:
-    """The most memory (tracemalloc) reading every row of ``path`` took at once."""
-    tracemalloc.start()
-    try:
-        with read_rows(path) as rows:
-            for _ in rows:
-                pass
-    except InputError:
-        pass
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
 
 
 class TestMemory:

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from reading import TOO_LONG, Write, error_of, rows_of
+from reading import TOO_LONG, Write, error_of, peak_reading, rows_of
 
 from broadcaster import jsonlrows
 from broadcaster.columns import field_name
@@ -186,18 +186,6 @@ class TestHostileJsonl:
         assert _memory_held_after_first_row(write(name, content)) < 1_000_000
 
 
-def _peak_reading(path: str) -> int:
-    """The most memory reading every row of the file took at once (tracemalloc)."""
-    tracemalloc.start()
-    try:
-        with read_rows(path) as rows:
-            for _ in rows:
-                pass
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 class TestLongLines:
     """A line past MAX_ROW_BYTES is refused unparsed: orjson takes 13 to 50 times a line's
     length to parse it (130 MB for a 10 MB string, 430 MB for 10 MB of ``[]``)."""
@@ -234,7 +222,7 @@ class TestLongLines:
             (1, f"row: {ROW_TOO_LONG}"),
             (2, "None"),
         ]
-        assert _peak_reading(path) < 4 * MAX_ROW_BYTES
+        assert peak_reading(path) < 4 * MAX_ROW_BYTES
 
 
 _JSON_SCALARS = (
