@@ -149,10 +149,7 @@ class HttpSender:
                 answer = await response.read()
                 status, response_headers = response.status, response.headers
         except (TimeoutError, aiohttp.ClientError) as exc:
-            connected = not isinstance(exc, aiohttp.ClientConnectorError)
-            error = _transport_error(exc, self._timeout)
-            timed_out = isinstance(exc, TimeoutError)
-            return Reply("retry", error=error, connected=connected, timed_out=timed_out)
+            return _unanswered(exc, self._timeout)
         return classify(status, response_headers, answer, self._wall_clock())
 
     async def messages(self, phone: str, inbox: int, before: int | None) -> Page:
@@ -170,9 +167,7 @@ class HttpSender:
                 answer = await response.read()
                 status, response_headers = response.status, response.headers
         except (TimeoutError, aiohttp.ClientError) as exc:
-            connected = not isinstance(exc, aiohttp.ClientConnectorError)
-            error = _transport_error(exc, self._timeout)
-            return Page(failure=Reply("retry", error=error, connected=connected))
+            return Page(failure=_unanswered(exc, self._timeout))
         request_id = response_headers.get("X-Request-Id")
         payload = _json(answer) if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES else None
         if isinstance(payload, list) and all(isinstance(item, dict) for item in payload):
@@ -182,6 +177,16 @@ class HttpSender:
             error = f"HTTP {status} with a body that is not a list of messages: {_shown(answer)}"
             failure = Reply("retry", status, request_id, error=error)
         return Page(failure=failure, request_id=request_id)
+
+
+def _unanswered(exc: TimeoutError | aiohttp.ClientError, timeout: float) -> Reply:
+    """A request that got no answer: to be retried; whether it left, and whether it timed out."""
+    return Reply(
+        "retry",
+        error=_transport_error(exc, timeout),
+        connected=not isinstance(exc, aiohttp.ClientConnectorError),
+        timed_out=isinstance(exc, TimeoutError),
+    )
 
 
 def _transport_error(exc: TimeoutError | aiohttp.ClientError, timeout: float) -> str:
