@@ -16,7 +16,7 @@ from broadcaster.cli import main
 from broadcaster.credentials import ApiKey
 from broadcaster.journal import Journal
 from broadcaster.rate import Rate
-from broadcaster.reconcile import reconcile, write_summary
+from broadcaster.reconcile import Reconciled, reconcile, write_summary
 from broadcaster.sandbox import STATE, SandboxConfig, create_app
 from broadcaster.settings import Settings
 
@@ -42,6 +42,18 @@ def options(url: str) -> list[str]:
 
 def lines(path: str) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in Path(path).read_bytes().splitlines()]
+
+
+async def reconciled(path: Path, records: list[dict[str, Any]], api: str) -> Reconciled:
+    """Reconcile a journal of these ``records`` (the first a run header) against ``api``."""
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    recorded = Settings.from_record(records[0]["settings"])
+    settings = dataclasses.replace(recorded, base_url=api, results=str(path))
+    journal = Journal.open(str(path))
+    try:
+        return await reconcile(settings, journal, ApiKey("k"))
+    finally:
+        journal.close()
 
 
 async def test_found_rows_are_recorded_sent_and_the_rest_said(
@@ -73,13 +85,7 @@ async def test_found_rows_are_recorded_sent_and_the_rest_said(
         {"status": "failed", "key": key[5], "row": 5, **doubt},
         {"status": "sent", "key": key[6], "row": 6, "id": 1},
     ]
-    journal_path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
-    settings = dataclasses.replace(
-        Settings.from_record(ran[0]["settings"]), base_url=api, results=str(journal_path)
-    )
-    journal = Journal.open(str(journal_path))
-    result = await reconcile(settings, journal, ApiKey("k"))
-    journal.close()
+    result = await reconciled(journal_path, records, api)
     assert result.in_doubt == 4
     assert result.found == [(2, committed[key[2]]), (4, committed[key[4]])]
     assert result.not_committed == [3, 5]
@@ -118,13 +124,7 @@ async def test_a_list_broadcast_cannot_be_told(
     (sent,) = [r for r in ran if "status" in r]
     journal_path = tmp_path / "crashed.jsonl"
     crashed = [ran[0], {"type": "attempt", "key": sent["key"]}]
-    journal_path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in crashed))
-    settings = dataclasses.replace(
-        Settings.from_record(ran[0]["settings"]), base_url=api, results=str(journal_path)
-    )
-    journal = Journal.open(str(journal_path))
-    result = await reconcile(settings, journal, ApiKey("k"))
-    journal.close()
+    result = await reconciled(journal_path, crashed, api)
     assert not result.settled
     ((line, why),) = result.untold
     assert line == 2
