@@ -121,7 +121,7 @@ class Progress:
             "eta_seconds": None if eta is None else round(eta),
         }
         if _lowered(tally, self._asked):
-            fields["rate_in_force"] = tally.rate_in_force
+            fields["rate_in_force"] = round(tally.rate_in_force or 0.0, 3)
         if self._pause is not None:
             fields |= {
                 "paused_seconds": round(self._pause.left, 1),
