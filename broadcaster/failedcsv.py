@@ -7,7 +7,9 @@ order, each with ``reason``, ``line`` and ``replaces`` (the key of the record it
 report counts a fixed row once). Fixed in a spreadsheet and sent with
 ``broadcaster resume RESULTS --input FILE --retry-failed``, a fixed row goes out: a new message,
 or (``creator_id`` is not part of a key) its failed message again with the same ``local_id``;
-an unchanged invalid row keeps its record, and a row already sent is not in the file.
+an unchanged invalid row keeps its record, and a row already sent is not in the file. A failed
+row in doubt (an attempt may have been committed) is held back: a fix would be another message,
+sent again; ``broadcaster reconcile`` settles it.
 
 A cell that a spreadsheet would take for a formula (``= + - @``, a tab or a carriage return
 first) is written with a ``'`` in front; the reader takes that ``'`` off again.
@@ -45,6 +47,7 @@ class Exported:
     failed: int
     invalid: int
     not_ended: int  # rows of the input with no record yet: not exported, a resume sends them
+    in_doubt: int = 0  # failed rows an attempt of which may have been committed: held back
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +77,21 @@ def write_failed_csv(figures: JournalFigures, out: str) -> Exported:
         )
     columns: dict[str, None] = {}
     rows = []
-    not_ended = 0
-    for triaged in rows_of_run(read_journal(figures.path), header):
+    not_ended = in_doubt = 0
+    state = read_journal(figures.path)
+    for triaged in rows_of_run(state, header):
         columns.update(dict.fromkeys(triaged.record.fields))
         row = _to_fix(triaged, figures)
-        if row is not None:
+        if row is not None and row.key in state.in_doubt:
+            # Its message may have been sent: a fix would be a new message, sent again. It is
+            # settled by reconcile (a lookup), not by a fix.
+            in_doubt += 1
+        elif row is not None:
             rows.append(row)
         not_ended += not isinstance(triaged.decision, Settled)
     _write(out, _names(list(columns)), rows)
     failed = sum(1 for row in rows if row.status == "failed")
-    return Exported(out, failed, len(rows) - failed, not_ended)
+    return Exported(out, failed, len(rows) - failed, not_ended, in_doubt)
 
 
 def _to_fix(triaged: Triaged, figures: JournalFigures) -> _Row | None:

@@ -85,6 +85,27 @@ class TestExport:
         assert rows[1]["reason"].startswith("phone_number: '12' is not a valid phone number")
         assert rows[0]["phone_number"] == "'+14155550101"  # a formula to a spreadsheet
 
+    def test_a_failure_in_doubt_is_held_back_for_reconcile(
+        self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Its message may have been sent: a fixed row would be another message, sent
+        again. It is left out, and the export says how to settle it."""
+        _, results = sent
+        records = [orjson.loads(line) for line in Path(results).read_bytes().splitlines()]
+        for record in records:
+            if record.get("status") == "failed":
+                record["in_doubt"] = "2026-11-26T10:00:00.000+00:00"
+        Path(results).write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+        fix = tmp_path / "fix.csv"
+        assert main(["report", results, "--failed-csv", str(fix)]) == 1
+        said = capsys.readouterr().out
+        assert f"wrote 2 rows (0 failed, 2 invalid) to {fix}" in said
+        assert (
+            "1 failed row in doubt (an attempt may have been sent) left out: a fix would send "
+            f"them again; broadcaster reconcile {results} looks them up first"
+        ) in said
+        assert [row["line"] for row in exported(fix)] == ["4", "6"]
+
     def test_an_input_changed_since_the_run_is_refused(
         self, sent: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

@@ -82,6 +82,8 @@ def report(
 
 
 def _exported(exported: Exported, journal: str) -> str:
+    from broadcaster.summary import counted  # noqa: PLC0415 - see report()
+
     rows = exported.failed + exported.invalid
     said = (
         f"wrote {rows:,} rows ({exported.failed:,} failed, {exported.invalid:,} invalid) "
@@ -97,6 +99,12 @@ def _exported(exported: Exported, journal: str) -> str:
         said += (
             f". {exported.not_ended:,} rows of the input have no record yet: send them first, "
             f"with broadcaster resume {shlex.quote(journal)}"
+        )
+    if exported.in_doubt:
+        said += (
+            f". {counted(exported.in_doubt, 'failed row')} in doubt (an attempt may have been "
+            f"sent) left out: a fix would send them again; broadcaster reconcile "
+            f"{shlex.quote(journal)} looks them up first"
         )
     return said
 
