@@ -168,9 +168,7 @@ def _if_finished(settings: Settings, digest: str | None, timing: Timing, out: Te
             return None
         journal.state.headers.extend(done.headers)
         last = last_run(journal.state.headers)
-        if last is not None and _reshaped(settings, last.settings) is not None:
-            return None  # other messages: the full path tells whether that may be
-        _check_campaign(settings, last, recorded=True, sent=True)
+        _check_campaign(settings, last, recorded=True)
         log.info("resuming", already_recorded=done.rows, note="every row has its record")
         journal.write_header(RunHeader.for_run(settings, digest).record())
         tally = Tally(rows=done.rows, earlier=done.statuses, input_done=True)
@@ -215,8 +213,7 @@ def _announce(settings: Settings, recorder: Journal | MemoryJournal, digest: str
     with this ``digest``."""
     state = recorder.state
     last = last_run(state.headers)
-    sent = state.sent_any or bool(state.in_doubt)
-    _check_campaign(settings, last, recorded=bool(state.statuses), sent=sent)
+    _check_campaign(settings, last, recorded=bool(state.statuses) or bool(state.in_doubt))
     if state.damaged:
         log.warning(
             "damaged lines",
@@ -235,18 +232,14 @@ def _announce(settings: Settings, recorder: Journal | MemoryJournal, digest: str
         recorder.write_header(RunHeader.for_run(settings, digest).record())
 
 
-def _check_campaign(
-    settings: Settings, last: RunHeader | None, *, recorded: bool, sent: bool
-) -> None:
+def _check_campaign(settings: Settings, last: RunHeader | None, *, recorded: bool) -> None:
     """A journal holds one campaign: another name, or another default for every message's
-    content, would give every message a new key, and send it again (``sent``: once a message
-    was, or may have been, sent; before, a wrong --inbox-id the API refused every time can be
-    put right); and one destination (``recorded``: once it holds an outcome)."""
+    content, would give every message a new key, and send it again; and one destination
+    (``recorded``: once it holds an outcome or an attempt)."""
     if last is None:
         return
-    if sent:
-        _check_message_defaults(settings, last.settings)
     if recorded:
+        _check_message_defaults(settings, last.settings)
         check_destination(settings, last.settings)
     campaign = settings.defaults.campaign
     if last.campaign in (None, campaign):
@@ -534,8 +527,9 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
             f"halted    {engine.halted}.",
             (
                 "          The requests in flight finished; nothing else was sent. Once the "
-                "cause is fixed (the account, the file, or an option such as --inbox-id, given "
-                "to the resume), resume; the failed rows stay failed unless --retry-failed:"
+                "cause is fixed (the account, or the file), resume; the failed rows stay failed "
+                "unless --retry-failed. A wrong --inbox-id or --text makes other messages: send "
+                "them with a journal of their own (--results NEW)."
             ),
             resume,
         ]

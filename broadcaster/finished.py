@@ -29,7 +29,7 @@ import orjson
 
 from broadcaster import __version__
 from broadcaster.inputs import STDIN
-from broadcaster.journal import READ, REPLACED, RUN, attempted
+from broadcaster.journal import ATTEMPT_HEAD, READ, REPLACED, RUN
 from broadcaster.outcome import STATUSES, Status
 from broadcaster.settings import Settings
 
@@ -42,6 +42,7 @@ _PLAIN_OUTCOME = re.compile(
     rb'"row":([1-9][0-9]{0,17}),.*,"at":"[^"\\]*"\}\r?\n?',
     re.DOTALL,
 )
+_ATTEMPT_END = b'"}\n'
 _READ_MARKER = b'{"type":"' + READ.encode() + b'"'
 _CODES: dict[object, int] = {status: code for code, status in enumerate(STATUSES, start=1)}
 _BYTE_CODES = {str(status).encode(): code for status, code in _CODES.items()}
@@ -93,11 +94,11 @@ class _Scan:
 
     def add(self, line: bytes) -> bool:
         """Take one line; False when the scan cannot be sure (the full path decides)."""
+        if line.startswith(ATTEMPT_HEAD) and line.endswith(_ATTEMPT_END):
+            return True  # an attempt marker, whole (a torn one never ends so): no row's
         plain = _PLAIN_OUTCOME.fullmatch(line)
-        if plain is not None:  # nearly every line: the parse is spared
+        if plain is not None:  # nearly every other line: the parse is spared
             return self._ended(int(plain[2]), _BYTE_CODES[plain[1]])
-        if attempted(line) is not None:
-            return True  # an attempt marker, whole: it settles no row
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 import stat
 import time
 from collections import Counter
@@ -54,8 +53,10 @@ SYNC_INTERVAL = 1.0
 # How a journal's first line begins (orjson keeps the order records are built in); a line torn
 # by a crash still begins so, or is the start of one of these.
 RUN_START = b'{"type":"run"'  # how a run header's line begins
-# An attempt marker's line as written: read without a parse (half a journal's lines).
-_ATTEMPT_LINE = re.compile(rb'\{"type":"attempt","key":"([^"\\]*)","at":"([^"\\]*)"\}\n')
+# An attempt marker's line as written, read without a parse (half a journal's lines).
+ATTEMPT_HEAD = b'{"type":"attempt","key":"'
+_ATTEMPT_MID, _ATTEMPT_END = b'","at":"', b'"}\n'
+_BACKSLASH, _QUOTE = ord("\\"), ord('"')
 
 _FIRST_LINE_FORMS = (RUN_START, b'{"status":"')
 _FIRST_LINE_LIMIT = 1 << 20
@@ -82,7 +83,6 @@ class JournalState:
     # first attempt (None when unknown), before which nothing found is it. Few: a run's
     # attempts each end with an outcome.
     in_doubt: dict[str, str | None] = field(default_factory=dict)
-    sent_any: bool = False  # whether any message is recorded sent
 
     def apply(self, record: object) -> None:
         if not isinstance(record, dict):
@@ -125,7 +125,6 @@ class JournalState:
             return
         if status == "invalid":
             self.invalid[key] += 1
-        self.sent_any = self.sent_any or status == "sent"
         self.statuses[key] = status
 
 
@@ -145,11 +144,14 @@ def attempted(line: bytes) -> tuple[str, str] | None:
     """The key and time of a whole attempt marker's line as ``Journal.attempt`` writes it,
     without a parse; None for any other line, which a parse then reads (a torn one never
     ends as a whole one does; an escaped key is parsed too)."""
-    match = _ATTEMPT_LINE.fullmatch(line)
-    if match is None:
+    if not (line.startswith(ATTEMPT_HEAD) and line.endswith(_ATTEMPT_END)):
         return None
+    key, mid, at = line[len(ATTEMPT_HEAD) : -len(_ATTEMPT_END)].partition(_ATTEMPT_MID)
+    # A quote inside a JSON string is escaped: no backslash, no quote, and the first mid is it.
+    if not mid or _BACKSLASH in key or _BACKSLASH in at or _QUOTE in at:  # bytes as ints:
+        return None  # a byte is looked for several times faster so
     try:
-        return match[1].decode(), match[2].decode()
+        return key.decode(), at.decode()
     except UnicodeDecodeError:
         return None
 

@@ -40,22 +40,22 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class TestSend:
-    def test_a_wrong_inbox_option_can_be_put_right_while_nothing_was_sent(
+    def test_a_wrong_inbox_option_is_put_right_with_a_journal_of_its_own(
         self, capsys: pytest.CaptureFixture[str], results: str, tmp_path: Path
     ) -> None:
-        """--inbox-id shapes every key, so a journal refuses another once a message was sent.
-        Before, a wrong one the API refused every time is put right on the resume."""
+        """--inbox-id shapes every key: the journal refuses another (its records would stand
+        beside the new messages'); the new messages go with a journal of their own."""
         source = tmp_path / "plain.csv"
         source.write_text(
             "phone_number,first_name\n" + "".join(f"+1415555{n:04d},P{n}\n" for n in range(10))
         )
-        options = [*OPTIONS, "--creator-id", "55", "--results", results, "--quiet"]
-        assert main(["send", str(source), *options, "--inbox-id", "999"]) == 1
+        options = [*OPTIONS, "--creator-id", "55", "--quiet"]
+        assert main(["send", str(source), *options, "--results", results, "--inbox-id", "999"]) == 1
         capsys.readouterr()
-        assert main(["resume", results, "--inbox-id", "101"]) == 0
-        assert capsys.readouterr().out.startswith("rows      10: 10 sent, 0 failed")
-        assert main(["resume", results, "--inbox-id", "102"]) == 2  # now messages were sent
-        assert "was run with --inbox-id 101" in capsys.readouterr().err
+        assert main(["resume", results, "--inbox-id", "101"]) == 2
+        assert "give them a journal of their own with --results" in capsys.readouterr().err
+        fresh = str(tmp_path / "fixed.results.jsonl")
+        assert main(["send", str(source), *options, "--results", fresh, "--inbox-id", "101"]) == 0
 
     def test_a_run_whose_every_message_fails_halts_and_says_how_to_go_on(
         self, capsys: pytest.CaptureFixture[str], results: str
@@ -72,8 +72,9 @@ class TestSend:
         assert (
             "halted    5 messages failed in a row (last: HTTP 404 not_found: inbox_id: no inbox "
             "999).\n          The requests in flight finished; nothing else was sent. Once the "
-            "cause is fixed (the account, the file, or an option such as --inbox-id, given to the "
-            "resume), resume; the failed rows stay failed unless --retry-failed:\n"
+            "cause is fixed (the account, or the file), resume; the failed rows stay failed "
+            "unless --retry-failed. A wrong --inbox-id or --text makes other messages: send them "
+            "with a journal of their own (--results NEW).\n"
             f"          broadcaster resume {results}\n"
         ) in out
         records = [orjson.loads(line) for line in Path(results).read_bytes().splitlines()]
