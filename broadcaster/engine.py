@@ -314,7 +314,7 @@ class Engine:
         if reply.pauses_everyone:
             self._stop_stuck(reply, go.attempts)
             return
-        if look:
+        if look and self.stopped_by is None:  # stopping: in doubt as it stands
             await self._timing.sleep(self._settling_time(reply))
             if self.stopped_by is None and await self._found(go):
                 return
@@ -337,10 +337,10 @@ class Engine:
         message = go.message
         where = {"row": message.line, "key": message.key}
         why = ""
+        self.tally.looked_up += 1
         for tried in range(1, LOOKUP_TRIES + 1):
             started = self._timing.clock()
             verdict = await look_up(self._conversations, message.body, message.key, go.since)
-            self.tally.looked_up += 1
             if isinstance(verdict, Found):
                 self.tally.found += 1
                 log.debug("found", **where, id=verdict.id, note="committed by an earlier attempt")
@@ -397,6 +397,8 @@ class Engine:
         that may have been committed to be); False when the run is stopping instead."""
         if reply.pauses_everyone:
             self._pause_everyone(go.message, reply, sent_at)
+        elif self.stopped_by is not None:
+            return False  # stopping: no wait for an attempt that will not be made
         else:
             delay = self._settings.policy.delay(go.charged, reply.retry_after)
             if look:

@@ -141,8 +141,10 @@ def _match(page: Page, local_id: str, earliest: int | None) -> Found | None:
             continue
         date = message.get("date")
         dated = _unix(date)
-        if earliest is not None and (dated is None or dated < earliest):
+        if earliest is not None and dated is not None and dated < earliest:
             continue  # the same key sent before this run's attempts: another send
+        # A date that cannot be read cannot say it is another send: it is taken for this one
+        # (sending again would be the worse mistake).
         return Found(
             message["id"],  # type: ignore[arg-type] # checked above
             date if isinstance(date, str) else None,

@@ -567,7 +567,8 @@ class TestRowsInDoubt:
         sender = LookingSender(clock, {"a": [DROPPED, SENT]}, [Page(failure=THROTTLED), None])
         engine, journal = make_engine(clock, sender)
         tally = await clock.run(engine.run(rows("a")))
-        assert (tally.looked_up, tally.found, tally.pauses["HTTP 429"]) == (2, 1, 1)
+        assert (tally.looked_up, tally.found, tally.pauses["HTTP 429"]) == (1, 1, 1)
+        assert len(sender.asked) == 2  # the page met by the 429, then the one that found it
         assert len(sender.sends) == 1
         assert [m["type"] for m in journal.markers] == ["attempt", "pause"]
 
@@ -581,7 +582,8 @@ class TestRowsInDoubt:
         engine, _ = make_engine(clock, sender)
         with capture_logs() as logs:
             tally = await clock.run(engine.run(rows("a")))
-        assert (tally.looked_up, tally.untold, len(sender.sends)) == (3, 1, 2)
+        assert (tally.looked_up, tally.untold, len(sender.sends)) == (1, 1, 2)
+        assert len(sender.asked) == 3  # tried three times
         (untold,) = [e for e in logs if e["event"] == "lookup untold"]
         assert untold["reason"] == "the lookup failed: HTTP 503"
 
@@ -1020,3 +1022,25 @@ def test_the_wall_time_is_formatted_as_datetime_writes_it_once_a_millisecond() -
     assert engine._wall_time() is first  # the same millisecond: the text made once
     now[0] = 1_780_000_000.9999996  # rounds to the next second, as datetime rounds
     assert engine._wall_time() == "2026-05-28T20:26:41.000+00:00"
+
+
+async def test_a_stop_during_the_wait_before_a_lookup_does_not_hold_the_run() -> None:
+    """A request that timed out as the run was stopping: no --timeout wait for its lookup;
+    it ends in doubt through its marker, and the run stops at once, not after the grace."""
+    clock = VirtualTime()
+    timed_out = Reply("retry", error="no response within 30s", timed_out=True)
+    sender = LookingSender(clock, {"t0": [timed_out]})
+    sender.latency = 1.0
+    engine, _ = make_engine(clock, sender, rate=Rate(1), concurrency=1, grace=60.0)
+
+    async def stop_soon() -> None:
+        await clock.sleep(0.5)
+        engine.stop("SIGINT")
+
+    async def both() -> None:
+        stopper = asyncio.ensure_future(stop_soon())
+        await engine.run(rows("t0"))
+        await stopper
+
+    await clock.run(both())
+    assert clock.now < 5.0  # neither the 30 s settle nor the 60 s grace

@@ -343,6 +343,18 @@ class TestRepeatedNames:
         assert record.fields["phone_number"] == "+14155550133"
 
     def test_a_name_repeated_inside_a_nested_value_is_not_the_rows(self, write: Write) -> None:
-        line = b'{"phone_number":"+14155550133","text":"Hi","v":[{"text":1}]}\n'
+        line = b'{"phone_number":"+14155550133","text":"Hi","v":{"text":1}}\n'
         (record,) = rows_of(write("r.jsonl", line))
-        assert record.problem is None or record.problem.field != "text"
+        assert record.problem is None or "twice" not in record.problem.reason
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            b'{"phone_number":"14155550001","phone\\u005fnumber":"14155550002","text":"x"}\n',
+            b'{"phone_number" : "14155550001", "text":"x", "phone_number" : "14155550002"}\n',
+        ],
+    )
+    def test_an_escaped_or_spaced_repeat_is_caught_too(self, write: Write, line: bytes) -> None:
+        (record,) = rows_of(write("r.jsonl", line))
+        assert record.problem is not None
+        assert (record.problem.field, "twice" in record.problem.reason) == ("phone_number", True)

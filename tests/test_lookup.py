@@ -131,3 +131,13 @@ async def test_paging_stops_once_the_pages_are_older_than_the_first_attempt() ->
 
 async def test_an_empty_conversation_is_not_found() -> None:
     assert await look_up(History(0), BODY, "k1", "2026-11-26T10:00:00+00:00") == NotFound()
+
+
+async def test_a_match_whose_date_cannot_be_read_is_taken_for_this_one() -> None:
+    """The API's date format is not documented: a date that cannot be read cannot say the
+    message is another send, and sending again would be the worse mistake."""
+    history = History(3)
+    history.stored[1]["date"] = "2026-05-28T20:26:41"  # no offset
+    verdict = await look_up(history, BODY, "k1", "2026-11-26T10:00:00+00:00")
+    assert isinstance(verdict, Found)
+    assert verdict.id == 1
