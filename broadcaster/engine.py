@@ -43,6 +43,7 @@ from broadcaster.lookup import (
     Paced,
     conversation_of,
     look_up,
+    unix_time,
 )
 from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
@@ -265,8 +266,10 @@ class Engine:
         searchable = self._conversations is not None and conversation_of(message.body) is not None
         doubt = self._recorder.state.in_doubt
         go = _Delivery(message, searchable, doubt.get(message.key))
-        if searchable and message.key in doubt and await self._found(go):
-            return
+        if searchable and message.key in doubt:
+            await self._until_settled(go.since)  # in flight at a crash a moment ago, maybe
+            if await self._found(go):
+                return
         while True:
             started = await self._pacer.wait()
             self._leaving(go)  # no await from here until the request has left
@@ -319,6 +322,14 @@ class Engine:
             if self.stopped_by is None and await self._found(go):
                 return
         self._finish(go, reply, latency, in_doubt=go.maybe_committed)
+
+    async def _until_settled(self, since: str | None) -> None:
+        """Wait until an attempt made at ``since`` has had --timeout to be committed."""
+        first = unix_time(since)
+        if first is not None and self.stopped_by is None:
+            left = first + self._settings.timeout - self._timing.wall_clock()
+            if left > 0:
+                await self._timing.sleep(left)
 
     def _settling_time(self, reply: Reply) -> float:
         """How long an attempt that may have been committed is given to be, before a lookup:

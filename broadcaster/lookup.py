@@ -116,7 +116,7 @@ async def look_up(
     if where is None:
         return Unknown("a list broadcast, chat_id or group send has no conversation to search")
     phone, inbox = where
-    earliest = _unix(since)
+    earliest = unix_time(since)
     earliest = None if earliest is None else earliest - CLOCK_SKEW
     before: int | None = None
     for _ in range(PAGES):
@@ -140,7 +140,7 @@ def _match(page: Page, local_id: str, earliest: int | None) -> Found | None:
         if message.get("local_id") != local_id or type(message.get("id")) is not int:
             continue
         date = message.get("date")
-        dated = _unix(date)
+        dated = unix_time(date)
         if earliest is not None and dated is not None and dated < earliest:
             continue  # the same key sent before this run's attempts: another send
         # A date that cannot be read cannot say it is another send: it is taken for this one
@@ -162,13 +162,14 @@ def _oldest(messages: Sequence[Mapping[str, object]]) -> int | None:
     """The unix second of the page's oldest message (the next page is older than it); a
     message of the same second on the page before is missed by the API's own paging, so the
     next page starts one second later."""
-    seconds = [_unix(message.get("date")) for message in messages]
+    seconds = [unix_time(message.get("date")) for message in messages]
     if not seconds or any(second is None for second in seconds):
         return None
     return min(s for s in seconds if s is not None) + 1
 
 
-def _unix(date: object) -> int | None:
+def unix_time(date: object) -> int | None:
+    """An ISO time with its offset as unix seconds; None when it is not one."""
     if not isinstance(date, str):
         return None
     try:

@@ -33,7 +33,7 @@ from broadcaster.errors import CredentialsError, UsageError
 from broadcaster.exits import Exit
 from broadcaster.header import last_run
 from broadcaster.journal import NOT_COMMITTED, Journal
-from broadcaster.lookup import Found, NotFound, Paced, Unknown, Verdict, look_up
+from broadcaster.lookup import Found, NotFound, Paced, Unknown, Verdict, look_up, unix_time
 from broadcaster.outcome import Outcome
 from broadcaster.pacer import Pacer
 from broadcaster.plan import Message, plan
@@ -120,10 +120,23 @@ async def reconcile(
         for message in rows_in_doubt(settings, state.in_doubt):
             seen += 1
             since = state.in_doubt.get(message.key)
-            verdict = await _look_up(paced, pacer, policy, message, since)
+            verdict = _too_recent(since, settings.timeout) or await _look_up(
+                paced, pacer, policy, message, since
+            )
             _record(journal, message, verdict, message.key in failed_in_doubt, result)
     result.not_in_input = result.in_doubt - seen
     return result
+
+
+def _too_recent(since: str | None, timeout: float) -> Unknown | None:
+    """An attempt made less than --timeout ago may still be being worked on: not told yet."""
+    first = unix_time(since)
+    if first is None or time.time() - first >= timeout:
+        return None
+    return Unknown(
+        f"its attempt was made {time.time() - first:.0f}s ago, and the API may still be "
+        "working on it: run reconcile again in a minute"
+    )
 
 
 async def _look_up(

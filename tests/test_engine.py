@@ -1044,3 +1044,32 @@ async def test_a_stop_during_the_wait_before_a_lookup_does_not_hold_the_run() ->
 
     await clock.run(both())
     assert clock.now < 5.0  # neither the 30 s settle nor the 60 s grace
+
+
+async def test_a_row_in_flight_at_a_crash_a_moment_ago_is_looked_up_once_it_had_its_timeout() -> (
+    None
+):
+    """Its attempt left 5 s before this run began: the API may still be working on it, so the
+    lookup waits until --timeout (30 s) has passed since, then finds it."""
+    clock = VirtualTime()
+    first = LookingSender(clock)
+    engine, journal = make_engine(clock, first)
+    await clock.run(engine.run(rows("a")))
+    (outcome,) = journal.outcomes
+    state = JournalState()
+    state.in_doubt[outcome.key] = "2026-05-28T20:26:35+00:00"  # 5 s before the wall clock
+    again = LookingSender(clock)
+    again.committed = first.committed
+    asked: list[float] = []
+    real = again.messages
+
+    async def noted(phone: str, inbox: int, before: int | None) -> Page:
+        asked.append(clock.now)
+        return await real(phone, inbox, before)
+
+    again.messages = noted  # type: ignore[method-assign]
+    start = clock.now
+    engine, journal = make_engine(clock, again, journal=MemoryJournal(state))
+    tally = await clock.run(engine.run(rows("a")))
+    assert asked[0] - start >= 25.0
+    assert (tally.found, len(again.sends)) == (1, 0)

@@ -71,7 +71,7 @@ def send_args(path: str, url: str) -> list[str]:
     return [
         "send", path, "--base-url", url, "--rate", "0", "--concurrency", "8",
         "--inbox-id", "101", "--creator-id", "55", "--text", "Hi {{name}}",
-        "--backoff-base", "0.005", "--backoff-cap", "0.02", "--grace", "20",
+        "--backoff-base", "0.005", "--backoff-cap", "0.02", "--grace", "20", "--timeout", "2",
     ]  # fmt: skip
 
 

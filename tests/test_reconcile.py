@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,22 @@ def test_the_report_counts_the_rows_in_doubt_and_says_how_to_settle_them(
     assert f"broadcaster reconcile {journal} looks them up" in left["note"]
     assert main(["report", journal]) == 1
     assert "1 message in doubt" in capsys.readouterr().out
+
+
+async def test_an_attempt_made_a_moment_ago_is_not_told_yet(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    """Reconcile run right after a crash: the API may still be working on the request, so a
+    lookup that finds nothing could not end its doubt."""
+    api, _ = await sandbox_url(aiohttp_server)
+    path = write_campaign(tmp_path / "spring.csv", ROWS[:1])
+    assert (await send([path, *options(api)]))[0] == 0
+    ran = lines(path + ".results.jsonl")
+    (sent,) = [r for r in ran if "status" in r]
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    result = await reconciled(
+        tmp_path / "j.jsonl", [ran[0], {"type": "attempt", "key": sent["key"], "at": now}], api
+    )
+    ((line, why),) = result.untold
+    assert line == 2
+    assert "the API may still be working on it: run reconcile again in a minute" in why
