@@ -146,6 +146,7 @@ class Engine:
         # Messages of this run not yet ended, with the duplicates that wait for their outcome.
         self._waiting: dict[str, list[Duplicate]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._group: asyncio.TaskGroup | None = None
         self._in_request: set[asyncio.Task[object]] = set()
         self._grace: asyncio.Task[None] | None = None
         paced = not settings.rate.unpaced and settings.adaptive
@@ -171,6 +172,7 @@ class Engine:
                     group.create_task(self._work()) for _ in range(self._settings.concurrency)
                 ]
                 ticker = group.create_task(self._tick(tick))
+                self._group = group
                 self._tasks = [producer, *workers]
                 await asyncio.wait(workers)
                 producer.cancel()  # after a stop it may still be waiting to queue a message
@@ -267,9 +269,29 @@ class Engine:
         doubt = self._recorder.state.in_doubt
         go = _Delivery(message, searchable, doubt.get(message.key))
         if searchable and message.key in doubt:
-            await self._until_settled(go.since)  # in flight at a crash a moment ago, maybe
+            if self._unsettled(go.since) > 0 and self._group is not None:
+                self._later(go)  # in flight at a crash a moment ago: no worker waits for it
+                return
             if await self._found(go):
                 return
+        await self._send(go, task)
+
+    def _later(self, go: _Delivery) -> None:
+        """Deliver a message in doubt once --timeout has passed since its attempt, in a task of
+        its own (stopped as a worker is)."""
+
+        async def deliver() -> None:
+            await self._timing.sleep(self._unsettled(go.since))
+            if self.stopped_by is None and not await self._found(go):
+                await self._send(go, later)
+
+        assert self._group is not None  # noqa: S101 - the run's
+        later = self._group.create_task(deliver())
+        self._tasks.append(later)
+
+    async def _send(self, go: _Delivery, task: asyncio.Task[Any]) -> None:
+        """Attempt a message until it ends (``task``: the one its requests are made in)."""
+        message, searchable = go.message, go.searchable
         while True:
             started = await self._pacer.wait()
             self._leaving(go)  # no await from here until the request has left
@@ -323,13 +345,12 @@ class Engine:
                 return
         self._finish(go, reply, latency, in_doubt=go.maybe_committed)
 
-    async def _until_settled(self, since: str | None) -> None:
-        """Wait until an attempt made at ``since`` has had --timeout to be committed."""
+    def _unsettled(self, since: str | None) -> float:
+        """The seconds until an attempt made at ``since`` has had --timeout to be committed."""
         first = unix_time(since)
-        if first is not None and self.stopped_by is None:
-            left = first + self._settings.timeout - self._timing.wall_clock()
-            if left > 0:
-                await self._timing.sleep(left)
+        if first is None:
+            return 0.0
+        return max(0.0, first + self._settings.timeout - self._timing.wall_clock())
 
     def _settling_time(self, reply: Reply) -> float:
         """How long an attempt that may have been committed is given to be, before a lookup:

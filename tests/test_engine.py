@@ -1045,7 +1045,8 @@ async def test_a_row_in_flight_at_a_crash_a_moment_ago_is_looked_up_once_it_had_
     None
 ):
     """Its attempt left 5 s before this run began: the API may still be working on it, so the
-    lookup waits until --timeout (30 s) has passed since, then finds it."""
+    lookup waits until --timeout (30 s) has passed since, then finds it; the other rows are
+    sent meanwhile, by the one worker."""
     clock = VirtualTime()
     first = LookingSender(clock)
     engine, journal = make_engine(clock, first)
@@ -1056,7 +1057,8 @@ async def test_a_row_in_flight_at_a_crash_a_moment_ago_is_looked_up_once_it_had_
     again = LookingSender(clock)
     again.committed = first.committed
     start = clock.now
-    engine, journal = make_engine(clock, again, journal=MemoryJournal(state))
-    tally = await clock.run(engine.run(rows("a")))
+    engine, journal = make_engine(clock, again, journal=MemoryJournal(state), concurrency=1)
+    tally = await clock.run(engine.run(rows("a", "b", "c")))
     assert again.asked_at[0] - start >= 25.0
-    assert (tally.found, len(again.sends)) == (1, 0)
+    assert (tally.found, sorted(text for _, text in again.sends)) == (1, ["b", "c"])
+    assert all(at - start < 1.0 for at, _ in again.sends)  # no worker waited for a's lookup
