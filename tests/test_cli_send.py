@@ -19,7 +19,9 @@ from broadcaster.cli import main
 from broadcaster.engine import Timing
 
 SAMPLE = Path(__file__).parent.parent / "sample_data" / "campaign.csv"
-OPTIONS = ["--sandbox", "--rate", "0", "--default-country-code", "1", "--text", "Hi {{first_name}}"]
+# --timeout 3: a resume after an abort waits that long for the rows that were in flight
+OPTIONS = ["--sandbox", "--rate", "0", "--default-country-code", "1", "--text", "Hi {{first_name}}",
+           "--timeout", "3"]  # fmt: skip
 
 
 @pytest.fixture

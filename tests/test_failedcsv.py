@@ -27,6 +27,8 @@ CAMPAIGN = (
     '+14155550104,=HYPERLINK("http://evil"),55\n'
 )
 OPTIONS = [
+    "--timeout",  # a resume after an abort waits this long for the rows that were in flight
+    "3",
     "--sandbox",
     "--rate",
     "0",

@@ -51,7 +51,7 @@ async def send(argv: list[str], environ: dict[str, str] | None = None) -> tuple[
 def fast(server: TestServer) -> list[str]:
     return [
         "--base-url", str(server.make_url("")), "--rate", "0", "--inbox-id", "101",
-        "--creator-id", "55", "--text", "Hi {{name}}", "--backoff-base", "0.005",
+        "--creator-id", "55", "--text", "Hi {{name}}", "--timeout", "3", "--backoff-base", "0.005",
         "--backoff-cap", "0.02", "--max-attempts", "30",
     ]  # fmt: skip
 
