@@ -125,6 +125,7 @@ def region_for_country_code(text: str) -> str:
 def _normalize(text: str, region: str) -> str:
     """The policy of the module docstring, on stripped text."""
     text = _INVISIBLE.sub("", text).strip()  # pasted from a page: marks no one can see
+    text = text.removeprefix("'").strip()  # a spreadsheet's "keep this as text" mark
     _check_characters(text)
     if text.startswith("+"):
         number, why = _valid(text, None)

@@ -400,6 +400,7 @@ class TestPastedNumbers:
             "415\u00ad555\u00ad0101",  # soft hyphens
             "\u202a+1 415 555 0101\u202c",  # an embedding and its end
             "\u2066+1 415 555 0101\u2069",  # an isolate, as browsers and Android wrap numbers
+            "'+1 415 555 0101",  # a spreadsheet's mark that a cell is text
         ],
     )
     def test_invisible_marks_are_not_part_of_the_number(self, pasted: str) -> None:
