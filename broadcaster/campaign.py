@@ -278,26 +278,17 @@ def _destination(sandbox: bool, base_url: object) -> str | None:
         return base_url
 
 
-def _reshaped(settings: Settings, recorded: Mapping[str, object]) -> str | None:
-    """The first option that shapes every message and differs from the one recorded."""
-    current = settings.record()
-    return next(
-        (name for name in _SHAPES_MESSAGES if name in recorded and recorded[name] != current[name]),
-        None,
-    )
-
-
 def _check_message_defaults(settings: Settings, recorded: Mapping[str, object]) -> None:
-    name = _reshaped(settings, recorded)
-    if name is not None:
-        current = settings.record()
-        option = "--" + name.replace("_", "-")
-        raise UsageError(
-            f"{settings.results_path} was run with {option} {recorded[name]!r}, and this run "
-            f"has {current[name]!r}: the messages it shapes change, so their rows would be "
-            f"sent again. To go on, give the same {option} (resume keeps it); to send the "
-            "new messages to everyone, give them a journal of their own with --results"
-        )
+    current = settings.record()
+    for name in _SHAPES_MESSAGES:
+        if name in recorded and recorded[name] != current[name]:
+            option = "--" + name.replace("_", "-")
+            raise UsageError(
+                f"{settings.results_path} was run with {option} {recorded[name]!r}, and this run "
+                f"has {current[name]!r}: the messages it shapes change, so their rows would be "
+                f"sent again. To go on, give the same {option} (resume keeps it); to send the "
+                "new messages to everyone, give them a journal of their own with --results"
+            )
 
 
 def _notice_changed_input(
