@@ -29,7 +29,7 @@ import orjson
 
 from broadcaster import __version__
 from broadcaster.inputs import STDIN
-from broadcaster.journal import ATTEMPT_HEAD, READ, REPLACED, RUN
+from broadcaster.journal import READ, REPLACED, RUN, whole_attempt
 from broadcaster.outcome import STATUSES, Status
 from broadcaster.settings import Settings
 
@@ -42,7 +42,6 @@ _PLAIN_OUTCOME = re.compile(
     rb'"row":([1-9][0-9]{0,17}),.*,"at":"[^"\\]*"\}\r?\n?',
     re.DOTALL,
 )
-_ATTEMPT_END = b'"}\n'
 _READ_MARKER = b'{"type":"' + READ.encode() + b'"'
 _CODES: dict[object, int] = {status: code for code, status in enumerate(STATUSES, start=1)}
 _BYTE_CODES = {str(status).encode(): code for status, code in _CODES.items()}
@@ -67,8 +66,8 @@ def may_be_finished(settings: Settings) -> bool:
 
 def finished(lines: Iterable[bytes], digest: str, fmt: str | None = None) -> Finished | None:
     """The journal's verdict on the input with this ``digest``, or None when it is not
-    finished, or the scan cannot be sure. One pass, a parse per line (a torn line must be
-    told from a record) but for whole attempt markers, the outcomes first.
+    finished, or the scan cannot be sure. One pass: a torn line must be told from a record,
+    so a line is parsed unless it is a whole attempt marker or a plain outcome line.
 
     Only runs of this input read as ``fmt`` (its ``--format``; None: told from the file) count:
     the same file read another way has other rows. A journal that also holds another input's
@@ -94,8 +93,8 @@ class _Scan:
 
     def add(self, line: bytes) -> bool:
         """Take one line; False when the scan cannot be sure (the full path decides)."""
-        if line.startswith(ATTEMPT_HEAD) and line.endswith(_ATTEMPT_END):
-            return True  # an attempt marker, whole (a torn one never ends so): no row's
+        if whole_attempt(line):
+            return True  # an attempt marker: it settles no row
         plain = _PLAIN_OUTCOME.fullmatch(line)
         if plain is not None:  # nearly every other line: the parse is spared
             return self._ended(int(plain[2]), _BYTE_CODES[plain[1]])

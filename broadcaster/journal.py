@@ -54,7 +54,7 @@ SYNC_INTERVAL = 1.0
 # by a crash still begins so, or is the start of one of these.
 RUN_START = b'{"type":"run"'  # how a run header's line begins
 # An attempt marker's line as written, read without a parse (half a journal's lines).
-ATTEMPT_HEAD = b'{"type":"attempt","key":"'
+_ATTEMPT_HEAD = b'{"type":"attempt","key":"'
 _ATTEMPT_MID, _ATTEMPT_END = b'","at":"', b'"}\n'
 _BACKSLASH, _QUOTE = ord("\\"), ord('"')
 
@@ -140,13 +140,18 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def whole_attempt(line: bytes) -> bool:
+    """Whether a line is an attempt marker, whole as ``Journal.attempt`` writes it: a torn one
+    never ends so (the next run ends it with a bare newline)."""
+    return line.startswith(_ATTEMPT_HEAD) and line.endswith(_ATTEMPT_END)
+
+
 def attempted(line: bytes) -> tuple[str, str] | None:
-    """The key and time of a whole attempt marker's line as ``Journal.attempt`` writes it,
-    without a parse; None for any other line, which a parse then reads (a torn one never
-    ends as a whole one does; an escaped key is parsed too)."""
-    if not (line.startswith(ATTEMPT_HEAD) and line.endswith(_ATTEMPT_END)):
+    """The key and time of a whole attempt marker's line, without a parse; None for any other
+    line, which a parse then reads (an escaped key is parsed too)."""
+    if not whole_attempt(line):
         return None
-    key, mid, at = line[len(ATTEMPT_HEAD) : -len(_ATTEMPT_END)].partition(_ATTEMPT_MID)
+    key, mid, at = line[len(_ATTEMPT_HEAD) : -len(_ATTEMPT_END)].partition(_ATTEMPT_MID)
     # A quote inside a JSON string is escaped: no backslash, no quote, and the first mid is it.
     if not mid or _BACKSLASH in key or _BACKSLASH in at or _QUOTE in at:  # bytes as ints:
         return None  # a byte is looked for several times faster so
