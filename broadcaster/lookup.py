@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from broadcaster.isotime import aware_time
 from broadcaster.outcome import Reply
 
 PAGE = 50  # the most messages a page holds, as the API documents
@@ -170,12 +170,5 @@ def _oldest(messages: Sequence[Mapping[str, object]]) -> int | None:
 
 def unix_time(date: object) -> int | None:
     """An ISO time with its offset as unix seconds; None when it is not one."""
-    if not isinstance(date, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(date)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return None
-    return math.floor(moment.timestamp())
+    moment = aware_time(date)
+    return None if moment is None else math.floor(moment.timestamp())

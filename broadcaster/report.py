@@ -14,7 +14,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import orjson
 
 from broadcaster.errors import UsageError
 from broadcaster.header import RunHeader
+from broadcaster.isotime import aware_time
 from broadcaster.journal import HALT, PAUSE, REPLACED, RUN, is_journal
 from broadcaster.latency import histogram, percentiles
 from broadcaster.outcome import STATUSES
@@ -222,7 +223,7 @@ def _pace(runs: list[_Run]) -> dict[str, float | None]:
     messages = requests = 0
     seconds = 0.0
     for run in runs:
-        first, last = _parse(run.first_message), _parse(run.last_message)
+        first, last = aware_time(run.first_message), aware_time(run.last_message)
         if first is not None and last is not None and last > first:
             messages += run.messages - 1
             requests += run.attempts - run.first_attempts
@@ -332,8 +333,8 @@ def _time_figures(journals: list[JournalFigures]) -> dict[str, Any]:
     starts, lasts, sending = [], [], 0.0
     for figures in journals:
         for run in figures.runs:
-            start = _parse(run.header.started_at)
-            last = _parse(run.last)
+            start = aware_time(run.header.started_at)
+            last = aware_time(run.last)
             if start is not None:
                 starts.append(start)
             if last is not None:
@@ -404,20 +405,10 @@ def _whole(value: object) -> int:
 def _time(value: object) -> str | None:
     """A record's time in UTC, as the engine writes it (``2026-11-26T15:04:05.123+00:00``: the
     form the timeline cuts minutes from), else None."""
-    parsed = _parse(value) if isinstance(value, str) else None
+    parsed = aware_time(value)
     if parsed is None or parsed.utcoffset() != timedelta(0):
         return None
     return parsed.isoformat(timespec="milliseconds")
-
-
-def _parse(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
 
 
 def report_json(report: Mapping[str, Any]) -> bytes:
