@@ -20,6 +20,7 @@ read once a run, so below it the hot path builds nothing. Once a second, and onc
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import random
@@ -42,8 +43,8 @@ from broadcaster.lookup import (
     NotFound,
     Paced,
     conversation_of,
-    look_up,
-    unix_time,
+    look_up_tries,
+    settling_left,
 )
 from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
@@ -347,10 +348,7 @@ class Engine:
 
     def _unsettled(self, since: str | None) -> float:
         """The seconds until an attempt made at ``since`` has had --timeout to be committed."""
-        first = unix_time(since)
-        if first is None:
-            return 0.0
-        return max(0.0, first + self._settings.timeout - self._timing.wall_clock())
+        return settling_left(since, self._settings.timeout, self._timing.wall_clock())
 
     def _settling_time(self, reply: Reply) -> float:
         """How long an attempt that may have been committed is given to be, before a lookup:
@@ -368,32 +366,40 @@ class Engine:
         assert self._conversations is not None  # noqa: S101 - searchable
         message = go.message
         where = {"row": message.line, "key": message.key}
-        why = ""
         self.tally.looked_up += 1
-        for tried in range(1, LOOKUP_TRIES + 1):
-            started = self._timing.clock()
-            verdict = await look_up(self._conversations, message.body, message.key, go.since)
-            if isinstance(verdict, Found):
-                self.tally.found += 1
-                log.debug("found", **where, id=verdict.id, note="committed by an earlier attempt")
-                reply = Reply("sent", None, verdict.request_id, id=verdict.id, date=verdict.date)
-                self._finish(go, reply, self._timing.clock() - started, found=True)
-                return True
-            if isinstance(verdict, NotFound):
-                log.debug("not found", **where, note="not committed")
-                return False
-            failure, why = verdict.failure, verdict.why
-            if failure is None or failure.verdict != "retry" or tried == LOOKUP_TRIES:
-                break
-            if failure.pauses_everyone:
-                self._pause_everyone(message, failure, self._conversations.left_at)
-            else:
-                await self._timing.sleep(self._settings.policy.delay(tried, failure.retry_after))
-            if self.stopped_by is not None:
-                return False
-        self.tally.untold += 1
-        log.warning("lookup untold", **where, reason=why, note="same local_id if sent again")
+        started = self._timing.clock()
+        verdict = await look_up_tries(
+            self._conversations,
+            message.body,
+            message.key,
+            go.since,
+            tries=LOOKUP_TRIES,
+            before_again=functools.partial(self._before_lookup_again, message),
+        )
+        if isinstance(verdict, Found):
+            self.tally.found += 1
+            log.debug("found", **where, id=verdict.id, note="committed by an earlier attempt")
+            reply = Reply("sent", None, verdict.request_id, id=verdict.id, date=verdict.date)
+            self._finish(go, reply, self._timing.clock() - started, found=True)
+            return True
+        if isinstance(verdict, NotFound):
+            log.debug("not found", **where, note="not committed")
+        elif self.stopped_by is None:
+            self.tally.untold += 1
+            log.warning(
+                "lookup untold", **where, reason=verdict.why, note="same local_id if sent again"
+            )
         return False
+
+    async def _before_lookup_again(self, message: Message, failure: Reply, tried: int) -> bool:
+        """After a failed lookup: a 429 pauses everyone, another failure backs off; False
+        when the run is stopping."""
+        assert self._conversations is not None  # noqa: S101 - a lookup's
+        if failure.pauses_everyone:
+            self._pause_everyone(message, failure, self._conversations.left_at)
+        else:
+            await self._timing.sleep(self._settings.policy.delay(tried, failure.retry_after))
+        return self.stopped_by is None
 
     def _note_reply(self, message: Message, reply: Reply, attempt: int, latency: float) -> None:
         if self._verbose:

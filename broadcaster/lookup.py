@@ -95,6 +95,37 @@ class Unknown:
 Verdict = Found | NotFound | Unknown
 
 
+def settling_left(since: str | None, timeout: float, now: float) -> float:
+    """The seconds until an attempt made at ``since`` (an ISO time) has had ``timeout`` to be
+    committed, at unix time ``now``: before then, a lookup that finds nothing proves nothing.
+    0 when it has, or when its time is unknown."""
+    first = unix_time(since)
+    return 0.0 if first is None else max(0.0, first + timeout - now)
+
+
+async def look_up_tries(  # noqa: PLR0913 - look_up's, and how to try again
+    conversations: Conversations,
+    body: Mapping[str, object],
+    local_id: str,
+    since: str | None,
+    *,
+    tries: int,
+    before_again: Callable[[Reply, int], Awaitable[bool]],
+) -> Verdict:
+    """``look_up``, tried again while its page failed for a reason worth another try (a 429,
+    a 5xx, no answer), up to ``tries`` times; ``before_again`` waits after the failed try
+    (pausing, backing off), and says whether to go on."""
+    tried = 1
+    while True:
+        verdict = await look_up(conversations, body, local_id, since)
+        failure = verdict.failure if isinstance(verdict, Unknown) else None
+        if failure is None or failure.verdict != "retry" or tried >= tries:
+            return verdict
+        if not await before_again(failure, tried):
+            return verdict
+        tried += 1
+
+
 def conversation_of(body: Mapping[str, object]) -> tuple[str, int] | None:
     """The phone and inbox of a single send, whose history the API shows; None for a list
     broadcast, a chat_id or a group send."""

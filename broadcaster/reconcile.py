@@ -33,8 +33,16 @@ from broadcaster.errors import CredentialsError, UsageError
 from broadcaster.exits import Exit
 from broadcaster.header import last_run
 from broadcaster.journal import NOT_COMMITTED, Journal
-from broadcaster.lookup import Found, NotFound, Paced, Unknown, Verdict, look_up, unix_time
-from broadcaster.outcome import Outcome
+from broadcaster.lookup import (
+    Found,
+    NotFound,
+    Paced,
+    Unknown,
+    Verdict,
+    look_up_tries,
+    settling_left,
+)
+from broadcaster.outcome import Outcome, Reply
 from broadcaster.pacer import Pacer
 from broadcaster.plan import Message, plan
 from broadcaster.reader import read_rows
@@ -130,11 +138,11 @@ async def reconcile(
 
 def _too_recent(since: str | None, timeout: float) -> Unknown | None:
     """An attempt made less than --timeout ago may still be being worked on: not told yet."""
-    first = unix_time(since)
-    if first is None or time.time() - first >= timeout:
+    left = settling_left(since, timeout, time.time())
+    if not left:
         return None
     return Unknown(
-        f"its attempt was made {time.time() - first:.0f}s ago, and the API may still be "
+        f"its attempt was made {timeout - left:.0f}s ago, and the API may still be "
         "working on it: run reconcile again in a minute"
     )
 
@@ -144,16 +152,18 @@ async def _look_up(
 ) -> Verdict:
     """The lookup, again after a pause while its failure is one to retry (a 429, a 5xx); a
     401 ends the command, as it ends a send."""
-    attempt = 0
-    while True:
-        verdict = await look_up(paced, message.body, message.key, since)
-        attempt += 1
-        failure = verdict.failure if isinstance(verdict, Unknown) else None
-        if failure is not None and failure.verdict == "unauthorized":
-            raise CredentialsError(f"the API refused the credentials ({failure.error})")
-        if failure is None or failure.verdict != "retry" or policy.gives_up_after(attempt):
-            return verdict
-        pacer.pause(policy.delay(attempt, failure.retry_after))
+
+    async def pause(failure: Reply, tried: int) -> bool:
+        pacer.pause(policy.delay(tried, failure.retry_after))
+        return True
+
+    verdict = await look_up_tries(
+        paced, message.body, message.key, since, tries=policy.max_attempts, before_again=pause
+    )
+    failure = verdict.failure if isinstance(verdict, Unknown) else None
+    if failure is not None and failure.verdict == "unauthorized":
+        raise CredentialsError(f"the API refused the credentials ({failure.error})")
+    return verdict
 
 
 def _record(
