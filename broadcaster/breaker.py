@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 WINDOW = 100  # the messages --halt-on-fail-rate looks back over
 # Failures --halt-ignore can leave out, each told by the words of the API's refusal. The API
 # does not document its error bodies; the sandbox's opt-out refusal says "opted out".
+OPTED_OUT = "opted_out"
 IGNORABLE: dict[str, re.Pattern[str]] = {
-    "opted_out": re.compile(r"opt(?:ed)?[\s_-]?out|unsubscribed", re.IGNORECASE),
+    OPTED_OUT: re.compile(r"opt(?:ed)?[\s_-]?out|unsubscribed", re.IGNORECASE),
 }
 
 

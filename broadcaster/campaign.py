@@ -51,6 +51,7 @@ from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
 from broadcaster.settings import Settings
 from broadcaster.summary import counted, summary
+from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
 from broadcaster.triage import Settled
 
@@ -241,6 +242,7 @@ def _check_campaign(settings: Settings, last: RunHeader | None, *, recorded: boo
     if recorded:
         _check_message_defaults(settings, last.settings)
         check_destination(settings, last.settings)
+        _check_suppression(settings, last.settings)
     campaign = settings.defaults.campaign
     if last.campaign in (None, campaign):
         return
@@ -289,6 +291,23 @@ def _check_message_defaults(settings: Settings, recorded: Mapping[str, object]) 
                 f"sent again. To go on, give the same {option} (resume keeps it); to send the "
                 "new messages to everyone, give them a journal of their own with --results"
             )
+
+
+def _check_suppression(settings: Settings, recorded: Mapping[str, object]) -> None:
+    """A suppression list is never dropped halfway through a campaign by leaving an option
+    out: the rows it withheld would be sent."""
+    files = recorded.get("suppress")
+    if not isinstance(files, list):
+        return
+    dropped = [path for path in files if path not in settings.record()["suppress"]]
+    if not dropped:
+        return
+    given = " ".join(f"--suppress {shlex.quote(str(path))}" for path in dropped)
+    raise UsageError(
+        f"{settings.results_path} was run with {given}, and this run is not: the rows it "
+        f"withheld would be sent. Add {given} (resume keeps it); to send to a number again, "
+        "take it off that list"
+    )
 
 
 def _notice_changed_input(
@@ -375,8 +394,26 @@ def _engine(settings: Settings, sender: Sender, recorder: Recorder, timing: Timi
         frozenset((settings.halt_ignore or "").split(",")) - {""},
         adaptive=not settings.fixed_rate,
         timeout=settings.timeout,
+        suppression=_suppression(settings),
+        opt_outs=_opt_outs(settings),
     )
     return Engine(engine_settings, sender, recorder, pacer, timing)
+
+
+def _suppression(settings: Settings) -> Suppression:
+    """The --suppress files' numbers; the lines that are not numbers said once, up front."""
+    suppression = settings.suppression()
+    if suppression:
+        log.info("suppressing", numbers=len(suppression.numbers), files=list(suppression.files))
+    for problem in suppression.problems():
+        log.warning("not a number", note=f"--suppress {problem} (left out)")
+    return suppression
+
+
+def _opt_outs(settings: Settings) -> OptOutFile | None:
+    if settings.record_opt_outs is None or settings.dry_run:
+        return None
+    return OptOutFile.open(settings.record_opt_outs, settings.region)
 
 
 @contextlib.contextmanager

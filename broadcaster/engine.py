@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import structlog
 
 from broadcaster.adaptive import AdaptiveRate
-from broadcaster.breaker import Breaker
+from broadcaster.breaker import OPTED_OUT, Breaker, failure_kind
 from broadcaster.errors import BroadcasterError
 from broadcaster.journal import HALT, PAUSE, RATE, REPLACED, JournalState
 from broadcaster.lookup import (
@@ -53,9 +53,10 @@ from broadcaster.rate import Rate
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
 from broadcaster.summary import counted
+from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
 from broadcaster.throttle import Pause, Throttle
-from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Triage
+from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Triage, Withheld
 
 log = structlog.get_logger("broadcaster")
 _YIELD_EVERY = 256  # rows the producer settles between yields to the loop
@@ -111,6 +112,8 @@ class EngineSettings:
     halt_ignore: frozenset[str] = frozenset()
     adaptive: bool = True  # lower a paced rate on 429s, and climb back (adaptive.py)
     timeout: float = 30.0  # per request: how long a timed-out attempt may still be worked on
+    suppression: Suppression | None = None  # numbers never sent to (suppression.py)
+    opt_outs: OptOutFile | None = None  # where numbers refused as opted out are appended
 
 
 class Engine:
@@ -142,7 +145,10 @@ class Engine:
             if isinstance(sender, Conversations)
             else None
         )
-        self._triage = Triage(settings.defaults.campaign, recorder.state, settings.retry_failed)
+        self._triage = Triage(
+            settings.defaults.campaign, recorder.state, settings.retry_failed, settings.suppression
+        )
+        self._opt_outs = settings.opt_outs
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue(settings.concurrency * 2)
         # Messages of this run not yet ended, with the duplicates that wait for their outcome.
         self._waiting: dict[str, list[Duplicate]] = {}
@@ -239,6 +245,9 @@ class Engine:
             if decision.replaces is not None:  # a fix whose message has its record already
                 fields = {"key": decision.replaces, "by": decision.key, "at": self._wall_time()}
                 self._recorder.mark(REPLACED, fields)
+        elif isinstance(decision, Withheld):
+            skipped = Outcome("skipped", decision.key, decision.line, error=decision.detail)
+            self._record(replace(skipped, reason=decision.reason))
         elif isinstance(decision, Rejected):
             invalid = Outcome("invalid", decision.key, decision.line, error=decision.reason)
             self._record(replace(invalid, replaces=decision.replaces))
@@ -525,10 +534,19 @@ class Engine:
         self._record(outcome)
         if status == "failed":
             log.warning("failed", row=message.line, key=message.key, error=error)
+            self._note_opt_out(message, reply)
         for duplicate in self._waiting.pop(message.key, ()):
             self._record_duplicate(duplicate)
         if self._breaker.enabled:
             self._halt(self._breaker.note(status == "failed", reply.error), message)
+
+    def _note_opt_out(self, message: Message, reply: Reply) -> None:
+        """--record-opt-outs: a number the API refused as opted out goes to the file."""
+        phone = message.body.get("phone_number")
+        if self._opt_outs is None or not isinstance(phone, str):
+            return
+        if failure_kind(reply.error) == OPTED_OUT and self._opt_outs.add(phone):
+            self.tally.opt_outs_recorded += 1
 
     def _halt(self, reason: str | None, message: Message) -> None:
         """The circuit breaker tripped: stop as a first Ctrl-C does, and say why."""

@@ -10,7 +10,8 @@ triage would settle it, since the same row of the same file has the same key.
 
 The scan keeps one byte per input line, and no key. It declines, leaving the decision to the
 full path, whenever it could differ from it: a line of the journal that is not a record, a
-fix (``replaces``, a ``replaced`` marker), ``--retry-failed``, another version, a dry run,
+fix (``replaces``, a ``replaced`` marker), a row withheld (its record has a ``reason``: a
+later run sends it once the reason no longer holds), ``--retry-failed``, another version, a dry run,
 stdin, or a row without its record.
 """
 
@@ -117,6 +118,8 @@ class _Scan:
     def _outcome(self, record: dict[str, Any]) -> bool:
         if record.get("replaces") is not None:
             return False  # a fix: settled by key, triage's call
+        if record.get("reason") is not None:
+            return False  # withheld (suppressed, a deadline): whether it still is, triage's call
         code, row = _CODES.get(record["status"]), record.get("row")
         if code is None or type(row) is not int or row < 1 or type(record.get("key")) is not str:
             return False

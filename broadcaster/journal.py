@@ -30,7 +30,7 @@ import orjson
 from broadcaster.errors import JournalBusyError, JournalWriteError, UsageError
 from broadcaster.inputs import STDIN
 from broadcaster.keytable import Statuses
-from broadcaster.outcome import STATUSES, Outcome, Status
+from broadcaster.outcome import STATUSES, WITHHELD, Outcome, Status
 
 RUN = "run"
 PAUSE = "pause"  # a marker: every request paused (a 429, a Retry-After, no connection)
@@ -73,6 +73,9 @@ class JournalState:
     # identical invalid rows. A resumed run records only the rows beyond these counts.
     skipped: Counter[str] = field(default_factory=Counter)
     invalid: Counter[str] = field(default_factory=Counter)
+    # Rows skipped for a reason (outcome.WITHHELD), by reason and key: a later run for which
+    # the reason still holds records only the rows beyond these counts.
+    withheld: dict[str, Counter[str]] = field(default_factory=dict)
     # For rows with their own local_id: the message each local_id was sent (or tried) for.
     digests: dict[str, str] = field(default_factory=dict)
     # Records a --failed-csv row fixed: their key -> the key of the fixed row's message. A
@@ -91,6 +94,10 @@ class JournalState:
             self._marker(record)
         elif record.get("status") in STATUSES and isinstance(record.get("key"), str):
             key, status = record["key"], record["status"]
+            reason = record.get("reason")
+            if status == "skipped" and reason in WITHHELD:
+                self.withheld.setdefault(reason, Counter())[key] += 1
+                return  # says nothing of the message, nor of a duplicate
             self.note(key, status, record.get("digest"))
             self._replaced(record.get("replaces"), key)
             doubt = record.get("in_doubt")

@@ -159,6 +159,8 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("sending", "--halt-on-errors", "stop the run after N messages failed in a row; 0: never (default {default})", {"type": non_negative_int, "metavar": "N"}),
     ("sending", "--halt-on-fail-rate", "stop the run when P%% of the last 100 messages failed; 0: never (default {default:g})", {"type": percent, "metavar": "P"}),
     ("sending", "--halt-ignore", "failures the two above do not count: opted_out", {"type": failure_kinds, "metavar": "KINDS"}),
+    ("safety", "--suppress", "never send to the numbers in FILE: one a line, or a CSV with a phone_number column (repeatable)", {"action": "append", "metavar": "FILE"}),
+    ("safety", "--record-opt-outs", "append the numbers the API refuses as opted out to FILE (for next time's --suppress)", {"metavar": "FILE"}),
     ("sending", "--retry-failed", "also re-send rows recorded failed", {"action": "store_true"}),
     ("sending", "--confirm-above", "on a terminal, ask before sending more messages than this (default {default:,})", {"type": positive_int, "metavar": "N"}),
     ("sending", "--yes", "do not ask: send without the question --confirm-above puts", {"action": "store_true"}),
@@ -174,7 +176,7 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
 # What validate reads (besides the campaign group): the rate, for the time; the preview.
 _CHECKED = frozenset(
     {"format", "campaign", "inbox_id", "creator_id", "text", "media_url", "template_id"}
-    | {"region", "default_country_code", "rate", "preview"}
+    | {"region", "default_country_code", "rate", "preview", "suppress"}
 )
 # Environment variables that stand for options a fresh run is not given.
 _ENVIRONMENT: dict[str, tuple[str, Callable[[str], object]]] = {
@@ -196,7 +198,10 @@ def add_campaign_options(
         parser.add_argument(
             "input", metavar="INPUT", help="campaign file: CSV or JSONL (.gz too); - for stdin"
         )
-    groups = {name: parser.add_argument_group(name) for name in ("campaign", "sending", "output")}
+    groups = {
+        name: parser.add_argument_group(name)
+        for name in ("campaign", "sending", "safety", "output")
+    }
     for group, flag, text, keywords in _OPTIONS:
         dest = flag.removeprefix("--").replace("-", "_")
         shown = text.format(default=default(dest)) if "{default" in text else text
@@ -209,6 +214,8 @@ def given(args: argparse.Namespace) -> dict[str, Any]:
     """The settings the user typed, by ``Settings`` field (a calling code as its region)."""
     typed = vars(args)
     values = {name: typed[name] for name in Settings.__dataclass_fields__ if name in typed}
+    if "suppress" in values:
+        values["suppress"] = tuple(values["suppress"])
     code = typed.get("default_country_code")
     if code is not None:
         from broadcaster.phones import region_for_country_code  # noqa: PLC0415 - see the imports

@@ -13,6 +13,9 @@ from typing import Any, Literal
 Verdict = Literal["sent", "failed", "retry", "unauthorized"]
 Status = Literal["sent", "failed", "invalid", "skipped"]
 STATUSES: tuple[Status, ...] = ("sent", "skipped", "failed", "invalid")
+# Why a row is skipped without being a duplicate: its number is suppressed (--suppress), or
+# the run's deadline passed before it went (--not-after).
+WITHHELD = ("suppressed", "deadline")
 # The 4xx answers worth another attempt: the request was not processed (a timeout, the limit).
 RETRYABLE_4XX = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
 
@@ -84,6 +87,9 @@ class Outcome:
     # for a message dated from this time on (its first attempt's; True when unknown).
     in_doubt: str | bool | None = None
     found_in_history: bool = False  # sent: found in its conversation's history, not re-sent
+    # Skipped for a reason other than being a duplicate (``WITHHELD``): such a record says
+    # nothing of the message, which a later run sends once the reason no longer holds.
+    reason: str | None = None
 
     def record(self) -> dict[str, Any]:
         extra: dict[str, Any] = {} if self.digest is None else {"digest": self.digest}
@@ -93,6 +99,8 @@ class Outcome:
             extra["in_doubt"] = self.in_doubt
         if self.found_in_history:
             extra["found_in_history"] = True
+        if self.reason is not None:
+            extra["reason"] = self.reason
         return {
             "status": self.status,
             "key": self.key,

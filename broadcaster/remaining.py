@@ -54,7 +54,9 @@ def rows_of_run(state: JournalState, header: RunHeader) -> Iterator[Triaged]:
 
 def triaged_rows(settings: Settings, state: JournalState) -> Iterator[Triaged]:
     """The input, row by row, planned and triaged as a run with these settings would."""
-    triage = Triage(settings.defaults.campaign, state, settings.retry_failed)
+    triage = Triage(
+        settings.defaults.campaign, state, settings.retry_failed, settings.suppression()
+    )
     defaults = settings.defaults  # once: it is built afresh on each read
     with read_rows(settings.input, settings.format) as rows:
         for record in rows:

@@ -25,7 +25,7 @@ from broadcaster.header import RunHeader
 from broadcaster.isotime import aware_time
 from broadcaster.journal import HALT, PAUSE, REPLACED, RUN, is_journal
 from broadcaster.latency import histogram, percentiles
-from broadcaster.outcome import STATUSES
+from broadcaster.outcome import STATUSES, WITHHELD
 
 REPORT_VERSION = 1
 MAX_PAUSE = 86_400.0  # seconds: no pause the engine puts in force is longer
@@ -81,6 +81,9 @@ class JournalFigures:
     finals: dict[str, _Final] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)
     invalid: Counter[str] = field(default_factory=Counter)
+    # Rows skipped for a reason (outcome.WITHHELD), by reason and key: they count while their
+    # message has no record of its own (a later run sends it once the reason no longer holds).
+    withheld: dict[str, Counter[str]] = field(default_factory=dict)
     replaced: Counter[str] = field(default_factory=Counter)
     runs: list[_Run] = field(default_factory=list)
     attempts: int = 0
@@ -162,6 +165,9 @@ class JournalFigures:
         replaces = record.get("replaces")
         if isinstance(replaces, str) and replaces != key:
             self.replaced[replaces] += 1
+        if status == "skipped" and record.get("reason") in WITHHELD:
+            self.withheld.setdefault(record["reason"], Counter())[key] += 1
+            return
         if status == "skipped":
             self.skipped[key] += 1
             return
@@ -190,8 +196,17 @@ class JournalFigures:
         for key, final in self.finals.items():
             count = self.invalid[key] if final.status == "invalid" else 1
             rows[final.status] += max(0, count - self.replaced[key])
-        rows["skipped"] = self.skipped.total() + self.settled_fixes
+        rows["skipped"] = self.skipped.total() + self.settled_fixes + self.held().total()
         return rows
+
+    def held(self) -> Counter[str]:
+        """Rows withheld, by reason, whose message has no record of its own since."""
+        return Counter(
+            {
+                reason: sum(n for key, n in keys.items() if key not in self.finals)
+                for reason, keys in self.withheld.items()
+            }
+        )
 
     def grouped(self, status: str) -> list[dict[str, Any]]:
         """The rows that ended ``status`` (failed or invalid), grouped by reason, most first."""
@@ -261,8 +276,11 @@ def build_report(journals: Iterable[JournalFigures], left: list[dict[str, Any]])
     """The report object; ``left`` (what is left in each journal) comes from ``remaining``."""
     journals = list(journals)
     rows: Counter[str] = Counter(dict.fromkeys(STATUSES, 0))
+    held: Counter[str] = Counter()
     for figures in journals:
         rows.update(figures.rows())
+        held.update(figures.held())
+    skipped = {"duplicate": rows["skipped"] - held.total()} | {r: held[r] for r in WITHHELD}
     latencies = array("d", sorted(value for figures in journals for value in figures.latencies))
     time = _time_figures(journals)
     attempts = sum(figures.attempts for figures in journals)
@@ -275,6 +293,7 @@ def build_report(journals: Iterable[JournalFigures], left: list[dict[str, Any]])
         "journals": [figures.path for figures in journals],
         "campaigns": _campaigns(journals),
         "rows": {"total": rows.total(), **{status: rows[status] for status in ROWS}},
+        "skipped": skipped,  # the skipped rows by reason
         "failures": _merged(figures.grouped("failed") for figures in journals),
         "invalid": _merged(figures.grouped("invalid") for figures in journals),
         "requests": {

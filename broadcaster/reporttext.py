@@ -18,7 +18,7 @@ def format_report(report: Mapping[str, Any]) -> str:
     named = len({run["input"] for run in report["runs"]}) > 1
     lines = [
         *_heading(report),
-        _rows(report["rows"], report["left"]),
+        _rows(report["rows"], report["skipped"], report["left"]),
         *_groups("failed", report["failures"], named),
         *_groups("invalid", report["invalid"], named),
         _requests(report),
@@ -54,13 +54,18 @@ def _heading(report: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _rows(rows: Mapping[str, int], left: list[Mapping[str, Any]]) -> str:
+def _rows(
+    rows: Mapping[str, int], reasons: Mapping[str, int], left: list[Mapping[str, Any]]
+) -> str:
     not_ended = sum(entry["not_ended"] or 0 for entry in left)
     counts = f"{rows['total']:,}" + (f" ended, {not_ended:,} not yet" if not_ended else "")
+    skipped = ", ".join(
+        f"{n:,} {reason} (skipped)" for reason, n in reasons.items() if n or reason == "duplicate"
+    )
     return _line(
         "rows",
         f"{counts}: {rows['sent']:,} sent, {rows['failed']:,} failed, "
-        f"{rows['invalid']:,} invalid, {rows['skipped']:,} duplicate (skipped)",
+        f"{rows['invalid']:,} invalid, {skipped}",
     )
 
 

@@ -19,6 +19,7 @@ from broadcaster.rate import Rate, parse_rate
 
 if TYPE_CHECKING:  # the option table is built from this module: --help must not load the plan
     from broadcaster.plan import Defaults
+    from broadcaster.suppression import Suppression
 
 DEFAULT_BASE_URL = "https://api.heymarket.com"
 RESULTS_SUFFIX = ".results.jsonl"
@@ -73,6 +74,10 @@ class Settings:
     halt_on_fail_rate: float = 0.0
     halt_ignore: str | None = None  # comma-separated kinds, from breaker.IGNORABLE
     fixed_rate: bool = False  # keep --rate on 429s instead of lowering it (adaptive.py)
+    # Numbers never to send to (suppression.py): files read afresh by every run; the file the
+    # API's opt-out refusals are appended to.
+    suppress: tuple[str, ...] = ()
+    record_opt_outs: str | None = None
     retry_failed: bool = False
     dry_run: bool = False
     sandbox: bool = False
@@ -107,6 +112,14 @@ class Settings:
             region=self.region,
         )
 
+    def suppression(self) -> Suppression:
+        """The numbers of the --suppress files (the --record-opt-outs file may not be there
+        yet); a file that cannot be read is a usage error."""
+        from broadcaster.suppression import load  # noqa: PLC0415 - see the TYPE_CHECKING import
+
+        missing_ok = () if self.record_opt_outs is None else (self.record_opt_outs,)
+        return load(self.suppress, self.region, missing_ok=missing_ok)
+
     @property
     def results_path(self) -> str:
         return self.results or default_results(self.input, sandbox=self.sandbox)
@@ -118,6 +131,9 @@ class Settings:
         }
         values["rate"] = str(self.rate)
         values["campaign"] = self.defaults.campaign  # resolved: a moved input keeps its keys
+        values["suppress"] = list(dict.fromkeys(str(Path(p).resolve()) for p in self.suppress))
+        if self.record_opt_outs is not None:
+            values["record_opt_outs"] = str(Path(self.record_opt_outs).resolve())
         if self.input != STDIN:
             values["input"] = str(Path(self.input).resolve())
         return values
@@ -134,6 +150,8 @@ class Settings:
         values = {name: record[name] for name in known if name in record}
         if isinstance(values.get("rate"), str):
             values["rate"] = parse_rate(values["rate"])
+        if isinstance(values.get("suppress"), list):
+            values["suppress"] = tuple(path for path in values["suppress"] if isinstance(path, str))
         if values.get("format") not in (None, *FORMATS):
             values.pop("format")
         legacy = record.get("default_country_code")  # journals of 0.1 recorded this
@@ -143,7 +161,11 @@ class Settings:
 
             values["region"] = region_for_country_code(legacy)
         values = {name: value for name, value in values.items() if _fits(known[name], value)}
-        values.update(given or {})
+        added = dict(given or {})
+        more = added.get("suppress")
+        if isinstance(more, tuple):  # a resume adds files: it never drops a suppression
+            added["suppress"] = (*values.get("suppress", ()), *more)
+        values.update(added)
         return dataclasses.replace(cls(input=str(values.pop("input"))), **values)
 
 

@@ -19,6 +19,7 @@ def summary(
     lines = [
         f"rows      {rows:,}: {tally.sent:,} {verb}, {tally.failed:,} failed, "
         f"{tally.invalid:,} invalid, {tally.duplicates:,} duplicate (skipped)"
+        + "".join(f", {n:,} {reason} (skipped)" for reason, n in sorted(tally.withheld.items()))
         + (" in this run" if earlier.total() else "")
     ]
     if earlier.total():
@@ -37,6 +38,11 @@ def summary(
             f"in doubt  {counted(tally.looked_up, 'lookup')} of messages whose answer was lost: "
             f"{tally.found:,} committed (recorded sent, not sent again), {missing:,} not "
             f"committed, {tally.untold:,} unknown (the history could not tell)"
+        )
+    if tally.opt_outs_recorded:
+        lines.append(
+            f"opt-outs  {counted(tally.opt_outs_recorded, 'number')} refused as opted out, "
+            "added to the --record-opt-outs file"
         )
     if earlier["failed"]:
         lines.append(

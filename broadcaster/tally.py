@@ -21,6 +21,7 @@ class Tally:
     failed: int = 0
     invalid: int = 0
     duplicates: int = 0
+    withheld: Counter[str] = field(default_factory=Counter)  # skipped, by reason (WITHHELD)
     earlier: Counter[Status] = field(default_factory=Counter)
     attempts: int = 0
     pauses: Counter[str] = field(default_factory=Counter)
@@ -35,10 +36,13 @@ class Tally:
     untold: int = 0  # of those, the history could not tell: sent again, same local_id
     rate_in_force: float | None = None  # per second, once the adaptive rate has moved
     rate_lowered: int = 0  # times 429s lowered it
+    opt_outs_recorded: int = 0  # numbers --record-opt-outs appended
 
     def add(self, outcome: Outcome) -> None:
         """Count one outcome record: this run's, or one read back from a journal."""
-        if outcome.status == "skipped":
+        if outcome.status == "skipped" and outcome.reason is not None:
+            self.withheld[outcome.reason] += 1
+        elif outcome.status == "skipped":
             self.duplicates += 1
         elif outcome.status == "invalid":
             self.invalid += 1
@@ -65,7 +69,8 @@ class Tally:
     @property
     def settled(self) -> int:
         """Rows that reached an end, in this run or an earlier one."""
-        return self.sent + self.failed + self.invalid + self.duplicates + self.earlier.total()
+        ended = self.sent + self.failed + self.invalid + self.duplicates + self.withheld.total()
+        return ended + self.earlier.total()
 
     @property
     def unsettled(self) -> int:

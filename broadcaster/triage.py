@@ -23,6 +23,7 @@ from broadcaster.journal import JournalState
 from broadcaster.keytable import KeyTable
 from broadcaster.outcome import Status
 from broadcaster.plan import Invalid, Message, Planned
+from broadcaster.suppression import SUPPRESSED, Suppression
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,18 @@ class Duplicate:
         return f"duplicate of line {self.first}: the same message, sent once (see that row)"
 
 
-Decision = Message | Settled | Rejected | Duplicate
+@dataclass(frozen=True, slots=True)
+class Withheld:
+    """A message not to send, for ``reason`` (outcome.WITHHELD): recorded ``skipped``, its
+    record settling nothing (a later run sends it once the reason no longer holds)."""
+
+    line: int
+    key: str
+    reason: str
+    detail: str  # what a person reads: which number is suppressed, which deadline passed
+
+
+Decision = Message | Settled | Rejected | Duplicate | Withheld
 
 
 SENT_OR_TRIED = ("sent", "failed")
@@ -70,10 +82,18 @@ SENT_OR_TRIED = ("sent", "failed")
 class Triage:
     """Decides, row by row, in input order; remembers the first row of every key."""
 
-    def __init__(self, campaign: str, journal: JournalState, retry_failed: bool = False) -> None:
+    def __init__(
+        self,
+        campaign: str,
+        journal: JournalState,
+        retry_failed: bool = False,
+        suppression: Suppression | None = None,
+    ) -> None:
         self._campaign = campaign
         self._journal = journal
         self._retry_failed = retry_failed
+        self._suppression = suppression or Suppression()
+        self._withheld: Counter[tuple[str, str]] = Counter()
         # key -> its first line, compact (every key of the input is in it); and the message's
         # digest for the keys that are a row's own local_id (a rarer kind of row)
         self._first = KeyTable()
@@ -87,6 +107,10 @@ class Triage:
         self._recorded_content = {digest: key for key, digest in journal.digests.items()}
 
     def decide(self, planned: Planned) -> Decision:
+        if isinstance(planned, Message):
+            suppressed = self._suppressed(planned)
+            if suppressed is not None:
+                return suppressed
         decision = self._decide(planned)
         replaces = planned.replaces
         if replaces is None or replaces == planned.key or replaces in self._journal.replacements:
@@ -117,6 +141,23 @@ class Triage:
             return self._reused_local_id(planned, first)
         key = self._alias.get(planned.key, planned.key)
         return self._duplicate(planned.line, key, self._first.get(key))
+
+    def _suppressed(self, message: Message) -> Withheld | Settled | None:
+        """A message to a suppressed number, not sent already: withheld."""
+        number = self._suppression.match(message.body)
+        if number is None or self._journal.statuses.get(message.key) == "sent":
+            return None
+        detail = f"+{number} is suppressed (--suppress): not sent"
+        return self.withhold(message.line, message.key, SUPPRESSED, detail)
+
+    def withhold(self, line: int, key: str, reason: str, detail: str) -> Withheld | Settled:
+        """A row of message ``key`` not sent for ``reason``: recorded once for that reason (the
+        n-th such row of a key has its record when the journal holds n)."""
+        self._withheld[reason, key] += 1
+        recorded = self._journal.withheld.get(reason)
+        if recorded is not None and self._withheld[reason, key] <= recorded[key]:
+            return Settled("skipped")
+        return Withheld(line, key, reason, detail)
 
     def _duplicate(self, line: int, key: str, first: int | None) -> Duplicate | Settled:
         """A row whose message ``key`` sends (its first row at ``first``, or an earlier run)."""

@@ -21,7 +21,7 @@ from broadcaster.rate import format_duration
 from broadcaster.remaining import triaged_rows
 from broadcaster.segments import is_gsm7
 from broadcaster.settings import Settings
-from broadcaster.triage import Decision, Duplicate, Rejected, Settled
+from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Withheld
 
 
 @dataclass(slots=True)
@@ -31,6 +31,7 @@ class CampaignCounts:
     rows: int = 0
     invalid: int = 0
     duplicates: int = 0
+    withheld: Counter[str] = field(default_factory=Counter)  # by reason: suppressed
     families: Counter[str] = field(default_factory=Counter)
     kinds: Counter[str] = field(default_factory=Counter)
     segments: int = 0
@@ -38,7 +39,7 @@ class CampaignCounts:
 
     @property
     def requests(self) -> int:
-        return self.rows - self.invalid - self.duplicates
+        return self.rows - self.invalid - self.duplicates - self.withheld.total()
 
     def add(self, decision: Decision) -> None:
         self.rows += 1
@@ -47,6 +48,9 @@ class CampaignCounts:
             return
         if isinstance(decision, Duplicate):
             self.duplicates += 1
+            return
+        if isinstance(decision, Withheld):
+            self.withheld[decision.reason] += 1
             return
         planned = decision
         self.families[planned.family] += 1
@@ -83,6 +87,9 @@ def format_counts(counts: CampaignCounts, settings: Settings) -> str:
     duplicates = (
         f", {counts.duplicates:,} duplicate (sent once, then skipped)" if counts.duplicates else ""
     )
+    duplicates += "".join(
+        f", {number:,} {reason} (not sent)" for reason, number in sorted(counts.withheld.items())
+    )
     lines = [
         f"rows      {counts.rows:,}: {valid:,} valid, {counts.invalid:,} invalid{duplicates}",
         f"targets   {families or 'none'}",
@@ -90,6 +97,7 @@ def format_counts(counts: CampaignCounts, settings: Settings) -> str:
             f"messages  {sms:,} SMS in {counts.segments:,} segments ({counts.ucs2:,} need "
             f"UCS-2), {counts.kinds['mms']:,} MMS, {counts.kinds['private']:,} private"
         ),
+        *suppression_lines(settings),
         f"time      {counts.requests:,} requests at {settings.rate}: {_eta(counts, settings)}",
     ]
     return "".join(line + "\n" for line in lines)
@@ -99,3 +107,14 @@ def _eta(counts: CampaignCounts, settings: Settings) -> str:
     if settings.rate.unpaced:
         return "unpaced"
     return "about " + format_duration(settings.rate.duration(counts.requests))
+
+
+def suppression_lines(settings: Settings) -> list[str]:
+    """What the --suppress files hold, and the lines of them that are not numbers."""
+    suppression = settings.suppression()
+    if not suppression:
+        return []
+    files = ", ".join(suppression.files)
+    lines = [f"suppress  {len(suppression.numbers):,} numbers from {files}"]
+    lines += [f"          {problem}" for problem in suppression.problems()]
+    return lines

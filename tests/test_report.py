@@ -261,7 +261,7 @@ class TestCommand:
         report = orjson.loads(capsys.readouterr().out)
         assert report["report_version"] == 1
         assert list(report) == [
-            "report_version", "journals", "campaigns", "rows", "failures", "invalid",
+            "report_version", "journals", "campaigns", "rows", "skipped", "failures", "invalid",
             "requests", "pauses", "time", "rate", "latency_ms", "latency_histogram",
             "timeline", "pause_marks", "runs", "left", "damaged_lines",
         ]  # fmt: skip
