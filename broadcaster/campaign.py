@@ -30,6 +30,7 @@ from broadcaster.errors import CredentialsError, NotConfirmed, UsageError
 from broadcaster.exits import Exit
 from broadcaster.finished import may_be_finished, read_finished
 from broadcaster.header import RunHeader, last_run
+from broadcaster.isotime import aware_time
 from broadcaster.journal import (
     READ,
     Journal,
@@ -40,7 +41,7 @@ from broadcaster.journal import (
     lines_sent,
     read_journal,
 )
-from broadcaster.outcome import Reply
+from broadcaster.outcome import DEADLINE, Reply
 from broadcaster.pacer import Pacer
 from broadcaster.preview import confirmed, first_messages, preview_lines
 from broadcaster.progress import Progress, terminal
@@ -396,8 +397,16 @@ def _engine(settings: Settings, sender: Sender, recorder: Recorder, timing: Timi
         timeout=settings.timeout,
         suppression=_suppression(settings),
         opt_outs=_opt_outs(settings),
+        deadline=_deadline(settings.not_after),
+        limit=settings.limit,
+        deadline_text=settings.not_after or "",
     )
     return Engine(engine_settings, sender, recorder, pacer, timing)
+
+
+def _deadline(not_after: str | None) -> float | None:
+    moment = aware_time(not_after)
+    return None if moment is None else moment.timestamp()
 
 
 def _suppression(settings: Settings) -> Suppression:
@@ -517,7 +526,11 @@ def _exit_code(engine: RunEnd) -> Exit:
         return Exit.PROBLEMS
     if engine.stopped_by is not None:
         return Exit.for_stop(engine.stopped_by)
-    return Exit.PROBLEMS if engine.tally.problems else Exit.OK
+    tally = engine.tally
+    if tally.problems:
+        return Exit.PROBLEMS
+    late = tally.withheld[DEADLINE] + tally.earlier_withheld[DEADLINE]
+    return Exit.INCOMPLETE if tally.limit_reached or late else Exit.OK
 
 
 def _write(out: TextIO, text: str) -> str | None:
@@ -542,6 +555,18 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
     if settings.dry_run:
         lines.append("dry run   nothing was sent and the results journal was not written")
     resume = f"          broadcaster resume {shlex.quote(settings.results_path)}"
+    tally = engine.tally
+    if tally.limit_reached:
+        lines += [
+            f"limit     --limit {settings.limit:,} reached: the rows left wait. To send them:",
+            resume,
+        ]
+    late = tally.withheld[DEADLINE] + tally.earlier_withheld[DEADLINE]
+    if late:
+        lines.append(
+            f"deadline  --not-after {settings.not_after} passed: {counted(late, 'row')} "
+            "skipped, not sent. A resume with a later --not-after sends them"
+        )
     if engine.stuck is not None:
         lines += [
             (

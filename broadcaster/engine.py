@@ -46,7 +46,7 @@ from broadcaster.lookup import (
     look_up_tries,
     settling_left,
 )
-from broadcaster.outcome import Outcome, Reply, Status
+from broadcaster.outcome import DEADLINE, Outcome, Reply, Status
 from broadcaster.pacer import Pacer
 from broadcaster.plan import Defaults, Message, plan
 from broadcaster.rate import Rate
@@ -56,7 +56,15 @@ from broadcaster.summary import counted
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
 from broadcaster.throttle import Pause, Throttle
-from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Triage, Withheld
+from broadcaster.triage import (
+    Decision,
+    Duplicate,
+    Rejected,
+    Settled,
+    Triage,
+    Withheld,
+    too_late,
+)
 
 log = structlog.get_logger("broadcaster")
 _YIELD_EVERY = 256  # rows the producer settles between yields to the loop
@@ -114,6 +122,9 @@ class EngineSettings:
     timeout: float = 30.0  # per request: how long a timed-out attempt may still be worked on
     suppression: Suppression | None = None  # numbers never sent to (suppression.py)
     opt_outs: OptOutFile | None = None  # where numbers refused as opted out are appended
+    deadline: float | None = None  # --not-after, as a wall-clock time: no request after it
+    limit: int | None = None  # --limit: messages this run sends at most
+    deadline_text: str = ""  # --not-after as given, for messages
 
 
 class Engine:
@@ -168,6 +179,10 @@ class Engine:
         self._warned_concurrency = False
         self._verbose = False  # whether each attempt is logged: read once, off the hot path
         self._wall_ms, self._wall_text = -1, ""  # the last millisecond formatted, and its text
+        # Past the deadline: the first row read after it (every message from it on is
+        # withheld), and the keys withheld as they reached their turn (a few: those queued).
+        self._late_from: int | None = None
+        self._late_keys: set[str] = set()
 
     async def run(self, records: Iterable[Record], tick: Tick | None = None) -> Tally:
         self._throttle.start()
@@ -224,15 +239,55 @@ class Engine:
             task.cancel()
 
     async def _produce(self, records: Iterable[Record]) -> None:
-        for record in records:
-            message = self._settle(self._triage.decide(plan(record, self._settings.defaults)))
+        rows, limit, queued = iter(records), self._settings.limit, 0
+        for record in rows:
+            decision = self._late(self._triage.decide(plan(record, self._settings.defaults)))
+            message = self._settle(decision)
             if message is not None:
                 await self._queue.put(message)
+                queued += 1
+                if queued == limit:
+                    break
             elif self.tally.rows % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let signals, ticks and workers in
-        self.tally.input_done = True
+        else:
+            self.tally.input_done = True
+        if not self.tally.input_done:  # --limit: the rest wait for a resume, if there are any
+            self.tally.input_done = next(rows, None) is None
+            self.tally.limit_reached = not self.tally.input_done
         for _ in range(self._settings.concurrency):
             await self._queue.put(None)
+
+    def _past_deadline(self) -> bool:
+        deadline = self._settings.deadline
+        return deadline is not None and self._timing.wall_clock() >= deadline
+
+    def _late(self, decision: Decision) -> Decision:
+        """Past --not-after, a message (and a twin row of one withheld) is withheld."""
+        if not isinstance(decision, Message | Duplicate) or not self._past_deadline():
+            return decision
+        if self._late_from is None:
+            self._late_from = decision.line
+            self._deadline_passed()
+        if isinstance(decision, Duplicate):
+            first = decision.first
+            if decision.key not in self._late_keys and (first is None or first < self._late_from):
+                return decision  # its message went before the deadline
+        return self._triage.withhold(decision.line, decision.key, DEADLINE, self._too_late)
+
+    @property
+    def _too_late(self) -> str:
+        return too_late(self._settings.deadline_text)
+
+    def _deadline_passed(self) -> None:
+        if self.tally.deadline_passed:
+            return
+        self.tally.deadline_passed = True
+        log.warning(
+            "deadline passed",
+            not_after=self._settings.deadline_text,
+            note="no request is made from now on: the rows left end skipped (deadline)",
+        )
 
     def _settle(self, decision: Decision) -> Message | None:
         """Count and record a row that needs no request; return the message that does."""
@@ -242,12 +297,13 @@ class Engine:
             return decision
         if isinstance(decision, Settled):
             self.tally.earlier[decision.status] += 1
+            if decision.reason is not None:
+                self.tally.earlier_withheld[decision.reason] += 1
             if decision.replaces is not None:  # a fix whose message has its record already
                 fields = {"key": decision.replaces, "by": decision.key, "at": self._wall_time()}
                 self._recorder.mark(REPLACED, fields)
         elif isinstance(decision, Withheld):
-            skipped = Outcome("skipped", decision.key, decision.line, error=decision.detail)
-            self._record(replace(skipped, reason=decision.reason))
+            self._record_withheld(decision)
         elif isinstance(decision, Rejected):
             invalid = Outcome("invalid", decision.key, decision.line, error=decision.reason)
             self._record(replace(invalid, replaces=decision.replaces))
@@ -257,6 +313,10 @@ class Engine:
         else:
             self._record_duplicate(decision)
         return None
+
+    def _record_withheld(self, withheld: Withheld) -> None:
+        skipped = Outcome("skipped", withheld.key, withheld.line, error=withheld.detail)
+        self._record(replace(skipped, reason=withheld.reason))
 
     def _record_duplicate(self, duplicate: Duplicate) -> None:
         key = duplicate.key
@@ -302,8 +362,12 @@ class Engine:
     async def _send(self, go: _Delivery, task: asyncio.Task[Any]) -> None:
         """Attempt a message until it ends (``task``: the one its requests are made in)."""
         message, searchable = go.message, go.searchable
+        last: tuple[Reply, float] | None = None  # the last attempt's reply and latency
         while True:
             started = await self._pacer.wait()
+            if self._past_deadline():
+                self._too_late_for(go, last)
+                return
             self._leaving(go)  # no await from here until the request has left
             self.tally.note_request(started)
             reply = await self._attempt(message, task)
@@ -317,6 +381,7 @@ class Engine:
             if reply.verdict != "retry":
                 self._finish(go, reply, latency)
                 return
+            last = (reply, latency)
             go.maybe_committed = go.maybe_committed or reply.may_have_been_committed
             look = searchable and reply.may_have_been_committed
             if self._throttle.charges(reply):
@@ -328,6 +393,26 @@ class Engine:
                 return
             if look and await self._found(go):
                 return
+
+    def _too_late_for(self, go: _Delivery, last: tuple[Reply, float] | None) -> None:
+        """Its turn came after --not-after: withheld, with the rows that wait on it; or, when
+        it was tried already, failed as its last attempt left it."""
+        self._deadline_passed()
+        if last is not None:
+            reply, latency = last
+            error = f"{reply.error}; not tried again: the --not-after deadline passed"
+            self._finish(go, replace(reply, error=error), latency, in_doubt=go.maybe_committed)
+            return
+        message = go.message
+        self._late_keys.add(message.key)
+        rows = [message.line] + [twin.line for twin in self._waiting.pop(message.key, ())]
+        for line in rows:
+            decision = self._triage.withhold(line, message.key, DEADLINE, self._too_late)
+            if isinstance(decision, Withheld):
+                self._record_withheld(decision)
+            else:  # an earlier run recorded it so: counted as the producer counts one
+                self.tally.earlier["skipped"] += 1
+                self.tally.earlier_withheld[DEADLINE] += 1
 
     def _lookup_left(self, at: float) -> None:
         self.tally.note_request(at, lookup=True)

@@ -84,6 +84,19 @@ def failure_kinds(text: str) -> str:
     return ",".join(kinds)
 
 
+def deadline(text: str) -> str:
+    """``--not-after``: a time that says its offset (a deadline in no zone is no deadline)."""
+    from broadcaster.isotime import aware_time  # noqa: PLC0415 - see the imports
+
+    moment = aware_time(text.strip().replace(" ", "T", 1))
+    if moment is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time with its offset, for example "
+            "2026-12-01T21:00-05:00 or 2026-12-02T02:00Z"
+        )
+    return moment.isoformat()
+
+
 def country_code(text: str) -> str:
     """A calling code that names a region (``1``, ``+44``), kept as its digits."""
     from broadcaster.phones import region_for_country_code  # noqa: PLC0415 - see the imports
@@ -161,6 +174,8 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("sending", "--halt-ignore", "failures the two above do not count: opted_out", {"type": failure_kinds, "metavar": "KINDS"}),
     ("safety", "--suppress", "never send to the numbers in FILE: one a line, or a CSV with a phone_number column (repeatable)", {"action": "append", "metavar": "FILE"}),
     ("safety", "--record-opt-outs", "append the numbers the API refuses as opted out to FILE (for next time's --suppress)", {"metavar": "FILE"}),
+    ("safety", "--not-after", "no request after this time (ISO 8601 with its offset, e.g. 2026-12-01T21:00-05:00): the rows left end skipped (deadline)", {"type": deadline, "metavar": "TIME"}),
+    ("safety", "--limit", "send at most N messages in this run; a resume sends the rest", {"type": positive_int, "metavar": "N"}),
     ("sending", "--retry-failed", "also re-send rows recorded failed", {"action": "store_true"}),
     ("sending", "--confirm-above", "on a terminal, ask before sending more messages than this (default {default:,})", {"type": positive_int, "metavar": "N"}),
     ("sending", "--yes", "do not ask: send without the question --confirm-above puts", {"action": "store_true"}),

@@ -15,7 +15,8 @@ Status = Literal["sent", "failed", "invalid", "skipped"]
 STATUSES: tuple[Status, ...] = ("sent", "skipped", "failed", "invalid")
 # Why a row is skipped without being a duplicate: its number is suppressed (--suppress), or
 # the run's deadline passed before it went (--not-after).
-WITHHELD = ("suppressed", "deadline")
+SUPPRESSED, DEADLINE = "suppressed", "deadline"
+WITHHELD = (SUPPRESSED, DEADLINE)
 # The 4xx answers worth another attempt: the request was not processed (a timeout, the limit).
 RETRYABLE_4XX = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
 

@@ -40,6 +40,7 @@ _NOT_RECORDED = frozenset(
         "confirm_above",
         "yes",
         "allow_insecure_http",  # said again each time: a resume elsewhere must not inherit it
+        "limit",  # this run's: a resume sends the rest
     }
 )
 
@@ -78,6 +79,8 @@ class Settings:
     # API's opt-out refusals are appended to.
     suppress: tuple[str, ...] = ()
     record_opt_outs: str | None = None
+    not_after: str | None = None  # ISO 8601 with an offset: no request after it
+    limit: int | None = None  # messages this run sends at most; a resume sends the rest
     retry_failed: bool = False
     dry_run: bool = False
     sandbox: bool = False

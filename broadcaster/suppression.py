@@ -34,7 +34,6 @@ from broadcaster.reader import read_rows
 
 log = structlog.get_logger("broadcaster")
 PHONE = "phone_number"
-SUPPRESSED = "suppressed"  # a skipped record's reason
 _SEPARATORS = (",", ";", "\t")
 _SHOWN_BAD = 5  # bad lines named one by one; the rest counted
 _HEADER = "# numbers that opted out, recorded by broadcaster (--record-opt-outs): one a line\n"

@@ -23,6 +23,7 @@ class Tally:
     duplicates: int = 0
     withheld: Counter[str] = field(default_factory=Counter)  # skipped, by reason (WITHHELD)
     earlier: Counter[Status] = field(default_factory=Counter)
+    earlier_withheld: Counter[str] = field(default_factory=Counter)  # of earlier["skipped"]
     attempts: int = 0
     pauses: Counter[str] = field(default_factory=Counter)
     latency_total: float = 0.0
@@ -37,6 +38,8 @@ class Tally:
     rate_in_force: float | None = None  # per second, once the adaptive rate has moved
     rate_lowered: int = 0  # times 429s lowered it
     opt_outs_recorded: int = 0  # numbers --record-opt-outs appended
+    limit_reached: bool = False  # --limit messages went, and rows were left unread
+    deadline_passed: bool = False  # --not-after passed before every row went
 
     def add(self, outcome: Outcome) -> None:
         """Count one outcome record: this run's, or one read back from a journal."""

@@ -21,9 +21,9 @@ from dataclasses import dataclass, replace
 from broadcaster.idempotency import derive_key
 from broadcaster.journal import JournalState
 from broadcaster.keytable import KeyTable
-from broadcaster.outcome import Status
+from broadcaster.outcome import SUPPRESSED, Status
 from broadcaster.plan import Invalid, Message, Planned
-from broadcaster.suppression import SUPPRESSED, Suppression
+from broadcaster.suppression import Suppression
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,7 @@ class Settled:
     status: Status
     key: str | None = None
     replaces: str | None = None
+    reason: str | None = None  # a withheld row's (outcome.WITHHELD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,11 @@ class Withheld:
 
 
 Decision = Message | Settled | Rejected | Duplicate | Withheld
+
+
+def too_late(not_after: str) -> str:
+    """A row withheld by the deadline, as its record says it."""
+    return f"not sent: the --not-after deadline ({not_after}) had passed"
 
 
 SENT_OR_TRIED = ("sent", "failed")
@@ -156,7 +162,7 @@ class Triage:
         self._withheld[reason, key] += 1
         recorded = self._journal.withheld.get(reason)
         if recorded is not None and self._withheld[reason, key] <= recorded[key]:
-            return Settled("skipped")
+            return Settled("skipped", reason=reason)
         return Withheld(line, key, reason, detail)
 
     def _duplicate(self, line: int, key: str, first: int | None) -> Duplicate | Settled:

@@ -128,7 +128,7 @@ class TestTriage:
         assert state.statuses.get(message.key) is None
         assert state.skipped[message.key] == 0  # not counted as a duplicate's record
         again = Triage("spring", state, suppression=suppression)
-        assert again.decide(message) == Settled("skipped")
+        assert again.decide(message) == Settled("skipped", reason="suppressed")
         twin = again.decide(_message("4155550101", line=3))  # the same message on a 2nd row
         assert isinstance(twin, Withheld)
         assert isinstance(Triage("spring", state).decide(message), Message)
