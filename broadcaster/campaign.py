@@ -25,7 +25,7 @@ from broadcaster.credentials import (
 )
 from broadcaster.dryrun import DryRunSender
 from broadcaster.endpoint import check_base_url
-from broadcaster.engine import Engine, EngineSettings, Recorder, Sender, Timing
+from broadcaster.engine import Engine, EngineSettings, Recorder, Reread, Sender, Timing
 from broadcaster.errors import CredentialsError, NotConfirmed, UsageError
 from broadcaster.exits import Exit
 from broadcaster.finished import may_be_finished, read_finished
@@ -50,6 +50,7 @@ from broadcaster.reader import STDIN, input_digest, read_rows
 from broadcaster.record import Record
 from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
+from broadcaster.schedule import Schedule
 from broadcaster.settings import Settings
 from broadcaster.summary import counted, summary
 from broadcaster.suppression import OptOutFile, Suppression
@@ -96,7 +97,7 @@ async def send_campaign(
                 engine = _engine(settings, sender, recorder, timing)
                 started = timing.clock()
                 with _signals(engine, enabled=handle_signals):
-                    await engine.run(records, progress.tick)
+                    await engine.run(records, progress.tick, _reread(settings, digest))
                 elapsed = timing.clock() - started
             _mark_read(recorder, engine.tally, digest)
         finally:
@@ -400,8 +401,38 @@ def _engine(settings: Settings, sender: Sender, recorder: Recorder, timing: Timi
         deadline=_deadline(settings.not_after),
         limit=settings.limit,
         deadline_text=settings.not_after or "",
+        schedule=_schedule(settings),
     )
     return Engine(engine_settings, sender, recorder, pacer, timing)
+
+
+def _schedule(settings: Settings) -> Schedule | None:
+    schedule = settings.schedule()
+    if schedule is not None and settings.input == STDIN:
+        raise UsageError(
+            "--window needs an input file: rows outside their window wait for a later pass "
+            "over it, and stdin can be read only once"
+        )
+    if schedule is not None:
+        log.info("send window", window=str(schedule))
+    return schedule
+
+
+def _reread(settings: Settings, digest: str | None) -> Reread | None:
+    """The input opened again for a later pass (a run with a send window), as long as it
+    is the file this run began with."""
+    if settings.window is None or settings.dry_run or settings.input == STDIN:
+        return None
+
+    def reread() -> contextlib.AbstractContextManager[Iterator[Record]]:
+        if input_digest(settings.input) != digest:
+            raise UsageError(
+                f"{settings.input} changed while rows waited for their send window: the run "
+                "stops here, and a resumed run reads it as it is"
+            )
+        return read_rows(settings.input, settings.format)
+
+    return reread
 
 
 def _deadline(not_after: str | None) -> float | None:

@@ -25,11 +25,12 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import structlog
 
@@ -48,10 +49,11 @@ from broadcaster.lookup import (
 )
 from broadcaster.outcome import DEADLINE, Outcome, Reply, Status
 from broadcaster.pacer import Pacer
-from broadcaster.plan import Defaults, Message, plan
+from broadcaster.plan import Defaults, Message, Planned, plan
 from broadcaster.rate import Rate
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
+from broadcaster.schedule import NoZone, Opening, Schedule
 from broadcaster.summary import counted
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
@@ -71,6 +73,8 @@ _YIELD_EVERY = 256  # rows the producer settles between yields to the loop
 _LATENCY_SAMPLES = 20  # replies seen before judging whether --concurrency can reach --rate
 _RATE_SHORTFALL = 0.97
 Tick = Callable[[Tally, Pause | None], None]  # once a second: the tally, and any pause in force
+Reread = Callable[[], AbstractContextManager[Iterator[Record]]]  # the input, opened again
+_NO_OPENING_RETRY = 3600.0  # no window opens in the days ahead: look again in an hour
 LOOKUP_TRIES = 3  # a failed lookup is tried again before the message goes again
 _IN_DOUBT = (
     "an attempt may have reached the API (a dropped connection, a timeout or a server error): "
@@ -89,6 +93,8 @@ class Recorder(Protocol):
     def state(self) -> JournalState: ...
 
     def record(self, outcome: Outcome) -> None: ...
+
+    def current_state(self) -> JournalState: ...
 
     def mark(self, kind: str, fields: dict[str, Any]) -> None: ...
 
@@ -125,6 +131,7 @@ class EngineSettings:
     deadline: float | None = None  # --not-after, as a wall-clock time: no request after it
     limit: int | None = None  # --limit: messages this run sends at most
     deadline_text: str = ""  # --not-after as given, for messages
+    schedule: Schedule | None = None  # --window: messages outside it wait for a later pass
 
 
 class Engine:
@@ -183,13 +190,27 @@ class Engine:
         # withheld), and the keys withheld as they reached their turn (a few: those queued).
         self._late_from: int | None = None
         self._late_keys: set[str] = set()
+        # The send window: the zones of each message queued (a few), the rows this pass left
+        # for a later one and the first opening among them, and whether every message of this
+        # run has ended (a later pass reads the journal afresh: none may be on its way).
+        self._schedule = settings.schedule
+        self._zones: dict[str, tuple[str, ...]] = {}
+        self._deferred, self._next = 0, cast("Opening | None", None)
+        self._next_rows = 0  # of those, the rows the first opening lets go
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._queued = 0
 
-    async def run(self, records: Iterable[Record], tick: Tick | None = None) -> Tally:
+    async def run(
+        self, records: Iterable[Record], tick: Tick | None = None, reread: Reread | None = None
+    ) -> Tally:
+        """Send the rows; ``reread`` opens the input again, for a pass over the rows that
+        waited for their window (none without it: a dry run, stdin)."""
         self._throttle.start()
         self._verbose = log.is_enabled_for(logging.DEBUG)
         try:
             async with asyncio.TaskGroup() as group:
-                producer = group.create_task(self._produce(records))
+                producer = group.create_task(self._produce(records, reread))
                 workers = [
                     group.create_task(self._work()) for _ in range(self._settings.concurrency)
                 ]
@@ -238,25 +259,100 @@ class Engine:
         for task in self._tasks:
             task.cancel()
 
-    async def _produce(self, records: Iterable[Record]) -> None:
-        rows, limit, queued = iter(records), self._settings.limit, 0
+    async def _produce(self, records: Iterable[Record], reread: Reread | None) -> None:
+        done = await self._read(records, first=True)
+        while done and reread is not None and self.stopped_by is None:
+            await self._idle.wait()  # messages of this pass may yet find their window closed
+            if not self._deferred:
+                break
+            await self._wait_for_window()
+            state = self._recorder.current_state()  # this run's records too: none goes twice
+            self._triage = Triage(
+                self._settings.defaults.campaign,
+                state,
+                self._settings.retry_failed,
+                self._settings.suppression,
+            )
+            with reread() as rows:
+                done = await self._read(rows, first=False)
+        self.tally.input_done = done
+        if self._deferred:  # a dry run, or a stop: what waits, and for which window
+            self.tally.deferred = self._deferred
+            self.tally.waiting = None if self._next is None else self._next.label
+        for _ in range(self._settings.concurrency):
+            await self._queue.put(None)
+
+    async def _read(self, records: Iterable[Record], *, first: bool) -> bool:
+        """One pass over the input (``first``: every row counts; after it, only the rows
+        that waited); False when --limit cut it short with rows left."""
+        rows, limit, defaults = iter(records), self._settings.limit, self._settings.defaults
         for record in rows:
-            decision = self._late(self._triage.decide(plan(record, self._settings.defaults)))
-            message = self._settle(decision)
+            planned = plan(record, defaults)
+            decided = self._late(self._triage.decide(planned))
+            decision: Row = decided
+            if self._schedule is not None:
+                decision = self._windowed(decided, planned, record)
+            if not first and isinstance(decision, Settled):
+                continue  # settled in an earlier pass, and counted there
+            message = self._settle(decision, first=first)
             if message is not None:
                 await self._queue.put(message)
-                queued += 1
-                if queued == limit:
+                self._queued += 1
+                if self._queued == limit:
                     break
             elif self.tally.rows % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let signals, ticks and workers in
         else:
-            self.tally.input_done = True
-        if not self.tally.input_done:  # --limit: the rest wait for a resume, if there are any
-            self.tally.input_done = next(rows, None) is None
-            self.tally.limit_reached = not self.tally.input_done
-        for _ in range(self._settings.concurrency):
-            await self._queue.put(None)
+            return True
+        done = next(rows, None) is None  # --limit: the rest wait for a resume, if any
+        self.tally.limit_reached = not done
+        return done
+
+    def _windowed(self, decision: Decision, planned: Planned, record: Record) -> Row:
+        """A message outside its window (and a twin row of one) waits; one whose zone
+        cannot be told is invalid."""
+        schedule = self._schedule
+        if not isinstance(decision, Message | Duplicate) or not isinstance(planned, Message):
+            return decision
+        assert schedule is not None  # noqa: S101 - the caller's
+        try:
+            zones = schedule.zones(planned.body, record.fields)
+        except NoZone as exc:
+            return self._triage.reject(decision.line, decision.key, str(exc))
+        opening = schedule.opening(zones, self._now())
+        if opening is not None:
+            return Deferred(decision.line, decision.key, opening)
+        if isinstance(decision, Message):
+            self._zones[decision.key] = zones
+        return decision
+
+    def _defer(self, opening: Opening, rows: int) -> None:
+        self._deferred += rows
+        if self._next is not None and opening.at == self._next.at:
+            self._next_rows += rows
+        elif self._next is None or _earlier(opening, self._next):
+            self._next, self._next_rows = opening, rows
+
+    async def _wait_for_window(self) -> None:
+        """Wait for the first window to open (never past --not-after: then the rows left
+        end skipped)."""
+        opening, rows, first = self._next, self._deferred, self._next_rows
+        self._next, self._deferred, self._next_rows = None, 0, 0
+        assert opening is not None  # noqa: S101 - rows were deferred
+        wall = self._timing.wall_clock()
+        until = opening.at.timestamp() if opening.at is not None else wall + _NO_OPENING_RETRY
+        if self._settings.deadline is not None:
+            until = min(until, self._settings.deadline)
+        of = "" if first == rows else f" of {rows:,}"
+        self.tally.waiting = f"waiting for {opening.label} ({counted(first, 'row')}{of})"
+        log.info("waiting", until=opening.label, rows=rows, note="outside their send window")
+        try:
+            await self._timing.sleep(max(0.0, until - wall))
+        finally:
+            self.tally.waiting = None
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._timing.wall_clock(), UTC)
 
     def _past_deadline(self) -> bool:
         deadline = self._settings.deadline
@@ -289,12 +385,17 @@ class Engine:
             note="no request is made from now on: the rows left end skipped (deadline)",
         )
 
-    def _settle(self, decision: Decision) -> Message | None:
-        """Count and record a row that needs no request; return the message that does."""
-        self.tally.rows += 1
+    def _settle(self, decision: Row, *, first: bool = True) -> Message | None:
+        """Count and record a row that needs no request; return the message that does
+        (``first``: a row of the first pass, counted; a later pass's were)."""
+        self.tally.rows += first
         if isinstance(decision, Message):
             self._waiting[decision.key] = []
+            self._idle.clear()
             return decision
+        if isinstance(decision, Deferred):
+            self._defer(decision.opening, 1)
+            return None
         if isinstance(decision, Settled):
             self.tally.earlier[decision.status] += 1
             if decision.reason is not None:
@@ -313,6 +414,14 @@ class Engine:
         else:
             self._record_duplicate(decision)
         return None
+
+    def _release(self, key: str) -> list[Duplicate]:
+        """A message of this run ended (or waits for a later pass): its twin rows."""
+        twins = self._waiting.pop(key, [])
+        self._zones.pop(key, None)
+        if not self._waiting:
+            self._idle.set()
+        return twins
 
     def _record_withheld(self, withheld: Withheld) -> None:
         skipped = Outcome("skipped", withheld.key, withheld.line, error=withheld.detail)
@@ -365,8 +474,7 @@ class Engine:
         last: tuple[Reply, float] | None = None  # the last attempt's reply and latency
         while True:
             started = await self._pacer.wait()
-            if self._past_deadline():
-                self._too_late_for(go, last)
+            if self._not_now(go, last):
                 return
             self._leaving(go)  # no await from here until the request has left
             self.tally.note_request(started)
@@ -405,7 +513,7 @@ class Engine:
             return
         message = go.message
         self._late_keys.add(message.key)
-        rows = [message.line] + [twin.line for twin in self._waiting.pop(message.key, ())]
+        rows = [message.line] + [twin.line for twin in self._release(message.key)]
         for line in rows:
             decision = self._triage.withhold(line, message.key, DEADLINE, self._too_late)
             if isinstance(decision, Withheld):
@@ -413,6 +521,26 @@ class Engine:
             else:  # an earlier run recorded it so: counted as the producer counts one
                 self.tally.earlier["skipped"] += 1
                 self.tally.earlier_withheld[DEADLINE] += 1
+
+    def _not_now(self, go: _Delivery, last: tuple[Reply, float] | None) -> bool:
+        """Whether its turn came too late (--not-after) or outside its window: it goes no
+        further in this pass."""
+        if self._past_deadline():
+            self._too_late_for(go, last)
+            return True
+        return self._schedule is not None and self._outside_window(go.message)
+
+    def _outside_window(self, message: Message) -> bool:
+        """Its turn came as its window closed: it waits for a later pass, with its twins (a
+        retry too: an attempt that may have been committed is looked up then)."""
+        zones = self._zones.get(message.key)
+        assert self._schedule is not None  # noqa: S101 - the caller's
+        opening = None if zones is None else self._schedule.opening(zones, self._now())
+        if opening is None:
+            return False
+        self._defer(opening, 1 + len(self._release(message.key)))
+        log.debug("waiting", row=message.line, until=opening.label, note="its window closed")
+        return True
 
     def _lookup_left(self, at: float) -> None:
         self.tally.note_request(at, lookup=True)
@@ -620,7 +748,7 @@ class Engine:
         if status == "failed":
             log.warning("failed", row=message.line, key=message.key, error=error)
             self._note_opt_out(message, reply)
-        for duplicate in self._waiting.pop(message.key, ()):
+        for duplicate in self._release(message.key):
             self._record_duplicate(duplicate)
         if self._breaker.enabled:
             self._halt(self._breaker.note(status == "failed", reply.error), message)
@@ -690,6 +818,24 @@ class Engine:
             f"latency sends at most {ceiling:.2f}/s, below --rate {rate}: raise --concurrency "
             f"to {needed} or more",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A row outside its send window now: nothing recorded, a later pass takes it up."""
+
+    line: int
+    key: str
+    opening: Opening
+
+
+Row = Decision | Deferred  # what the producer makes of a row
+
+
+def _earlier(one: Opening, other: Opening) -> bool:
+    if one.at is None:
+        return False
+    return other.at is None or one.at < other.at
 
 
 @dataclass(slots=True)

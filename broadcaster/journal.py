@@ -347,6 +347,12 @@ class Journal:
         self._write(orjson.dumps(record) + b"\n")
         self.state.headers.append(record)
 
+    def current_state(self) -> JournalState:
+        """The journal's state now, this run's records included (read from the file: the
+        run holds its own outcomes nowhere else)."""
+        self.sync()
+        return read_journal(self.path)
+
     def record(self, outcome: Outcome) -> None:
         record = outcome.record()
         self._write(orjson.dumps(record) + b"\n")
@@ -422,6 +428,10 @@ class MemoryJournal:
     @property
     def statuses(self) -> Statuses:
         return self.state.statuses
+
+    def current_state(self) -> JournalState:
+        """The state with this run's records (a kept journal's; a dry run keeps none)."""
+        return self.state
 
     def record(self, outcome: Outcome) -> None:
         if self._keep:  # the tests read what was recorded, as a journal on disk would say

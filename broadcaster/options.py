@@ -84,6 +84,39 @@ def failure_kinds(text: str) -> str:
     return ",".join(kinds)
 
 
+def window(text: str) -> str:
+    from broadcaster.sendwindow import parse_window  # noqa: PLC0415 - see the imports
+
+    try:
+        parse_window(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--window ")) from None
+    return text.strip()
+
+
+def days(text: str) -> str:
+    from broadcaster.sendwindow import parse_days  # noqa: PLC0415 - see the imports
+
+    try:
+        parse_days(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--days ")) from None
+    return text.strip()
+
+
+def time_zone(text: str) -> str:
+    """A zone's name, as zoneinfo knows it (or ``recipient``)."""
+    from broadcaster.schedule import RECIPIENT  # noqa: PLC0415 - see the imports
+    from broadcaster.sendwindow import zone  # noqa: PLC0415
+
+    if text.strip().lower() == RECIPIENT:
+        return RECIPIENT
+    try:
+        return zone(text.strip()).key
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--tz ")) from None
+
+
 def deadline(text: str) -> str:
     """``--not-after``: a time that says its offset (a deadline in no zone is no deadline)."""
     from broadcaster.isotime import aware_time  # noqa: PLC0415 - see the imports
@@ -175,6 +208,10 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("safety", "--suppress", "never send to the numbers in FILE: one a line, or a CSV with a phone_number column (repeatable)", {"action": "append", "metavar": "FILE"}),
     ("safety", "--record-opt-outs", "append the numbers the API refuses as opted out to FILE (for next time's --suppress)", {"metavar": "FILE"}),
     ("safety", "--not-after", "no request after this time (ISO 8601 with its offset, e.g. 2026-12-01T21:00-05:00): the rows left end skipped (deadline)", {"type": deadline, "metavar": "TIME"}),
+    ("safety", "--window", "send only between these local times, e.g. 09:00-20:00 (21:00-08:00 crosses midnight)", {"type": window, "metavar": "HH:MM-HH:MM"}),
+    ("safety", "--days", "the days the window opens (default every day), e.g. mon-fri or sat,sun", {"type": days, "metavar": "DAYS"}),
+    ("safety", "--tz", "the window's zone: a name (America/Chicago), or recipient: each row's, from its tz column or its number", {"type": time_zone, "metavar": "ZONE"}),
+    ("safety", "--tz-fallback", "with --tz recipient, the zone of a row whose zone cannot be told", {"type": time_zone, "metavar": "ZONE"}),
     ("safety", "--limit", "send at most N messages in this run; a resume sends the rest", {"type": positive_int, "metavar": "N"}),
     ("sending", "--retry-failed", "also re-send rows recorded failed", {"action": "store_true"}),
     ("sending", "--confirm-above", "on a terminal, ask before sending more messages than this (default {default:,})", {"type": positive_int, "metavar": "N"}),
@@ -191,7 +228,8 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
 # What validate reads (besides the campaign group): the rate, for the time; the preview.
 _CHECKED = frozenset(
     {"format", "campaign", "inbox_id", "creator_id", "text", "media_url", "template_id"}
-    | {"region", "default_country_code", "rate", "preview", "suppress"}
+    | {"region", "default_country_code", "rate", "preview", "suppress", "not_after"}
+    | {"window", "days", "tz", "tz_fallback"}
 )
 # Environment variables that stand for options a fresh run is not given.
 _ENVIRONMENT: dict[str, tuple[str, Callable[[str], object]]] = {

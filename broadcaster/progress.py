@@ -96,6 +96,8 @@ class Progress:
         if self._pause is not None:
             left = format_duration(math.ceil(self._pause.left))
             parts.append(f"paused {left} ({self._pause.cause})")
+        if tally.waiting is not None:
+            parts.append(tally.waiting)
         if _lowered(tally, self._asked):
             assert tally.rate_in_force is not None  # noqa: S101 - _lowered
             parts.append(f"rate {self._asked.shown(tally.rate_in_force)} (lowered on 429s)")

@@ -19,6 +19,7 @@ from broadcaster.rate import Rate, parse_rate
 
 if TYPE_CHECKING:  # the option table is built from this module: --help must not load the plan
     from broadcaster.plan import Defaults
+    from broadcaster.schedule import Schedule
     from broadcaster.suppression import Suppression
 
 DEFAULT_BASE_URL = "https://api.heymarket.com"
@@ -80,6 +81,12 @@ class Settings:
     suppress: tuple[str, ...] = ()
     record_opt_outs: str | None = None
     not_after: str | None = None  # ISO 8601 with an offset: no request after it
+    # Quiet hours (schedule.py): the local hours and days messages may go, in one zone or in
+    # each recipient's ("recipient"), and the zone of a row whose zone cannot be told.
+    window: str | None = None
+    days: str | None = None
+    tz: str | None = None
+    tz_fallback: str | None = None
     limit: int | None = None  # messages this run sends at most; a resume sends the rest
     retry_failed: bool = False
     dry_run: bool = False
@@ -114,6 +121,24 @@ class Settings:
             template_id=self.template_id,
             region=self.region,
         )
+
+    def schedule(self) -> Schedule | None:
+        """The send window, or None; a usage error for options that make none."""
+        from broadcaster.schedule import Schedule  # noqa: PLC0415 - see the TYPE_CHECKING import
+
+        if self.window is None:
+            given = [
+                f"--{n.replace('_', '-')}"
+                for n in ("days", "tz", "tz_fallback")
+                if getattr(self, n)
+            ]
+            if given:
+                raise UsageError(f"{' and '.join(given)} need --window HH:MM-HH:MM")
+            return None
+        try:
+            return Schedule.parse(self.window, self.days, self.tz, self.tz_fallback)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
 
     def suppression(self) -> Suppression:
         """The numbers of the --suppress files (the --record-opt-outs file may not be there

@@ -39,6 +39,12 @@ def summary(
             f"{tally.found:,} committed (recorded sent, not sent again), {missing:,} not "
             f"committed, {tally.untold:,} unknown (the history could not tell)"
         )
+    if tally.deferred:
+        when = f": the first window opens at {tally.waiting}" if tally.waiting else ""
+        lines.append(
+            f"window    {_rows(tally.deferred)} outside their send window{when}; a run waits "
+            "for it and sends them"
+        )
     if tally.opt_outs_recorded:
         lines.append(
             f"opt-outs  {counted(tally.opt_outs_recorded, 'number')} refused as opted out, "

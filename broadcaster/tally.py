@@ -40,6 +40,8 @@ class Tally:
     opt_outs_recorded: int = 0  # numbers --record-opt-outs appended
     limit_reached: bool = False  # --limit messages went, and rows were left unread
     deadline_passed: bool = False  # --not-after passed before every row went
+    waiting: str | None = None  # for which window rows wait, while they do (for progress)
+    deferred: int = 0  # rows outside their window at the end (a dry run's, or a stopped run's)
 
     def add(self, outcome: Outcome) -> None:
         """Count one outcome record: this run's, or one read back from a journal."""

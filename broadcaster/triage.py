@@ -129,7 +129,7 @@ class Triage:
 
     def _decide(self, planned: Planned) -> Decision:
         if isinstance(planned, Invalid):
-            return self._reject(planned.line, planned.key, planned.reason, planned.replaces)
+            return self.reject(planned.line, planned.key, planned.reason, planned.replaces)
         digest = planned.digest
         recorded = self._journal.digests.get(planned.key) if digest is not None else None
         if recorded not in (None, digest):  # an earlier run sent another message under it
@@ -214,9 +214,11 @@ class Triage:
             return None
         return self._journal.statuses.get(replacement, "skipped")
 
-    def _reject(
+    def reject(
         self, line: int, key: str, reason: str, replaces: str | None = None
     ) -> Rejected | Settled:
+        """An invalid row, recorded once (the n-th of a key has its record when the journal
+        holds n)."""
         self._invalid[key] += 1
         fixed = self._fixed(key)
         if fixed is not None:
@@ -230,4 +232,4 @@ class Triage:
         key = derive_key(self._campaign, {"reused-local-id": message.key, **message.body})
         where = f"line {first}" if first is not None else "an earlier run"
         reason = f"local_id: {message.key} is already used by {where} for another message"
-        return self._reject(message.line, key, reason, message.replaces)
+        return self.reject(message.line, key, reason, message.replaces)

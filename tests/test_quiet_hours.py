@@ -1,0 +1,212 @@
+"""Send windows in the engine, on virtual time: rows wait for their recipient's window, in
+zone order as the day moves west, and nothing is sent outside it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from pytest_aiohttp import AiohttpServer
+
+from broadcaster.engine import Engine, EngineSettings, Reread, Timing
+from broadcaster.errors import UsageError
+from broadcaster.journal import MemoryJournal
+from broadcaster.pacer import Pacer
+from broadcaster.rate import Rate
+from broadcaster.record import Record
+from broadcaster.retry import RetryPolicy
+from broadcaster.schedule import Schedule
+from broadcaster.testing import VirtualTime
+from tests.test_engine import DEFAULTS, MaxRandom, ScriptedSender
+from tests.test_send import fast, outcomes, sandbox, send
+
+EASTERN = ZoneInfo("America/New_York")
+# Tuesday 1 December 2026, 07:30 in New York: before every US window opens.
+MORNING = datetime(2026, 12, 1, 7, 30, tzinfo=EASTERN).timestamp()
+AREAS = {"NY": "212", "CHI": "312", "DEN": "303", "LA": "415"}
+
+
+def people(*where: str) -> list[Record]:
+    """A row per zone named, numbered from line 2, its text its zone's name."""
+    return [
+        Record(line, {"phone_number": f"1{AREAS[name]}555{line:04d}", "text": name})
+        for line, name in enumerate(where, 2)
+    ]
+
+
+def make_engine(
+    clock: VirtualTime,
+    sender: ScriptedSender,
+    schedule: Schedule,
+    *,
+    start: float = MORNING,
+    deadline: float | None = None,
+) -> tuple[Engine, MemoryJournal]:
+    journal = MemoryJournal()
+    settings = EngineSettings(
+        DEFAULTS,
+        2,
+        RetryPolicy(8, base=1.0, cap=8.0, rng=MaxRandom()),
+        rate=Rate(1),
+        schedule=schedule,
+        deadline=deadline,
+    )
+    pacer = Pacer(Rate(1), clock=clock.clock, sleep=clock.sleep)
+    timing = Timing(clock=clock.clock, sleep=clock.sleep, wall_clock=lambda: start + clock.now)
+    return Engine(settings, sender, journal, pacer, timing), journal
+
+
+def again(records: list[Record]) -> Reread:
+    @contextmanager
+    def opened() -> Iterator[Iterator[Record]]:
+        yield iter(records)
+
+    return opened
+
+
+def local(seconds: float, zone: str = "America/New_York") -> str:
+    return f"{datetime.fromtimestamp(MORNING + seconds, UTC).astimezone(ZoneInfo(zone)):%a %H:%M}"
+
+
+class TestRecipientZones:
+    async def test_each_zone_goes_as_its_window_opens_moving_west(self) -> None:
+        """09:00-20:00 in each recipient's zone, from 07:30 Eastern: New York at 9:00 Eastern,
+        Chicago at 10:00, Denver at 11:00, Los Angeles at 12:00."""
+        clock = VirtualTime()
+        sender = ScriptedSender(clock)
+        schedule = Schedule.parse("09:00-20:00", None, "recipient", None)
+        engine, journal = make_engine(clock, sender, schedule)
+        records = people("LA", "DEN", "CHI", "NY", "LA", "NY")
+        tally = await clock.run(engine.run(records, reread=again(records)))
+        sends = [(local(at), text) for at, text in sender.sends]
+        assert sends == [
+            ("Tue 09:00", "NY"), ("Tue 09:00", "NY"), ("Tue 10:00", "CHI"),
+            ("Tue 11:00", "DEN"), ("Tue 12:00", "LA"), ("Tue 12:00", "LA"),
+        ]  # fmt: skip
+        assert tally.rows == 6
+        assert tally.sent == 6
+        assert tally.input_done
+        assert len(journal.outcomes) == 6
+
+    async def test_progress_says_what_rows_wait_for(self) -> None:
+        clock = VirtualTime()
+        schedule = Schedule.parse("09:00-20:00", None, "recipient", None)
+        engine, _ = make_engine(clock, ScriptedSender(clock), schedule)
+        seen: list[str | None] = []
+        records = people("CHI", "CHI", "LA")
+        await clock.run(
+            engine.run(records, lambda tally, _: seen.append(tally.waiting), again(records))
+        )
+        assert "waiting for 09:00 America/Chicago (2 rows of 3)" in seen
+        assert "waiting for 09:00 America/Los_Angeles (1 row)" in seen
+
+    async def test_a_window_across_midnight_and_weekdays(self) -> None:
+        """21:00-08:00 on Fridays only, in one zone, from Friday 18:00: Friday 21:00."""
+        clock = VirtualTime()
+        sender = ScriptedSender(clock)
+        schedule = Schedule.parse("21:00-08:00", "fri", "America/New_York", None)
+        friday = datetime(2026, 12, 4, 18, 0, tzinfo=EASTERN).timestamp()
+        engine, _ = make_engine(clock, sender, schedule, start=friday)
+        records = people("LA")
+        await clock.run(engine.run(records, reread=again(records)))
+        assert [local(at + friday - MORNING) for at, _ in sender.sends] == ["Fri 21:00"]
+
+    async def test_a_message_whose_turn_comes_after_closing_waits_for_the_opening(self) -> None:
+        """Closed 07:30-07:31 only: at 1/s from 07:29:59, the second message's turn comes
+        at 07:30:00, closed; it and the third go from 07:31 (the pacer lets one slot catch up
+        after a wait, as after any pause)."""
+        clock = VirtualTime()
+        sender = ScriptedSender(clock)
+        schedule = Schedule.parse("07:31-07:30", None, "America/New_York", None)
+        engine, _ = make_engine(clock, sender, schedule, start=MORNING - 1)
+        records = people(*["NY"] * 3)
+        await clock.run(engine.run(records, reread=again(records)))
+        sent = [
+            f"{datetime.fromtimestamp(MORNING - 1 + at, EASTERN):%H:%M:%S}"
+            for at, _ in sender.sends
+        ]
+        assert sent[0] == "07:29:59"
+        assert sent[1:] == ["07:31:00", "07:31:00"]
+
+    async def test_the_deadline_ends_the_wait_and_the_rows_left_are_skipped(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(clock)
+        schedule = Schedule.parse("09:00-20:00", None, "recipient", None)
+        noon = datetime(2026, 12, 1, 11, 30, tzinfo=EASTERN).timestamp()
+        engine, journal = make_engine(clock, sender, schedule, deadline=noon)
+        records = people("NY", "LA")
+        tally = await clock.run(engine.run(records, reread=again(records)))
+        assert [text for _, text in sender.sends] == ["NY"]
+        assert tally.withheld["deadline"] == 1
+        assert [o.reason for o in journal.outcomes if o.status == "skipped"] == ["deadline"]
+
+    async def test_a_row_without_a_zone_is_invalid_unless_there_is_a_fallback(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(clock)
+        schedule = Schedule.parse("09:00-20:00", None, "recipient", None)
+        engine, journal = make_engine(clock, sender, schedule)
+        records = [Record(2, {"chat_id": 7, "text": "chat"}), *people("NY")[:0]]
+        await clock.run(engine.run(records, reread=again(records)))
+        (invalid,) = journal.outcomes
+        assert invalid.status == "invalid"
+        assert invalid.error is not None
+        assert "add a tz column, or give --tz-fallback ZONE" in invalid.error
+        fallback = Schedule.parse("09:00-20:00", None, "recipient", "America/Denver")
+        engine, _ = make_engine(clock, sender, fallback)
+        await clock.run(engine.run(records, reread=again(records)))
+        assert [local(at, "America/Denver") for at, _ in sender.sends] == ["Tue 09:00"]
+
+    async def test_a_tz_column_wins_over_the_number(self) -> None:
+        clock = VirtualTime()
+        sender = ScriptedSender(clock)
+        schedule = Schedule.parse("09:00-20:00", None, "recipient", None)
+        engine, _ = make_engine(clock, sender, schedule)
+        records = [Record(2, {"phone_number": "12125550100", "text": "x", "tz": "Europe/London"})]
+        await clock.run(engine.run(records, reread=again(records)))
+        assert [local(at, "Europe/London") for at, _ in sender.sends] == ["Tue 12:30"]
+
+    def test_a_number_of_no_known_zone_takes_the_fallback(self) -> None:
+        schedule = Schedule.parse("09:00-20:00", None, "recipient", "America/Chicago")
+        assert schedule.zones({"phone_number": "15555550100"}, {}) == ("America/Chicago",)
+
+    def test_a_toll_free_number_is_read_in_every_zone_of_the_plan(self) -> None:
+        """Open only while 09:00-20:00 holds in all forty-two, Guam to Newfoundland."""
+        schedule = Schedule.parse("09:00-20:00", None, "recipient", None)
+        zones = schedule.zones({"phone_number": "18005550100"}, {})
+        assert len(zones) == 42
+        assert {"Pacific/Guam", "America/St_Johns", "America/Chicago"} <= set(zones)
+
+
+class TestOptions:
+    @pytest.mark.parametrize(
+        ("argv", "words"),
+        [
+            (["--tz", "America/Chicago"], "--tz need --window HH:MM-HH:MM"),
+            (["--window", "09:00-20:00"], r"--window needs --tz: a zone \(America/New_York\)"),
+        ],
+    )  # fmt: skip
+    async def test_refuses_options_that_make_no_window(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path, argv: list[str], words: str
+    ) -> None:
+        server, state = await sandbox(aiohttp_server)
+        source = tmp_path / "in.csv"
+        source.write_text("phone_number\n4155550100\n")
+        with pytest.raises(UsageError, match=words):
+            await send([str(source), *fast(server), *argv])
+        assert state.requests == 0
+
+    async def test_a_window_open_now_sends_at_once(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server)
+        source = tmp_path / "in.csv"
+        source.write_text("phone_number,tz,name\n4155550100,,A\n4155550101,Asia/Tokyo,B\n")
+        window = ["--window", "00:00-24:00", "--tz", "recipient"]
+        code, _ = await send([str(source), *fast(server), *window])
+        assert code == 0
+        assert state.committed == 2
+        assert {r["status"] for r in outcomes(str(source) + ".results.jsonl")} == {"sent"}
