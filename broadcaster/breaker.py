@@ -44,10 +44,17 @@ class Breaker:
     _streak: int = 0
     _recent: deque[bool] = field(default_factory=deque)
     _failed_recently: int = 0
+    _probing: int = 0  # after a halted run: the failures in a row that halt, until a success
 
     @property
     def enabled(self) -> bool:
         return self.in_a_row > 0 or self.fail_rate > 0
+
+    def probe(self, failures: int) -> None:
+        """After a halted run: stop again after ``failures`` in a row, until one gets through
+        (a resume before the cause is fixed must not spend another N rows to learn it)."""
+        if self.in_a_row > failures:
+            self._probing = failures
 
     def note(self, failed: bool, error: str | None = None) -> str | None:
         """One message ended (``failed`` or sent, with the failure's ``error``): the reason
@@ -55,12 +62,16 @@ class Breaker:
         if failed and self.ignore and failure_kind(error) in self.ignore:
             return None
         self._streak = self._streak + 1 if failed else 0
+        if not failed:
+            self._probing = 0
         if self.fail_rate > 0:
             self._recent.append(failed)
             self._failed_recently += failed
             if len(self._recent) > self.window:
                 self._failed_recently -= self._recent.popleft()
         last = f" (last: {error})" if failed and error else ""
+        if self._probing and self._streak >= self._probing:
+            return f"{self._streak} messages failed in a row, as the last run's did{last}"
         if self.in_a_row > 0 and self._streak >= self.in_a_row:
             return f"{self._streak} messages failed in a row{last}"
         # P% of the window: once that many of the last messages failed, the rate over the

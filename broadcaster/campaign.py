@@ -10,11 +10,13 @@ import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, replace
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 import structlog
 from yarl import URL
 
+from broadcaster.breaker import OPTED_OUT, failure_kind
 from broadcaster.credentials import (
     API_KEY,
     SECRET_ID,
@@ -25,7 +27,15 @@ from broadcaster.credentials import (
 )
 from broadcaster.dryrun import DryRunSender
 from broadcaster.endpoint import check_base_url
-from broadcaster.engine import Engine, EngineSettings, Recorder, Reread, Sender, Timing
+from broadcaster.engine import (
+    HALT_PROBE,
+    Engine,
+    EngineSettings,
+    Recorder,
+    Reread,
+    Sender,
+    Timing,
+)
 from broadcaster.errors import CredentialsError, NotConfirmed, UsageError
 from broadcaster.exits import Exit
 from broadcaster.finished import may_be_finished, read_finished
@@ -41,7 +51,7 @@ from broadcaster.journal import (
     lines_sent,
     read_journal,
 )
-from broadcaster.outcome import DEADLINE, Reply
+from broadcaster.outcome import DEADLINE, RETRYABLE_4XX, Reply
 from broadcaster.pacer import Pacer
 from broadcaster.preview import confirmed, first_messages, preview_lines
 from broadcaster.progress import Progress, terminal
@@ -203,6 +213,7 @@ class _Untouched:
     stuck_reason: str = ""
     unauthorized: Reply | None = None
     halted: str | None = None
+    halt_reply: Reply | None = None
 
 
 def _mark_read(recorder: Journal | MemoryJournal, tally: Tally, digest: str | None) -> None:
@@ -514,6 +525,8 @@ class RunEnd(Protocol):
     def unauthorized(self) -> Reply | None: ...
     @property
     def halted(self) -> str | None: ...
+    @property
+    def halt_reply(self) -> Reply | None: ...
 
 
 def _report(settings: Settings, engine: RunEnd, ended: Ended, out: TextIO) -> int:
@@ -564,6 +577,37 @@ def _exit_code(engine: RunEnd) -> Exit:
     return Exit.INCOMPLETE if tally.limit_reached or late else Exit.OK
 
 
+def _after_halt(settings: Settings, reply: Reply | None) -> list[str]:
+    """What to do after a halt, by what the failures were: a refusal a resume would meet
+    again, an outage, or a stale list."""
+    journal = shlex.quote(settings.results_path)
+    head = "          The requests in flight finished; nothing else was sent. "
+    if reply is not None and failure_kind(reply.error) == OPTED_OUT:
+        return [
+            head + "Contacts who opted out are a stale list, not a broken campaign: resume "
+            "without counting them (--record-opt-outs FILE keeps them for next time's "
+            "--suppress):",
+            f"          broadcaster resume {journal} --halt-ignore {OPTED_OUT}",
+        ]
+    status = None if reply is None else reply.http_status
+    if status is None or status >= HTTPStatus.INTERNAL_SERVER_ERROR or status in RETRYABLE_4XX:
+        return [
+            head + "The API was failing: when it answers again, resume; --retry-failed sends "
+            "the failed rows again with the same local_id:",
+            f"          broadcaster resume {journal} --retry-failed",
+        ]
+    probe = ""
+    if settings.halt_on_errors > HALT_PROBE:
+        probe = f" (it halts after {HALT_PROBE} failures in a row, until one gets through)"
+    return [
+        head + "The API refused them, and a resume would meet the same refusal: fix the cause "
+        "first. A wrong --inbox-id, --text or --creator-id makes other messages: send them "
+        f"with a journal of their own (--results NEW). An account problem: once it is fixed, "
+        f"resume{probe}:",
+        f"          broadcaster resume {journal}",
+    ]
+
+
 def _write(out: TextIO, text: str) -> str | None:
     """Write to stdout; why it failed, or None."""
     try:
@@ -607,16 +651,7 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
             resume,
         ]
     elif engine.halted is not None:
-        lines += [
-            f"halted    {engine.halted}.",
-            (
-                "          The requests in flight finished; nothing else was sent. Once the "
-                "cause is fixed (the account, or the file), resume; the failed rows stay failed "
-                "unless --retry-failed. A wrong --inbox-id or --text makes other messages: send "
-                "them with a journal of their own (--results NEW)."
-            ),
-            resume,
-        ]
+        lines += [f"halted    {engine.halted}.", *_after_halt(settings, engine.halt_reply)]
     elif engine.stopped_by is not None and engine.unauthorized is None:
         lines += [
             f"stopped   by {engine.stopped_by}; the journal is complete up to here. Resume with:",

@@ -50,7 +50,7 @@ from broadcaster.lookup import (
 from broadcaster.outcome import DEADLINE, Outcome, Reply, Status
 from broadcaster.pacer import Pacer
 from broadcaster.plan import Defaults, Message, Planned, plan
-from broadcaster.rate import Rate
+from broadcaster.rate import Rate, format_duration
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
 from broadcaster.schedule import NoZone, Opening, Schedule
@@ -76,6 +76,7 @@ Tick = Callable[[Tally, Pause | None], None]  # once a second: the tally, and an
 Reread = Callable[[], AbstractContextManager[Iterator[Record]]]  # the input, opened again
 _NO_OPENING_RETRY = 3600.0  # no window opens in the days ahead: look again in an hour
 LOOKUP_TRIES = 3  # a failed lookup is tried again before the message goes again
+HALT_PROBE = 3  # after a halted run, the failures in a row that halt the next one at first
 _IN_DOUBT = (
     "an attempt may have reached the API (a dropped connection, a timeout or a server error): "
     "--retry-failed looks it up first where it can, and sends it again with the same local_id"
@@ -148,10 +149,18 @@ class Engine:
         self.stuck: Reply | None = None  # the reply a message ran out of attempts on, run stuck
         self.stopped_by: str | None = None
         self.halted: str | None = None  # why the circuit breaker stopped the run
+        self.halt_reply: Reply | None = None  # the failure that tripped it
         self._settings = settings
         self._breaker = Breaker(
             settings.halt_on_errors, settings.halt_on_fail_rate, settings.halt_ignore
         )
+        if recorder.state.halted and self._breaker.in_a_row:
+            self._breaker.probe(HALT_PROBE)
+            log.info(
+                "probing",
+                note=f"the last run halted: this one halts again after {HALT_PROBE} messages "
+                "fail in a row, until one gets through",
+            )
         self._sender = sender
         self._recorder = recorder
         self._pacer = pacer
@@ -184,6 +193,7 @@ class Engine:
         self._throttle.on_rate = self._rate_changed
         self._latency = (0, 0.0)  # replies and their summed latency
         self._warned_concurrency = False
+        self._warned_unpaced = False
         self._verbose = False  # whether each attempt is logged: read once, off the hot path
         self._wall_ms, self._wall_text = -1, ""  # the last millisecond formatted, and its text
         # Past the deadline: the first row read after it (every message from it on is
@@ -197,6 +207,11 @@ class Engine:
         self._zones: dict[str, tuple[str, ...]] = {}
         self._deferred, self._next = 0, cast("Opening | None", None)
         self._next_rows = 0  # of those, the rows the first opening lets go
+        # Messages in flight at a crash, each waiting for --timeout since its attempt before
+        # it is looked up (key -> when, on the wall clock), and their tasks.
+        self._settling: dict[str, float] = {}
+        self._in_doubt_tasks: list[asyncio.Task[None]] = []
+        self._window_until: float | None = None  # while rows wait for a window: its opening
         self._idle = asyncio.Event()
         self._idle.set()
         self._queued = 0
@@ -218,6 +233,8 @@ class Engine:
                 self._group = group
                 self._tasks = [producer, *workers]
                 await asyncio.wait(workers)
+                while pending := [task for task in self._in_doubt_tasks if not task.done()]:
+                    await asyncio.wait(pending)  # ticking on: progress says what they wait for
                 producer.cancel()  # after a stop it may still be waiting to queue a message
                 ticker.cancel()
                 if self._grace is not None:
@@ -230,6 +247,7 @@ class Engine:
                 raise
             raise _first_leaf(expected) from None
         if tick is not None:
+            self._note_waiting()  # nothing waits any more
             tick(self.tally, None)  # the final figures, also for a run shorter than a tick
         return self.tally
 
@@ -346,10 +364,11 @@ class Engine:
         of = "" if first == rows else f" of {rows:,}"
         self.tally.waiting = f"waiting for {opening.label} ({counted(first, 'row')}{of})"
         log.info("waiting", until=opening.label, rows=rows, note="outside their send window")
+        self._window_until = until
         try:
             await self._timing.sleep(max(0.0, until - wall))
         finally:
-            self.tally.waiting = None
+            self.tally.waiting, self.tally.wait_left, self._window_until = None, None, None
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._timing.wall_clock(), UTC)
@@ -460,13 +479,19 @@ class Engine:
         its own (stopped as a worker is)."""
 
         async def deliver() -> None:
-            await self._timing.sleep(self._unsettled(go.since))
+            left = self._unsettled(go.since)
+            self._settling[go.message.key] = self._timing.wall_clock() + left
+            try:
+                await self._timing.sleep(left)
+            finally:
+                del self._settling[go.message.key]
             if self.stopped_by is None and not await self._found(go):
                 await self._send(go, later)
 
         assert self._group is not None  # noqa: S101 - the run's
         later = self._group.create_task(deliver())
         self._tasks.append(later)
+        self._in_doubt_tasks.append(later)
 
     async def _send(self, go: _Delivery, task: asyncio.Task[Any]) -> None:
         """Attempt a message until it ends (``task``: the one its requests are made in)."""
@@ -673,6 +698,17 @@ class Engine:
             await self._timing.sleep(delay)
         return self.stopped_by is None
 
+    def _warn_unpaced(self) -> None:
+        if self._warned_unpaced:
+            return
+        self._warned_unpaced = True
+        log.warning(
+            "429 unpaced",
+            note="the API limits the rate, and an unpaced run (--rate 0) meets the limit again "
+            "after each pause, in a burst of --concurrency requests: give --rate (the API's "
+            "documented limit is 500/m)",
+        )
+
     def _rate_changed(self, per_second: float, lowered: bool) -> None:
         """The adaptive rate moved: count it, and mark a decrease in the journal."""
         self.tally.rate_in_force = per_second
@@ -697,6 +733,8 @@ class Engine:
         if paused is None:  # a longer pause already in force covers it
             return
         self.tally.pauses[reply.pause_cause] += 1
+        if reply.http_status == HTTPStatus.TOO_MANY_REQUESTS and self._settings.rate.unpaced:
+            self._warn_unpaced()
         self._recorder.mark(
             PAUSE,
             {
@@ -718,6 +756,8 @@ class Engine:
         found: bool = False,
     ) -> None:
         message, attempts = go.message, go.attempts
+        if found and not attempts:
+            attempts = 1  # found after a crash: the attempt that sent it was that run's
         status: Status = "sent" if reply.verdict == "sent" else "failed"
         error = reply.error
         if reply.verdict == "retry":
@@ -751,7 +791,7 @@ class Engine:
         for duplicate in self._release(message.key):
             self._record_duplicate(duplicate)
         if self._breaker.enabled:
-            self._halt(self._breaker.note(status == "failed", reply.error), message)
+            self._halt(self._breaker.note(status == "failed", reply.error), message, reply)
 
     def _note_opt_out(self, message: Message, reply: Reply) -> None:
         """--record-opt-outs: a number the API refused as opted out goes to the file."""
@@ -761,11 +801,11 @@ class Engine:
         if failure_kind(reply.error) == OPTED_OUT and self._opt_outs.add(phone):
             self.tally.opt_outs_recorded += 1
 
-    def _halt(self, reason: str | None, message: Message) -> None:
+    def _halt(self, reason: str | None, message: Message, reply: Reply) -> None:
         """The circuit breaker tripped: stop as a first Ctrl-C does, and say why."""
         if reason is None or self.stopped_by is not None:
             return
-        self.halted = reason
+        self.halted, self.halt_reply = reason, reply
         self._recorder.mark(HALT, {"reason": reason, "row": message.line, "at": self._wall_time()})
         log.error(
             "halting",
@@ -795,10 +835,26 @@ class Engine:
     async def _tick(self, tick: Tick | None) -> None:
         while True:
             await self._timing.sleep(1.0)
+            self._note_waiting()
             self._recorder.sync_if_due()
             self._check_concurrency()
             if tick is not None:
                 tick(self.tally, self._throttle.pause_in_force())
+
+    def _note_waiting(self) -> None:
+        """What the rows wait for, and how long yet (for progress and its ETA)."""
+        wall = self._timing.wall_clock()
+        if self._window_until is not None:
+            self.tally.wait_left = max(0.0, self._window_until - wall)
+        elif self._settling:
+            left = max(0.0, max(self._settling.values()) - wall)
+            count = counted(len(self._settling), "message")
+            self.tally.waiting = (
+                f"{count} in flight at the crash: looked up in {format_duration(left)}"
+            )
+            self.tally.wait_left = left
+        elif self.tally.wait_left is not None:
+            self.tally.waiting, self.tally.wait_left = None, None
 
     def _check_concurrency(self) -> None:
         """Warn once when the requests in flight cannot reach the rate at the latency seen."""

@@ -86,6 +86,7 @@ class JournalState:
     # first attempt (None when unknown), before which nothing found is it. Few: a run's
     # attempts each end with an outcome.
     in_doubt: dict[str, str | None] = field(default_factory=dict)
+    halted: bool = False  # the last run was stopped by the circuit breaker
 
     def apply(self, record: object) -> None:
         if not isinstance(record, dict):
@@ -112,6 +113,9 @@ class JournalState:
         kind, key = record["type"], record.get("key")
         if kind == RUN:
             self.headers.append(record)
+            self.halted = False
+        elif kind == HALT:
+            self.halted = True
         elif kind == ATTEMPT and isinstance(key, str):
             self.in_doubt[key] = _text(record.get("at"))
         elif kind == NOT_COMMITTED and isinstance(key, str):

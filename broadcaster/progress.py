@@ -58,7 +58,7 @@ class Progress:
         self._history: collections.deque[tuple[float, int]] = collections.deque()
         self._sending = 0.0  # seconds without a pause in force, the recent rate's clock
         self._ticked_at = self._logged_at = clock()
-        self._logged: tuple[int, ...] | None = None  # the figures of the last event
+        self._logged: tuple[object, ...] | None = None  # the figures of the last event
         self._tally: Tally | None = None  # the run's tally, kept up to date by the engine
         self._pause: Pause | None = None
         self._drawn = False
@@ -153,6 +153,8 @@ class Progress:
         if not rate:
             return None
         paused = 0.0 if self._pause is None else self._pause.left
+        if self._tally is not None and self._tally.wait_left is not None:
+            paused = max(paused, self._tally.wait_left)
         return paused + max(0, self._total - done) / rate
 
     def _rate_ahead(self) -> float | None:
@@ -200,8 +202,8 @@ def _lowered(tally: Tally, asked: Rate) -> bool:
     return tally.rate_in_force is not None and tally.rate_in_force < asked.per_second * 0.999
 
 
-def _figures(tally: Tally) -> tuple[int, ...]:
-    return (tally.settled, tally.sent, tally.failed, tally.invalid)
+def _figures(tally: Tally) -> tuple[object, ...]:
+    return (tally.settled, tally.sent, tally.failed, tally.invalid, tally.waiting)
 
 
 def _bar(fraction: float) -> str:

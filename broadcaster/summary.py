@@ -90,8 +90,12 @@ def _requests(tally: Tally, elapsed: float, asked: Rate) -> list[str]:
     return [
         (
             f"requests  {counted(tally.attempts, 'attempt')} for {counted(requests, 'message')}, "
-            f"{_pauses(tally)}, "
-            f"latency mean {mean:.0f} ms, max {tally.latency_max * 1000:.0f} ms"
+            f"{_pauses(tally)}"
+            + (
+                f", latency mean {mean:.0f} ms, max {tally.latency_max * 1000:.0f} ms"
+                if requests
+                else ""
+            )
         ),
         f"time      {format_duration(elapsed)}; {pace}",
         *lines,
@@ -108,8 +112,9 @@ def _pauses(tally: Tally) -> str:
 
 def _estimate(messages: int, asked: Rate) -> str:
     if asked.unpaced:
-        return f"{messages:,} requests, unpaced"
-    return f"{messages:,} requests at {asked}: about {format_duration(asked.duration(messages))}"
+        return f"{counted(messages, 'request')}, unpaced"
+    duration = format_duration(asked.duration(messages))
+    return f"{counted(messages, 'request')} at {asked}: about {duration}"
 
 
 def _rows(count: int) -> str:

@@ -40,7 +40,8 @@ class Tally:
     opt_outs_recorded: int = 0  # numbers --record-opt-outs appended
     limit_reached: bool = False  # --limit messages went, and rows were left unread
     deadline_passed: bool = False  # --not-after passed before every row went
-    waiting: str | None = None  # for which window rows wait, while they do (for progress)
+    waiting: str | None = None  # what rows wait for, while they do (for progress)
+    wait_left: float | None = None  # and how many seconds yet (for progress's ETA)
     deferred: int = 0  # rows outside their window at the end (a dry run's, or a stopped run's)
 
     def add(self, outcome: Outcome) -> None:

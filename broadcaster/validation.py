@@ -21,6 +21,7 @@ from broadcaster.rate import format_duration
 from broadcaster.remaining import triaged_rows
 from broadcaster.segments import is_gsm7
 from broadcaster.settings import Settings
+from broadcaster.summary import counted
 from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Withheld
 
 
@@ -94,11 +95,14 @@ def format_counts(counts: CampaignCounts, settings: Settings) -> str:
         f"rows      {counts.rows:,}: {valid:,} valid, {counts.invalid:,} invalid{duplicates}",
         f"targets   {families or 'none'}",
         (
-            f"messages  {sms:,} SMS in {counts.segments:,} segments ({counts.ucs2:,} need "
+            f"messages  {sms:,} SMS in {counted(counts.segments, 'segment')} ({counts.ucs2:,} need "
             f"UCS-2), {counts.kinds['mms']:,} MMS, {counts.kinds['private']:,} private"
         ),
         *suppression_lines(settings),
-        f"time      {counts.requests:,} requests at {settings.rate}: {_eta(counts, settings)}",
+        (
+            f"time      {counted(counts.requests, 'request')} at {settings.rate}: "
+            f"{_eta(counts, settings)}"
+        ),
     ]
     return "".join(line + "\n" for line in lines)
 

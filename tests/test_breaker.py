@@ -27,6 +27,14 @@ class TestInARow:
         assert feed(Breaker(in_a_row=3), "FFSFFSFF") == []
         assert feed(Breaker(in_a_row=3), "FFSFFF") == [5]
 
+    def test_after_a_halted_run_it_probes_with_a_few_until_one_gets_through(self) -> None:
+        probing = Breaker(in_a_row=25)
+        probing.probe(3)
+        assert feed(probing, "FFF") == [2]
+        recovered = Breaker(in_a_row=25)
+        recovered.probe(3)
+        assert feed(recovered, "FFS" + "F" * 24) == []  # a success: back to 25
+
     def test_off_at_zero(self) -> None:
         breaker = Breaker()
         assert not breaker.enabled

@@ -17,6 +17,8 @@ import pytest
 from broadcaster import campaign
 from broadcaster.cli import main
 from broadcaster.engine import Timing
+from broadcaster.outcome import Reply
+from broadcaster.settings import Settings
 
 SAMPLE = Path(__file__).parent.parent / "sample_data" / "campaign.csv"
 # --timeout 3: a resume after an abort waits that long for the rows that were in flight
@@ -73,10 +75,11 @@ class TestSend:
         assert "left      25 rows not ended" in out
         assert (
             "halted    5 messages failed in a row (last: HTTP 404 not_found: inbox_id: no inbox "
-            "999).\n          The requests in flight finished; nothing else was sent. Once the "
-            "cause is fixed (the account, or the file), resume; the failed rows stay failed "
-            "unless --retry-failed. A wrong --inbox-id or --text makes other messages: send them "
-            "with a journal of their own (--results NEW).\n"
+            "999).\n          The requests in flight finished; nothing else was sent. The API "
+            "refused them, and a resume would meet the same refusal: fix the cause first. A "
+            "wrong --inbox-id, --text or --creator-id makes other messages: send them with a "
+            "journal of their own (--results NEW). An account problem: once it is fixed, resume "
+            "(it halts after 3 failures in a row, until one gets through):\n"
             f"          broadcaster resume {results}\n"
         ) in out
         records = [orjson.loads(line) for line in Path(results).read_bytes().splitlines()]
@@ -88,10 +91,32 @@ class TestSend:
         assert main(["report", results, "--format", "json"]) == 1
         (run,) = orjson.loads(capsys.readouterr().out)["runs"]
         assert run["halted"].startswith("5 messages failed in a row")
+        # A resume before the cause is fixed halts after 3 more, not 5.
+        assert main(["resume", results, "--quiet"]) == 1
+        assert "halted    3 messages failed in a row, as the last run's did (last: HTTP 404" in (
+            capsys.readouterr().out
+        )
         # The file put right, the resume sends every row: nothing was sent under inbox 999.
         wrong.write_text(SAMPLE.read_text())
         assert main(["resume", results, "--quiet"]) == 0
         assert capsys.readouterr().out.startswith("rows      30: 30 sent, 0 failed")
+
+    @pytest.mark.parametrize(
+        ("reply", "advice", "command"),
+        [
+            (Reply("failed", 400, error="HTTP 400: the contact has opted out"),
+             "Contacts who opted out are a stale list", "--halt-ignore opted_out"),
+            (Reply("retry", 503, error="HTTP 503"), "The API was failing", "--retry-failed"),
+            (Reply("retry", None, error="no connection"), "The API was failing", "--retry-failed"),
+        ],
+    )  # fmt: skip
+    def test_the_advice_after_a_halt_fits_the_failures(
+        self, reply: Reply, advice: str, command: str
+    ) -> None:
+        settings = Settings(input="in.csv")
+        text, resume = campaign._after_halt(settings, reply)
+        assert advice in text
+        assert resume == f"          broadcaster resume in.csv.results.jsonl {command}"
 
     def test_a_second_send_resumes_and_sends_nothing_again(
         self, capsys: pytest.CaptureFixture[str], results: str

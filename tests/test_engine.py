@@ -20,7 +20,7 @@ from broadcaster.keytable import Statuses
 from broadcaster.lookup import Page
 from broadcaster.outcome import Outcome, Reply, Status
 from broadcaster.pacer import Pacer
-from broadcaster.plan import Defaults
+from broadcaster.plan import Defaults, plan
 from broadcaster.rate import Rate
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
@@ -257,10 +257,13 @@ class TestRetries:
         clock = VirtualTime()
         sender = ScriptedSender(clock, {"t0": [Reply("retry", 429, error="HTTP 429"), SENT]})
         engine, _ = make_engine(clock, sender, rate=UNPACED, concurrency=1)
-        await clock.run(engine.run(rows(*(f"t{i}" for i in range(5)))))
+        with capture_logs() as logs:
+            await clock.run(engine.run(rows(*(f"t{i}" for i in range(5)))))
         times = [t for t, _ in sender.sends]
         assert times == [0.0, 1.0, 1.0, 1.0, 1.0, 1.0]  # the backoff ceiling for a first 429
         assert engine.tally.pauses == {"HTTP 429": 1}
+        (warning,) = [e for e in logs if e["event"] == "429 unpaced"]
+        assert "give --rate" in warning["note"]
 
     async def test_no_connection_pauses_everyone_and_never_claims_delivery(self) -> None:
         clock = VirtualTime()
@@ -642,9 +645,26 @@ class TestRowsInDoubt:
         assert [text for _, text in again.sends] == ["b"]
         assert (tally.sent, tally.looked_up, tally.found) == (2, 2, 1)
         found, sent = sorted(journal.outcomes, key=lambda o: o.row)
-        assert (found.found_in_history, found.attempts, found.id) == (True, 0, 9001)
+        assert (found.found_in_history, found.attempts, found.id) == (True, 1, 9001)
         assert (sent.found_in_history, sent.attempts) == (False, 1)
         assert [m["key"] for m in journal.markers if m["type"] == "attempt"] == [keys[1]]
+
+    async def test_progress_says_what_the_rows_in_flight_at_a_crash_wait_for(self) -> None:
+        """They wait --timeout since their attempt before the lookup: the ticks go on, saying
+        so, and the ETA counts the wait (a trial saw 21 s of silence at "ETA 3s")."""
+        clock = VirtualTime()
+        state = JournalState()
+        planned = [plan(record, DEFAULTS) for record in rows("a", "b")]
+        state.in_doubt.update({p.key: "2026-05-28T20:26:40.000+00:00" for p in planned})
+        engine, _ = make_engine(clock, LookingSender(clock), journal=MemoryJournal(state))
+        seen: list[tuple[str | None, float | None]] = []
+        tally = await clock.run(
+            engine.run(rows("a", "b"), lambda t, _: seen.append((t.waiting, t.wait_left)))
+        )
+        assert ("2 messages in flight at the crash: looked up in 30s", 30.0) in seen
+        assert len(seen) >= 30  # a tick a second all along
+        assert tally.sent == 2
+        assert seen[-1] == (None, None)
 
     async def test_a_request_that_never_left_is_not_marked(self) -> None:
         """Stopped while workers wait their turn in the schedule: only the requests that left

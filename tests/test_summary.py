@@ -93,11 +93,11 @@ class TestSummary:
             "time      4 requests at 480/m: about 0s",
         ]
 
-    def test_a_run_without_requests_shows_unpaced_and_zero_latency(self) -> None:
+    def test_a_run_without_requests_shows_unpaced_and_no_latency(self) -> None:
         done = Tally(rows=3, earlier=Counter({"sent": 3}), input_done=True)
         text = summary(done, 0.2, Rate(0))
         assert "time      0s; unpaced" in text
-        assert "latency mean 0 ms" in text
+        assert "requests  0 attempts for 0 messages, no pauses\n" in text
         assert "note" not in text
         assert "left" not in text
 

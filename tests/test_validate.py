@@ -141,7 +141,7 @@ class TestSummary:
         _, out, _ = run(
             capsys, "validate", path, "--inbox-id", "1", "--creator-id", "2", "--rate", "0"
         )
-        assert "1 requests at 0/s: unpaced" in out
+        assert "1 request at 0/s: unpaced" in out
 
 
 class TestUsageErrors:
