@@ -62,7 +62,7 @@ from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
 from broadcaster.schedule import Schedule
 from broadcaster.settings import Settings
-from broadcaster.summary import counted, summary
+from broadcaster.summary import all_rows, counted, summary
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
 from broadcaster.triage import Settled
@@ -548,7 +548,7 @@ def _report(settings: Settings, engine: RunEnd, ended: Ended, out: TextIO) -> in
     tally = engine.tally
     log.info(  # the run in one line, for a log collector that never sees stdout
         "finished",
-        rows=tally.rows,
+        rows=all_rows(tally, ended.total),
         sent=tally.sent,
         failed=tally.failed,
         invalid=tally.invalid,
@@ -636,6 +636,13 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
             f"limit     --limit {settings.limit:,} reached: the rows left wait. To send them:",
             resume,
         ]
+    if tally.failed_in_doubt:
+        journal = shlex.quote(settings.results_path)
+        lines.append(
+            f"in doubt  {counted(tally.failed_in_doubt, 'failed row')} may have been committed "
+            f"(an answer was lost): broadcaster reconcile {journal} looks them up without "
+            "sending; resume --retry-failed looks each up before sending it again"
+        )
     late = tally.withheld[DEADLINE] + tally.earlier_withheld[DEADLINE]
     if late:
         lines.append(

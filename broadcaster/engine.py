@@ -630,6 +630,7 @@ class Engine:
             self._finish(go, reply, self._timing.clock() - started, found=True)
             return True
         if isinstance(verdict, NotFound):
+            self.tally.not_found += 1
             log.debug("not found", **where, note="not committed")
         elif self.stopped_by is None:
             self.tally.untold += 1
@@ -765,6 +766,7 @@ class Engine:
         in_doubt = status == "failed" and in_doubt
         if in_doubt:
             error = f"{error}; {_IN_DOUBT}"
+            self.tally.failed_in_doubt += 1
         outcome = Outcome(
             status=status,
             key=message.key,

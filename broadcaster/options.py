@@ -54,6 +54,12 @@ def positive_float(text: str) -> float:
     return value
 
 
+def path(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path")
+    return text
+
+
 def rate(text: str) -> Rate:
     try:
         return parse_rate(text)
@@ -62,9 +68,9 @@ def rate(text: str) -> Rate:
 
 
 def percent(text: str) -> float:
-    """A percentage above 0, at most 100; 0 turns what it sets off."""
+    """A percentage above 0, at most 100 (``30`` or ``30%``); 0 turns what it sets off."""
     try:
-        value = float(text)
+        value = float(text.strip().removesuffix("%"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0 <= value <= 100:  # noqa: PLR2004 - a percentage
@@ -80,7 +86,8 @@ def failure_kinds(text: str) -> str:
     unknown = [kind for kind in kinds if kind not in IGNORABLE]
     if unknown or not kinds:
         known = ", ".join(IGNORABLE)
-        raise argparse.ArgumentTypeError(f"{text!r}: the kinds of failure are {known}")
+        kinds_are = "the only kind is" if len(IGNORABLE) == 1 else "the kinds are"
+        raise argparse.ArgumentTypeError(f"{text!r}: {kinds_are} {known}")
     return ",".join(kinds)
 
 
@@ -193,7 +200,7 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("campaign", "--default-country-code", "the same, as a calling code: 1 means US, 44 GB", {"type": country_code, "metavar": "N"}),
     ("sending", "--base-url", "API base URL (env HEYMARKET_BASE_URL; default {default})", {"metavar": "URL"}),
     ("sending", "--allow-insecure-http", "let --base-url be plain http to another machine (credentials unencrypted)", {"action": "store_true"}),
-    ("sending", "--results", "results journal (default: INPUT.results.jsonl)", {"metavar": "PATH"}),
+    ("sending", "--results", "results journal (default: INPUT.results.jsonl; with --sandbox, INPUT.sandbox.results.jsonl)", {"type": path, "metavar": "PATH"}),
     ("sending", "--rate", "N, N/s, N/m or N/h; 0 = unpaced (default {default})", {"type": rate, "metavar": "R"}),
     ("sending", "--fixed-rate", "keep --rate when 429s keep coming (default: lower it, then climb back)", {"action": "store_true"}),
     ("sending", "--concurrency", "requests in flight at most (default {default})", {"type": positive_int, "metavar": "N"}),

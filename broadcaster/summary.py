@@ -13,7 +13,7 @@ def summary(
     tally: Tally, elapsed: float, asked: Rate, total: int | None = None, dry_run: bool = False
 ) -> str:
     """``total``: the input's rows when known; a run that read them all knows it itself."""
-    rows = tally.rows if tally.input_done or total is None else max(total, tally.rows)
+    rows = all_rows(tally, total)
     earlier = tally.earlier
     verb = "would be sent" if dry_run else "sent"
     lines = [
@@ -33,11 +33,12 @@ def summary(
     else:
         lines.extend(_requests(tally, elapsed, asked))
     if tally.looked_up:
-        missing = tally.looked_up - tally.found - tally.untold
+        cut = tally.looked_up - tally.found - tally.not_found - tally.untold
         lines.append(
             f"in doubt  {counted(tally.looked_up, 'lookup')} of messages whose answer was lost: "
-            f"{tally.found:,} committed (recorded sent, not sent again), {missing:,} not "
+            f"{tally.found:,} committed (recorded sent, not sent again), {tally.not_found:,} not "
             f"committed, {tally.untold:,} unknown (the history could not tell)"
+            + (f", {cut:,} cut short by the stop" if cut else "")
         )
     if tally.deferred:
         when = f": the first window opens at {tally.waiting}" if tally.waiting else ""
@@ -56,6 +57,11 @@ def summary(
             "--retry-failed sends them again"
         )
     return "".join(line + "\n" for line in lines)
+
+
+def all_rows(tally: Tally, total: int | None) -> int:
+    """The input's rows: those read, or (a run that stopped before its end) the count."""
+    return tally.rows if tally.input_done or total is None else max(total, tally.rows)
 
 
 def _left(tally: Tally, total: int | None) -> str | None:

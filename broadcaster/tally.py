@@ -34,6 +34,8 @@ class Tally:
     lookup_pages: int = 0  # requests for history pages: under the rate, as sends are
     looked_up: int = 0  # lookups of messages in doubt in their conversations (one or more each)
     found: int = 0  # of those, found committed: recorded sent, not sent again
+    failed_in_doubt: int = 0  # failed, but an attempt may have been committed
+    not_found: int = 0  # of those, not in the history: not committed
     untold: int = 0  # of those, the history could not tell: sent again, same local_id
     rate_in_force: float | None = None  # per second, once the adaptive rate has moved
     rate_lowered: int = 0  # times 429s lowered it

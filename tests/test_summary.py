@@ -59,11 +59,21 @@ class TestSummary:
 
     def test_rows_in_doubt_looked_up_are_counted_by_what_was_found(self) -> None:
         doubted = tally()
-        doubted.looked_up, doubted.found, doubted.untold = 5, 3, 1
+        doubted.looked_up, doubted.found, doubted.untold, doubted.not_found = 5, 3, 1, 1
         assert (
             "in doubt  5 lookups of messages whose answer was lost: 3 committed (recorded sent, "
             "not sent again), 1 not committed, 1 unknown (the history could not tell)"
         ) in summary(doubted, 1.0, Rate(8)).splitlines()
+
+    def test_lookups_a_stop_cut_short_are_not_counted_not_committed(self) -> None:
+        """A halt in the middle of 62 lookups: the 5 it cut are not 'not committed'."""
+        halted = tally()
+        halted.looked_up, halted.not_found = 62, 57
+        assert (
+            "in doubt  62 lookups of messages whose answer was lost: 0 committed (recorded sent, "
+            "not sent again), 57 not committed, 0 unknown (the history could not tell), 5 cut "
+            "short by the stop"
+        ) in summary(halted, 1.0, Rate(8)).splitlines()
 
     def test_a_stopped_run_counts_what_ended_and_says_what_is_left(self) -> None:
         """400 rows read of 1,000: 380 ended, 20 in flight or queued, 600 never read."""

@@ -14,7 +14,8 @@ def add_parser(commands: Subparsers) -> None:
             "validate",
             help="check a campaign file without sending: bad rows, counts, segments, time",
             description="Parse, validate, render and key every row; report bad rows as "
-            "PATH:LINE: field: reason. No network. Exit 0 if every row is valid, 1 if not. "
+            "PATH:LINE: field: reason. No network. Exit 0 if every row is valid, 1 if not, 2 when "
+            "the file (or an option) cannot be used. "
             "It also accepts, and ignores, the options only sending reads, so a send command "
             "line checks with its first word changed.",
         ),
