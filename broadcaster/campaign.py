@@ -9,7 +9,7 @@ import shlex
 import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Protocol, TextIO
 
@@ -62,9 +62,10 @@ from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
 from broadcaster.schedule import Schedule
 from broadcaster.settings import Settings
-from broadcaster.summary import all_rows, counted, summary
+from broadcaster.summary import all_rows, counted, summary, test_summary
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
+from broadcaster.testsend import sample
 from broadcaster.triage import Settled
 
 if TYPE_CHECKING:  # aiohttp's client and server are imported only to send and to serve
@@ -88,7 +89,10 @@ async def send_campaign(
     timing = timing or Timing()
     check_base_url(settings.base_url, allow_insecure_http=settings.allow_insecure_http)
     credentials = None if settings.sandbox or settings.dry_run else credentials_from(environ)
-    check_results_path(settings.results_path, None if settings.input == STDIN else settings.input)
+    if settings.test_to is None:  # a test send writes no journal
+        check_results_path(
+            settings.results_path, None if settings.input == STDIN else settings.input
+        )
     with read_rows(settings.input, settings.format) as rows:
         records = _primed(rows)  # a file that cannot be read fails before the journal is touched
         digest = input_digest(settings.input)
@@ -98,13 +102,14 @@ async def send_campaign(
                 return code
         total = _count_rows(settings)
         progress = _progress(settings, total, timing)
-        _confirm(settings, total)
+        if settings.test_to is None:
+            _confirm(settings, total)
         recorder = _recorder(settings)
         shown = _preview(settings, recorder)
         try:
             _announce(settings, recorder, digest)
             async with _sender(settings, credentials) as (sender, sandbox):
-                engine = _engine(settings, sender, recorder, timing)
+                engine = _engine(settings, sender, recorder, timing, total)
                 started = timing.clock()
                 with _signals(engine, enabled=handle_signals):
                     await engine.run(records, progress.tick, _reread(settings, digest))
@@ -116,9 +121,21 @@ async def send_campaign(
                 recorder.close()
     if total is None and not engine.tally.input_done and settings.input != STDIN:
         total = _count_rows(replace(settings, quiet=False))  # a stopped run says what is left
-    return _report(
-        settings, engine, Ended(elapsed, total, sandbox, shown, _source(credentials)), out
-    )
+    ended = Ended(elapsed, total, sandbox, shown, _source(credentials), _tested(recorder))
+    return _report(settings, engine, ended, out)
+
+
+def _tested(recorder: Journal | MemoryJournal) -> list[str]:
+    """A test send's outcomes, one line each (it writes no journal)."""
+    if not isinstance(recorder, MemoryJournal) or not recorder.tests:
+        return []
+    lines = []
+    for outcome in recorder.outcomes:
+        if outcome.status not in ("sent", "failed"):
+            continue
+        got = f"sent, id {outcome.id}" if outcome.status == "sent" else f"failed: {outcome.error}"
+        lines.append(f"test      line {outcome.row}'s message to +{recorder.tests}: {got}")
+    return lines
 
 
 def _progress(settings: Settings, total: int | None, timing: Timing) -> Progress:
@@ -163,6 +180,9 @@ def _primed(rows: Iterator[Record]) -> Iterator[Record]:
 
 
 def _recorder(settings: Settings) -> Journal | MemoryJournal:
+    phone = settings.test_phone()
+    if phone is not None:  # keeps its outcomes, to print them; reads no journal
+        return MemoryJournal(tests=phone)
     if settings.dry_run:
         return MemoryJournal(read_journal(settings.results_path), keep=False)
     return Journal.open(settings.results_path)
@@ -225,6 +245,9 @@ def _mark_read(recorder: Journal | MemoryJournal, tally: Tally, digest: str | No
 def _announce(settings: Settings, recorder: Journal | MemoryJournal, digest: str | None) -> None:
     """Check the journal holds this campaign, say what it holds, open the run of the input
     with this ``digest``."""
+    if isinstance(recorder, MemoryJournal) and recorder.tests:
+        log.info("test send", to=f"+{recorder.tests}", note="to this number only; no journal")
+        return
     state = recorder.state
     last = last_run(state.headers)
     _check_campaign(settings, last, recorded=bool(state.statuses) or bool(state.in_doubt))
@@ -389,7 +412,9 @@ def _http(settings: Settings, base_url: str, credentials: Credentials) -> HttpSe
     )
 
 
-def _engine(settings: Settings, sender: Sender, recorder: Recorder, timing: Timing) -> Engine:
+def _engine(
+    settings: Settings, sender: Sender, recorder: Recorder, timing: Timing, total: int | None
+) -> Engine:
     policy = RetryPolicy(
         settings.max_attempts, settings.backoff_base, settings.backoff_cap, rng=timing.rng
     )
@@ -410,9 +435,11 @@ def _engine(settings: Settings, sender: Sender, recorder: Recorder, timing: Timi
         suppression=_suppression(settings),
         opt_outs=_opt_outs(settings),
         deadline=_deadline(settings.not_after),
-        limit=settings.limit,
+        limit=settings.limit or (1 if settings.test_to and not settings.sample else None),
         deadline_text=settings.not_after or "",
         schedule=_schedule(settings),
+        sample=None if settings.sample is None else sample(total or 0, settings.sample),
+        test_to=settings.test_phone(),
     )
     return Engine(engine_settings, sender, recorder, pacer, timing)
 
@@ -493,7 +520,11 @@ def _on_signal(engine: Engine, name: str) -> None:
 def _count_rows(settings: Settings) -> int | None:
     """The input's row count, for progress: a quick pass, skipped when no progress is shown
     (--quiet without --log-file) and for stdin, which can be read only once."""
-    if settings.input == STDIN or (settings.quiet and settings.log_file is None):
+    if settings.input == STDIN:
+        if settings.sample is not None:
+            raise UsageError("--sample needs an input file: stdin cannot be counted first")
+        return None
+    if settings.quiet and settings.log_file is None and settings.sample is None:
         return None
     with read_rows(settings.input, settings.format) as rows:
         return sum(1 for _ in rows)
@@ -508,6 +539,7 @@ class Ended:
     sandbox: SandboxState | None
     preview: list[str]  # a dry run's first messages
     credentials: str  # the variables the credentials came from, for a 401
+    tested: list[str] = field(default_factory=list)  # a test send's outcomes
 
 
 class RunEnd(Protocol):
@@ -533,7 +565,10 @@ def _report(settings: Settings, engine: RunEnd, ended: Ended, out: TextIO) -> in
     """Print the summary (a stdout that cannot take it is said on stderr: the run's exit code
     still tells how the campaign stands); return the exit code."""
     text = "".join(line + "\n" for line in ended.preview)
-    text += summary(engine.tally, ended.elapsed, settings.rate, ended.total, settings.dry_run)
+    if settings.test_to is not None:
+        text += test_summary(engine.tally, ended.elapsed, settings.rate)
+    else:
+        text += summary(engine.tally, ended.elapsed, settings.rate, ended.total, settings.dry_run)
     text += "".join(line + "\n" for line in _endings(settings, engine, ended))
     unwritten = _write(out, text)
     if unwritten is not None:
@@ -544,7 +579,7 @@ def _report(settings: Settings, engine: RunEnd, ended: Ended, out: TextIO) -> in
             f"{ended.credentials}. No row was marked failed; run the same command again to "
             "resume"
         )
-    code = _exit_code(engine)
+    code = _exit_code(engine, test=settings.test_to is not None)
     tally = engine.tally
     log.info(  # the run in one line, for a log collector that never sees stdout
         "finished",
@@ -565,7 +600,7 @@ def _report(settings: Settings, engine: RunEnd, ended: Ended, out: TextIO) -> in
     return code
 
 
-def _exit_code(engine: RunEnd) -> Exit:
+def _exit_code(engine: RunEnd, *, test: bool = False) -> Exit:
     if engine.stuck is not None:
         return Exit.PROBLEMS
     if engine.stopped_by is not None:
@@ -574,7 +609,7 @@ def _exit_code(engine: RunEnd) -> Exit:
     if tally.problems:
         return Exit.PROBLEMS
     late = tally.withheld[DEADLINE] + tally.earlier_withheld[DEADLINE]
-    return Exit.INCOMPLETE if tally.limit_reached or late else Exit.OK
+    return Exit.INCOMPLETE if (tally.limit_reached and not test) or late else Exit.OK
 
 
 def _after_halt(settings: Settings, reply: Reply | None) -> list[str]:
@@ -631,11 +666,14 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
         lines.append("dry run   nothing was sent and the results journal was not written")
     resume = f"          broadcaster resume {shlex.quote(settings.results_path)}"
     tally = engine.tally
-    if tally.limit_reached:
-        lines += [
-            f"limit     --limit {settings.limit:,} reached: the rows left wait. To send them:",
-            resume,
-        ]
+    lines += ended.tested
+    if tally.limit_reached and settings.test_to is None:
+        taken = (
+            f"sample    --sample {settings.sample:,} took rows spread through the file"
+            if settings.sample
+            else f"limit     --limit {settings.limit:,} reached"
+        )
+        lines += [f"{taken}: the rows left wait. To send them:", resume]
     if tally.failed_in_doubt:
         journal = shlex.quote(settings.results_path)
         lines.append(

@@ -57,6 +57,7 @@ from broadcaster.schedule import NoZone, Opening, Schedule
 from broadcaster.summary import counted
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
+from broadcaster.testsend import to_test
 from broadcaster.throttle import Pause, Throttle
 from broadcaster.triage import (
     Decision,
@@ -133,6 +134,8 @@ class EngineSettings:
     limit: int | None = None  # --limit: messages this run sends at most
     deadline_text: str = ""  # --not-after as given, for messages
     schedule: Schedule | None = None  # --window: messages outside it wait for a later pass
+    sample: frozenset[int] | None = None  # --sample: the positions of the rows to take
+    test_to: str | None = None  # --test-to: every message goes to this number instead
 
 
 class Engine:
@@ -293,7 +296,7 @@ class Engine:
             )
             with reread() as rows:
                 done = await self._read(rows, first=False)
-        self.tally.input_done = done
+        self.tally.input_done = not self.tally.limit_reached  # every row read
         if self._deferred:  # a dry run, or a stop: what waits, and for which window
             self.tally.deferred = self._deferred
             self.tally.waiting = None if self._next is None else self._next.label
@@ -302,10 +305,14 @@ class Engine:
 
     async def _read(self, records: Iterable[Record], *, first: bool) -> bool:
         """One pass over the input (``first``: every row counts; after it, only the rows
-        that waited); False when --limit cut it short with rows left."""
+        that waited); False when --limit cut it short. Rows --limit or --sample left
+        unread: ``tally.limit_reached``."""
         rows, limit, defaults = iter(records), self._settings.limit, self._settings.defaults
-        for record in rows:
+        cut = False
+        for record in self._sampled(rows):
             planned = plan(record, defaults)
+            if self._settings.test_to is not None and isinstance(planned, Message):
+                planned = to_test(planned, self._settings.test_to, defaults.campaign)
             decided = self._late(self._triage.decide(planned))
             decision: Row = decided
             if self._schedule is not None:
@@ -317,14 +324,27 @@ class Engine:
                 await self._queue.put(message)
                 self._queued += 1
                 if self._queued == limit:
+                    cut = True
                     break
             elif self.tally.rows % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let signals, ticks and workers in
-        else:
-            return True
-        done = next(rows, None) is None  # --limit: the rest wait for a resume, if any
-        self.tally.limit_reached = not done
-        return done
+        if cut or self._settings.sample is not None:  # the rest wait for a resume, if any
+            self.tally.limit_reached = next(rows, None) is not None
+        return not cut
+
+    def _sampled(self, rows: Iterator[Record]) -> Iterator[Record]:
+        """The rows of --sample (all rows without it); the rest of the input is not read
+        once the last of them is."""
+        chosen = self._settings.sample
+        if chosen is None:
+            yield from rows
+            return
+        last = max(chosen, default=-1)
+        for position, record in enumerate(rows):
+            if position in chosen:
+                yield record
+            if position >= last:
+                return
 
     def _windowed(self, decision: Decision, planned: Planned, record: Record) -> Row:
         """A message outside its window (and a twin row of one) waits; one whose zone

@@ -423,8 +423,11 @@ class Journal:
 class MemoryJournal:
     """A journal kept in memory: a dry run's (it writes nothing to disk), and the tests'."""
 
-    def __init__(self, state: JournalState | None = None, *, keep: bool = True) -> None:
+    def __init__(
+        self, state: JournalState | None = None, *, keep: bool = True, tests: str | None = None
+    ) -> None:
         self.state = state or JournalState()
+        self.tests = tests  # a test send's: the number every message went to
         self.outcomes: list[Outcome] = []
         self._keep = keep  # a dry run keeps none: they would be held for nothing
         self.markers: list[dict[str, Any]] = []

@@ -219,6 +219,8 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("safety", "--days", "the days the window opens (default every day), e.g. mon-fri or sat,sun", {"type": days, "metavar": "DAYS"}),
     ("safety", "--tz", "the window's zone: a name (America/Chicago), or recipient: each row's, from its tz column or its number", {"type": time_zone, "metavar": "ZONE"}),
     ("safety", "--tz-fallback", "with --tz recipient, the zone of a row whose zone cannot be told", {"type": time_zone, "metavar": "ZONE"}),
+    ("safety", "--test-to", "send the first row's message (or --sample's) to PHONE instead, under keys of its own; no journal is written", {"metavar": "PHONE"}),
+    ("safety", "--sample", "take only N rows spread through the file (the rest wait for a resume)", {"type": positive_int, "metavar": "N"}),
     ("safety", "--limit", "send at most N messages in this run; a resume sends the rest", {"type": positive_int, "metavar": "N"}),
     ("sending", "--retry-failed", "also re-send rows recorded failed", {"action": "store_true"}),
     ("sending", "--confirm-above", "on a terminal, ask before sending more messages than this (default {default:,})", {"type": positive_int, "metavar": "N"}),
@@ -236,7 +238,7 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
 _CHECKED = frozenset(
     {"format", "campaign", "inbox_id", "creator_id", "text", "media_url", "template_id"}
     | {"region", "default_country_code", "rate", "preview", "suppress", "not_after"}
-    | {"window", "days", "tz", "tz_fallback"}
+    | {"window", "days", "tz", "tz_fallback", "sample"}
 )
 # Environment variables that stand for options a fresh run is not given.
 _ENVIRONMENT: dict[str, tuple[str, Callable[[str], object]]] = {

@@ -42,6 +42,8 @@ _NOT_RECORDED = frozenset(
         "yes",
         "allow_insecure_http",  # said again each time: a resume elsewhere must not inherit it
         "limit",  # this run's: a resume sends the rest
+        "sample",
+        "test_to",
     }
 )
 
@@ -88,6 +90,8 @@ class Settings:
     tz: str | None = None
     tz_fallback: str | None = None
     limit: int | None = None  # messages this run sends at most; a resume sends the rest
+    sample: int | None = None  # rows spread through the file, the only ones this run takes
+    test_to: str | None = None  # send the first (or sampled) rows' messages here instead
     retry_failed: bool = False
     dry_run: bool = False
     sandbox: bool = False
@@ -139,6 +143,18 @@ class Settings:
             return Schedule.parse(self.window, self.days, self.tz, self.tz_fallback)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+
+    def test_phone(self) -> str | None:
+        """--test-to as the API writes numbers, read as the input's are."""
+        if self.test_to is None:
+            return None
+        from broadcaster.fields import FieldError  # noqa: PLC0415 - see the TYPE_CHECKING import
+        from broadcaster.phones import normalize_phone  # noqa: PLC0415
+
+        try:
+            return normalize_phone(self.test_to, self.region)
+        except FieldError as exc:
+            raise UsageError(f"--test-to {self.test_to!r}: {exc}") from None
 
     def suppression(self) -> Suppression:
         """The numbers of the --suppress files (the --record-opt-outs file may not be there

@@ -9,6 +9,11 @@ from broadcaster.tally import Tally
 LABEL = 10  # the width of the labels on the left (``rows      ``), here and in the report
 
 
+def test_summary(tally: Tally, elapsed: float, asked: Rate) -> str:
+    """A test send's: its requests alone (its rows are not the campaign's)."""
+    return "".join(line + "\n" for line in _requests(tally, elapsed, asked))
+
+
 def summary(
     tally: Tally, elapsed: float, asked: Rate, total: int | None = None, dry_run: bool = False
 ) -> str:

@@ -1,0 +1,94 @@
+"""--test-to and --sample: a campaign tried on one phone, or on a few rows, before the real run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytest_aiohttp import AiohttpServer
+
+from broadcaster.errors import UsageError
+from broadcaster.plan import Defaults, Message, plan
+from broadcaster.record import Record
+from broadcaster.testsend import sample, to_test
+from tests.test_send import campaign, fast, outcomes, sandbox, send
+
+
+def _message(fields: dict[str, object]) -> Message:
+    planned = plan(Record(2, fields), Defaults("spring", inbox_id=1, creator_id=2))
+    assert isinstance(planned, Message)
+    return planned
+
+
+class TestToTest:
+    def test_puts_the_phone_in_place_of_any_target_and_keys_it_anew(self) -> None:
+        real = _message({"targets": "4155550100;4155550101", "text": "Hi"})
+        test = to_test(real, "14155559999", "spring")
+        assert test.body == {
+            "inbox_id": 1, "creator_id": 2, "phone_number": "14155559999", "text": "Hi",
+            "local_id": test.key,
+        }  # fmt: skip
+        assert test.key != real.key
+        same_phone = _message({"phone_number": "4155559999", "text": "Hi"})
+        assert to_test(same_phone, "14155559999", "spring").key != same_phone.key
+
+
+class TestSample:
+    @pytest.mark.parametrize(
+        ("total", "count", "positions"),
+        [(100, 5, {0, 20, 40, 60, 80}), (10, 3, {0, 3, 6}), (3, 5, {0, 1, 2}), (7, 1, {0})],
+    )
+    def test_spreads_the_rows_through_the_file(
+        self, total: int, count: int, positions: set[int]
+    ) -> None:
+        assert sample(total, count) == positions
+
+
+class TestCommand:
+    async def test_a_test_send_goes_to_the_phone_alone_and_settles_no_row(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server)
+        source = campaign(tmp_path, 10)
+        code, out = await send([source, *fast(server), "--test-to", "(415) 555-9999"])
+        assert code == 0
+        assert out.startswith("requests  1 attempt for 1 message")
+        assert "test      line 2's message to +14155559999: sent, id 1\n" in out
+        assert [m.body["phone_number"] for m in state.messages.values()] == ["14155559999"]
+        assert [m.body["text"] for m in state.messages.values()] == ["Hi Person 0"]
+        assert not Path(source + ".results.jsonl").exists()
+        code, out = await send([source, *fast(server)])  # the real run: every row goes
+        assert code == 0
+        assert state.committed == 11
+
+    async def test_a_test_of_sampled_rows_sends_each_of_their_messages(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server)
+        source = campaign(tmp_path, 10)
+        argv = [source, *fast(server), "--test-to", "4155559999", "--sample", "2", "--quiet"]
+        code, _ = await send(argv)
+        assert code == 0
+        assert [m.body["text"] for m in state.messages.values()] == ["Hi Person 0", "Hi Person 5"]
+
+    async def test_a_sample_is_sent_for_real_and_a_resume_sends_the_rest(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server)
+        source = campaign(tmp_path, 10)
+        code, out = await send([source, *fast(server), "--sample", "3", "--quiet"])
+        assert code == 3
+        assert "sample    --sample 3 took rows spread through the file" in out
+        assert sorted(r["row"] for r in outcomes(source + ".results.jsonl")) == [2, 5, 8]
+        code, out = await send([source, *fast(server)])
+        assert code == 0
+        assert state.committed == 10
+        assert state.resent == 0
+
+    async def test_a_test_phone_that_is_no_number_is_refused(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server)
+        with pytest.raises(UsageError, match="--test-to 'call me'"):
+            await send([campaign(tmp_path, 2), *fast(server), "--test-to", "call me"])
+        assert state.requests == 0
