@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_aiohttp import AiohttpServer
+from test_engine import DEFAULTS, MaxRandom, ScriptedSender, by_status, rows
+from test_send import campaign, fast, outcomes, sandbox, send
 
 from broadcaster.engine import Engine, EngineSettings, Timing
 from broadcaster.journal import JournalState, MemoryJournal
@@ -14,8 +16,6 @@ from broadcaster.rate import Rate
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
 from broadcaster.testing import VirtualTime
-from tests.test_engine import DEFAULTS, MaxRandom, ScriptedSender, by_status, rows
-from tests.test_send import campaign, fast, outcomes, sandbox, send
 
 START = 1_780_000_000.0  # the wall clock when the virtual one reads 0
 RETRY = Reply("retry", 503, "req", error="HTTP 503")

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pytest_aiohttp import AiohttpServer
+from test_engine import DEFAULTS, MaxRandom, ScriptedSender
+from test_send import fast, outcomes, sandbox, send
 
 from broadcaster.engine import Engine, EngineSettings, Reread, Timing
 from broadcaster.errors import UsageError
@@ -21,8 +23,6 @@ from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
 from broadcaster.schedule import Schedule
 from broadcaster.testing import VirtualTime
-from tests.test_engine import DEFAULTS, MaxRandom, ScriptedSender
-from tests.test_send import fast, outcomes, sandbox, send
 
 EASTERN = ZoneInfo("America/New_York")
 # Tuesday 1 December 2026, 07:30 in New York: before every US window opens.

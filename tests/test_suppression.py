@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from pytest_aiohttp import AiohttpServer
+from test_send import campaign, fast, outcomes, sandbox, send
 
 from broadcaster.cli import main_parser
 from broadcaster.errors import UsageError
@@ -19,7 +20,6 @@ from broadcaster.settings import Settings
 from broadcaster.suppression import OptOutFile, load
 from broadcaster.triage import Settled, Triage, Withheld
 from broadcaster.validation import validate
-from tests.test_send import campaign, fast, outcomes, sandbox, send
 
 
 def _file(tmp_path: Path, name: str, text: str) -> str:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 from pytest_aiohttp import AiohttpServer
+from test_send import campaign, fast, outcomes, sandbox, send
 
 from broadcaster.errors import UsageError
 from broadcaster.plan import Defaults, Message, plan
 from broadcaster.record import Record
 from broadcaster.testsend import sample, to_test
-from tests.test_send import campaign, fast, outcomes, sandbox, send
 
 
 def _message(fields: dict[str, object]) -> Message:
