@@ -777,8 +777,9 @@ class Engine:
         found: bool = False,
     ) -> None:
         message, attempts = go.message, go.attempts
-        if found and not attempts:
-            attempts = 1  # found after a crash: the attempt that sent it was that run's
+        if found and not attempts and self._recorder.state.statuses.get(message.key) is None:
+            attempts = 1  # in flight at a crash: the attempt that sent it was that run's (a
+            # failure in doubt's record counted its attempts already)
         status: Status = "sent" if reply.verdict == "sent" else "failed"
         error = reply.error
         if reply.verdict == "retry":
