@@ -183,8 +183,10 @@ def _latency(report: Section) -> str:
     marks = [(p, v) for p in ("p50", "p95", "p99") if (v := _float(latency.get(p))) is not None]
     chart = svgchart.latency_chart(buckets, marks) or ""
     return _section(
-        f"Latency of {_n(latency.get('count'))} requests",
-        f'<div class="stats">{figures}</div><div class="scroll">{chart}</div>',
+        f"Latency of {_n(latency.get('count'))} records&rsquo; last requests",
+        f'<div class="stats">{figures}</div><div class="scroll">{chart}</div>'
+        '<p class="sub">One value per sent or failed record, its last request: a message '
+        "retried in a later run has a record in each run.</p>",
     )
 
 

@@ -4,6 +4,8 @@ Built from the records alone, as vegeta's report is built from its results: each
 once, line by line; several journals add up. A row's final status is its key's latest record
 (``skipped`` rows and identical invalid rows counted per key, as resume counts them); a record
 whose row was fixed and sent again from a ``--failed-csv`` file (``replaces``) no longer counts.
+A message counts once in ``requests`` however many records it has (failed, then sent by
+``--retry-failed``), and its retries are its attempts beyond its first, over all of them.
 The README documents every field; ``reporttext`` and ``htmlreport`` render this object.
 """
 
@@ -38,6 +40,10 @@ _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _NUMBER = re.compile(r"\d{5,}")
 # The advice the engine adds to a failure that may have been committed, shortened in a group.
 _MAY_HAVE = re.compile(r"; an attempt may have reached the API \(.*$")
+# How far a key's message got, by its records so far (each record can only take it further):
+# none of them sent or failed; one did, with no attempt recorded (found in the history by a
+# lookup in an old journal); an attempt recorded.
+_NOT_SENT, _ANSWERED, _ATTEMPTED = 0, 1, 2
 
 
 @dataclass(slots=True)
@@ -49,12 +55,16 @@ class _Final:
     error: str | None
     http_status: int | None
     input: str | None  # the input its run read: where ``line`` is
+    reach: int = _NOT_SENT  # how far the key's message got, over all its records
 
 
 @dataclass(slots=True)
 class _Run:
     header: RunHeader
     last: str | None = None  # the run's last record's time
+    # The last record written after the run by a lookup alone (``reconcile``): the journal's
+    # last word, not the run's.
+    after: str | None = None
     # The pace: requests between the run's first and last message records. Records are written
     # as messages end, so the first one's attempts left before the span began.
     first_message: str | None = None
@@ -86,9 +96,9 @@ class JournalFigures:
     withheld: dict[str, Counter[str]] = field(default_factory=dict)
     replaced: Counter[str] = field(default_factory=Counter)
     runs: list[_Run] = field(default_factory=list)
-    attempts: int = 0
-    retries: int = 0
-    messages: int = 0
+    attempts: int = 0  # of sent and failed records: only those make requests
+    messages: int = 0  # keys with a sent or failed record: each message once, however retried
+    attempted: int = 0  # keys with an attempt recorded
     latencies: array[float] = field(default_factory=lambda: array("d"))
     timeline: dict[str, Counter[str]] = field(default_factory=dict)
     pauses: Counter[str] = field(default_factory=Counter)
@@ -96,6 +106,12 @@ class JournalFigures:
     pause_marks: list[dict[str, Any]] = field(default_factory=list)
     damaged: int = 0
     settled_fixes: int = 0  # fix rows recorded by a ``replaced`` marker alone
+
+    @property
+    def retries(self) -> int:
+        """Attempts beyond each message's first, over all its records: a message that failed
+        after 3 attempts and was sent on the first of a later run's has 3 retries."""
+        return self.attempts - self.attempted
 
     def add(self, record: object) -> None:
         if not isinstance(record, dict):
@@ -145,23 +161,23 @@ class JournalFigures:
 
     def _add_outcome(self, record: dict[str, Any]) -> None:
         key, status = record["key"], record["status"]
-        attempts = _whole(record.get("attempts"))
-        self.attempts += attempts
-        self.retries += max(0, attempts - 1)
-        latency = record.get("latency_ms")
+        previous = self.finals.get(key)
+        reach = _NOT_SENT if previous is None else previous.reach
+        attempts, retries = 0, 0
         at = _time(record.get("at"))
         if status in ("sent", "failed"):
-            self.messages += 1
-            latency = _amount(latency, MAX_LATENCY_MS)
+            attempts = _whole(record.get("attempts"))
+            reach, retries = self._reached(reach, attempts)
+            latency = _amount(record.get("latency_ms"), MAX_LATENCY_MS)
             if latency is not None:
                 self.latencies.append(latency)
-            if at is not None and self.runs:
+            if at is not None and self.runs and attempts and not _after_run(record):
                 self.runs[-1].paced(at, attempts)
         if at is not None:
             minute = self._minute(at)
             minute[status] += 1
-            minute["retries"] += max(0, attempts - 1)
-            self._saw(at)
+            minute["retries"] += retries
+            self._saw(at, after_run=_after_run(record))
         replaces = record.get("replaces")
         if isinstance(replaces, str) and replaces != key:
             self.replaced[replaces] += 1
@@ -180,14 +196,33 @@ class JournalFigures:
             error if isinstance(error, str) else None,
             http_status if isinstance(http_status, int) else None,
             self.runs[-1].header.input if self.runs else None,
+            reach,
         )
+
+    def _reached(self, reach: int, attempts: int) -> tuple[int, int]:
+        """A sent or failed record of ``attempts`` for a message that had got as far as
+        ``reach``: how far it has got now, and the record's retries (its attempts beyond the
+        message's first). The key's latest record (``finals``) carries it: no second map."""
+        if reach == _NOT_SENT:
+            self.messages += 1
+        self.attempts += attempts
+        if not attempts:
+            return max(reach, _ANSWERED), 0
+        if reach < _ATTEMPTED:
+            self.attempted += 1
+            return _ATTEMPTED, attempts - 1
+        return _ATTEMPTED, attempts
 
     def _minute(self, at: str) -> Counter[str]:
         return self.timeline.setdefault(at[:16], Counter())
 
-    def _saw(self, at: str) -> None:
-        if self.runs:
-            run = self.runs[-1]
+    def _saw(self, at: str, *, after_run: bool = False) -> None:
+        if not self.runs:
+            return
+        run = self.runs[-1]
+        if after_run:
+            run.after = at if run.after is None or at > run.after else run.after
+        else:
             run.last = at if run.last is None or at > run.last else run.last
 
     def rows(self) -> Counter[str]:
@@ -229,6 +264,15 @@ class JournalFigures:
             example = {"journal": self.path, "input": final.input, "line": final.line}
             _keep_first(group["examples"], example | {"key": key, "error": final.error})
         return sorted(groups.values(), key=lambda group: (-group["count"], group["reason"]))
+
+
+def _after_run(record: dict[str, Any]) -> bool:
+    """Whether a record was written after its run by a lookup alone (``reconcile``: found in
+    the history, or not committed): a sent or failed record with no request timed, which the
+    engine never writes. It made no request then, so it neither paces the run nor lengthens it;
+    its time is when the lookup was made, maybe days later."""
+    status, latency = record.get("status"), record.get("latency_ms")
+    return status in ("sent", "failed") and latency is None
 
 
 def _pace(runs: list[_Run]) -> dict[str, float | None]:
@@ -349,7 +393,9 @@ def _merged(groupings: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
 
 
 def _time_figures(journals: list[JournalFigures]) -> dict[str, Any]:
-    starts, lasts, sending = [], [], 0.0
+    """Wall time from the first run's start to the last record, a lookup's after a run too;
+    time in runs from each run's start to its own last record."""
+    starts, lasts, sending, in_runs = [], [], 0.0, False
     for figures in journals:
         for run in figures.runs:
             start = aware_time(run.header.started_at)
@@ -357,9 +403,10 @@ def _time_figures(journals: list[JournalFigures]) -> dict[str, Any]:
             if start is not None:
                 starts.append(start)
             if last is not None:
-                lasts.append(last)
+                in_runs = True
                 if start is not None:
                     sending += max(0.0, (last - start).total_seconds())
+            lasts += [t for t in (last, aware_time(run.after)) if t is not None]
     first = min(starts, default=None)
     last = max(lasts, default=None)
     wall = (last - first).total_seconds() if first is not None and last is not None else None
@@ -367,7 +414,7 @@ def _time_figures(journals: list[JournalFigures]) -> dict[str, Any]:
         "first": first.isoformat() if first else None,
         "last": last.isoformat() if last else None,
         "wall_seconds": None if wall is None else round(max(0.0, wall), 3),
-        "sending_seconds": round(sending, 3) if lasts else None,
+        "sending_seconds": round(sending, 3) if in_runs else None,
     }
 
 

@@ -135,8 +135,9 @@ def _latency(latency: Mapping[str, Any]) -> str:
     if not latency["count"]:
         return _line("latency", "no requests")
     figures = " · ".join(f"{name} {latency[name]:,.0f}" for name in FIGURES)
-    over = counted(latency["count"], "message")
-    return _line("latency", f"{figures} ms (each message's last attempt; {over})")
+    # One value a record, not a message: a message retried in a later run has a record in each.
+    over = counted(latency["count"], "record")
+    return _line("latency", f"{figures} ms (each sent or failed record's last request; {over})")
 
 
 def _runs(runs: list[Mapping[str, Any]]) -> list[str]:

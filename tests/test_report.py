@@ -104,8 +104,10 @@ class TestFigures:
         ]
 
     def test_attempts_retries_and_pauses_by_cause(self, campaign: str) -> None:
+        """k2 failed after 3 attempts and got through on the second of a resumed run: one
+        message, 4 retries."""
         report = build_report([read_figures(campaign)], [])
-        assert report["requests"] == {"messages": 5, "attempts": 8, "retries": 3}
+        assert report["requests"] == {"messages": 4, "attempts": 8, "retries": 4}
         assert report["pauses"] == {
             "count": 2,
             "seconds": 3.5,
@@ -161,7 +163,7 @@ class TestFigures:
         )
         report = build_report([read_figures(campaign), read_figures(other)], [])
         assert report["rows"] == {"total": 9, "sent": 3, "failed": 3, "invalid": 2, "skipped": 1}
-        assert report["requests"]["messages"] == 7
+        assert report["requests"]["messages"] == 6
         assert report["journals"] == [campaign, other]
 
     def test_a_replaced_record_no_longer_counts(self, tmp_path: Path) -> None:
@@ -188,6 +190,63 @@ class TestFigures:
         assert report["latency_ms"]["p99"] is None
         assert report["rate"]["messages_per_second"] is None
         assert report["latency_histogram"] == []
+
+
+class TestMessages:
+    """A message counts once however many records it has, and a lookup's record after a run
+    (``reconcile``'s) neither paces the run nor lengthens it."""
+
+    @pytest.fixture
+    def retried(self, tmp_path: Path) -> str:
+        """k1 failed after 3 attempts, and was sent on the 2nd of a resumed run; k5 failed in
+        doubt; reconcile, 30 s after the run, found k5 (attempts counted by its failure) and
+        k4, in flight at a crash (its one attempt, the crashed run's)."""
+        found = {"found_in_history": True, "latency_ms": None, "id": 9}
+        return journal(
+            tmp_path / "m.results.jsonl",
+            header(),
+            outcome("failed", "k1", 2, at(0, 10), attempts=3, http_status=503, error="gave up"),
+            header(started=at(0, 50)),
+            outcome("sent", "k1", 2, at(1, 0), attempts=2),
+            outcome("sent", "k2", 3, at(1, 5)),
+            outcome("failed", "k5", 6, at(1, 8), attempts=2, error="gave up", in_doubt=at(1)),
+            outcome("sent", "k3", 4, at(1, 10)),
+            outcome("sent", "k4", 5, at(1, 40), attempts=1, **found),
+            outcome("sent", "k5", 6, at(1, 40), attempts=0, **found),
+        )
+
+    def test_a_message_counts_once_and_its_retries_span_its_records(self, retried: str) -> None:
+        report = build_report([read_figures(retried)], [])
+        assert report["rows"]["sent"] == 5
+        assert report["requests"] == {"messages": 5, "attempts": 10, "retries": 5}
+        assert sum(minute["retries"] for minute in report["timeline"]) == 5
+
+    def test_a_lookup_after_the_run_neither_paces_nor_lengthens_it(self, retried: str) -> None:
+        """Run 2's pace: 3 messages (4 requests) after its first record, over 10 s, not over
+        the 40 s to the lookups' records; its time runs to 15:01:10."""
+        report = build_report([read_figures(retried)], [])
+        assert report["rate"] == {"messages_per_second": 0.3, "attempts_per_second": 0.4}
+        assert report["time"]["sending_seconds"] == 10.0 + 20.0
+        assert report["time"]["wall_seconds"] == 100.0  # to the last record: the lookups'
+
+    def test_text_json_and_page_agree(
+        self, retried: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        page = tmp_path / "r.html"
+        main(["report", retried, "--html", str(page)])
+        text = capsys.readouterr().out
+        main(["report", retried, "--format", "json"])
+        report = orjson.loads(capsys.readouterr().out)
+        assert report["requests"] == {"messages": 5, "attempts": 10, "retries": 5}
+        assert "requests  10 attempts for 5 messages (5 retries); no pauses" in text
+        assert "10 attempts for 5 messages (5 retries)" in page.read_text()
+        # Latency is one value a record that timed a request: the lookups' time none.
+        assert report["latency_ms"]["count"] == 5
+        assert "ms (each sent or failed record's last request; 5 records)" in text
+        assert "Latency of 5 records&rsquo; last requests" in page.read_text()
+        assert "1m 40s from the first run's start" in text
+        assert "30s of it in runs" in text
+        assert "rate      0.30 messages/s (18/m) while running; 0.40 attempts/s" in text
 
 
 class TestLatency:
@@ -366,6 +425,9 @@ class TestHostileJournals:
         report = build_report([figures], [what_is_left(figures)])
         rows = report["rows"]
         assert rows["total"] == sum(rows[s] for s in ("sent", "failed", "invalid", "skipped"))
+        requests = report["requests"]
+        assert 0 <= requests["retries"] <= requests["attempts"]
+        assert sum(minute["retries"] for minute in report["timeline"]) <= requests["retries"]
         assert format_report(report)
         assert render_html(report).startswith("<!DOCTYPE html>")
         assert orjson.loads(report_json(report))["report_version"] == 1

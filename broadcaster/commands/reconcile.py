@@ -6,7 +6,7 @@ import argparse
 import os
 
 from broadcaster.commands.resume import resumed
-from broadcaster.options import Subparsers, positive_float, rate
+from broadcaster.options import Subparsers, default, positive_float, rate
 
 
 def add_parser(commands: Subparsers) -> None:
@@ -17,7 +17,8 @@ def add_parser(commands: Subparsers) -> None:
         "doubt: requests in flight at a crash, and failures whose answer was lost. Found: "
         "recorded sent with the message's id. Not found: a failure is recorded not committed "
         "(--retry-failed sends it). Nothing is sent. Credentials come from the environment. "
-        "Exit 0 when nothing is left in doubt, 1 when some rows could not be told, 2 on errors.",
+        "Exit 0 when nothing is left in doubt, 1 when some rows could not be told or the API "
+        "could not be reached, 2 on errors.",
     )
     parser.add_argument("results", metavar="RESULTS", help="the results journal of a run")
     # No defaults: what is not given is what the journal's last run recorded.
@@ -26,7 +27,11 @@ def add_parser(commands: Subparsers) -> None:
         "--input", default=unset, metavar="PATH", help="the campaign file, when it has moved"
     )
     parser.add_argument(
-        "--base-url", default=unset, metavar="URL", help="API base URL (default: the run's)"
+        "--base-url",
+        default=unset,
+        metavar="URL",
+        help="API base URL (default: the run's: its messages can only be looked up where "
+        "they were sent, so another is refused unless the journal records none)",
     )
     parser.add_argument(
         "--allow-insecure-http",
@@ -38,7 +43,13 @@ def add_parser(commands: Subparsers) -> None:
         "--rate", type=rate, default=unset, metavar="R", help="lookups at most (default: the run's)"
     )
     parser.add_argument(
-        "--timeout", type=positive_float, default=unset, metavar="SECONDS", help="per lookup"
+        "--timeout",
+        type=positive_float,
+        default=unset,
+        metavar="SECONDS",
+        help="per lookup, and how long an attempt is given to be committed before a lookup "
+        f"can rule it out (default: the run's --timeout, {default('timeout'):g} s unless it gave "
+        "another)",
     )
 
 
