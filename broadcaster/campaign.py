@@ -10,6 +10,7 @@ import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Protocol, TextIO
 
@@ -60,7 +61,7 @@ from broadcaster.reader import STDIN, input_digest, read_rows
 from broadcaster.record import Record
 from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
-from broadcaster.schedule import Schedule
+from broadcaster.schedule import Schedule, window_lines
 from broadcaster.settings import Settings
 from broadcaster.summary import all_rows, counted, summary, test_summary
 from broadcaster.suppression import OptOutFile, Suppression
@@ -110,7 +111,7 @@ async def send_campaign(
             _announce(settings, recorder, digest)
             async with _sender(settings, credentials) as (sender, sandbox):
                 engine = _engine(settings, sender, recorder, timing, total)
-                started = timing.clock()
+                started, began = timing.clock(), timing.wall_clock()
                 with _signals(engine, enabled=handle_signals):
                     await engine.run(records, progress.tick, _reread(settings, digest))
                 elapsed = timing.clock() - started
@@ -121,7 +122,7 @@ async def send_campaign(
                 recorder.close()
     if total is None and not engine.tally.input_done and settings.input != STDIN:
         total = _count_rows(replace(settings, quiet=False))  # a stopped run says what is left
-    ended = Ended(elapsed, total, sandbox, shown, _source(credentials), _tested(recorder))
+    ended = Ended(elapsed, total, sandbox, shown, _source(credentials), _tested(recorder), began)
     return _report(settings, engine, ended, out)
 
 
@@ -540,6 +541,7 @@ class Ended:
     preview: list[str]  # a dry run's first messages
     credentials: str  # the variables the credentials came from, for a 401
     tested: list[str] = field(default_factory=list)  # a test send's outcomes
+    started_at: float = 0.0  # on the wall clock
 
 
 class RunEnd(Protocol):
@@ -662,6 +664,10 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
             f"{counted(ended.sandbox.duplicates, 'repeated request')} answered from the "
             "idempotency store"
         )
+    schedule = settings.schedule()
+    if settings.dry_run and schedule is not None:
+        now = datetime.fromtimestamp(ended.started_at, UTC)
+        lines += window_lines(schedule, engine.tally.zones, settings.rate.per_second, now)
     if settings.dry_run:
         lines.append("dry run   nothing was sent and the results journal was not written")
     resume = f"          broadcaster resume {shlex.quote(settings.results_path)}"

@@ -316,7 +316,7 @@ class Engine:
             decided = self._late(self._triage.decide(planned))
             decision: Row = decided
             if self._schedule is not None:
-                decision = self._windowed(decided, planned, record)
+                decision = self._windowed(decided, planned, record, first=first)
             if not first and isinstance(decision, Settled):
                 continue  # settled in an earlier pass, and counted there
             message = self._settle(decision, first=first)
@@ -346,7 +346,9 @@ class Engine:
             if position >= last:
                 return
 
-    def _windowed(self, decision: Decision, planned: Planned, record: Record) -> Row:
+    def _windowed(
+        self, decision: Decision, planned: Planned, record: Record, *, first: bool
+    ) -> Row:
         """A message outside its window (and a twin row of one) waits; one whose zone
         cannot be told is invalid."""
         schedule = self._schedule
@@ -357,6 +359,8 @@ class Engine:
             zones = schedule.zones(planned.body, record.fields)
         except NoZone as exc:
             return self._triage.reject(decision.line, decision.key, str(exc))
+        if isinstance(decision, Message) and first:
+            self.tally.zones[zones] += 1
         opening = schedule.opening(zones, self._now())
         if opening is not None:
             return Deferred(decision.line, decision.key, opening)

@@ -15,14 +15,19 @@ about it is recorded until it goes.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from broadcaster.sendwindow import SendWindow, parse_days, parse_window, zone
 from broadcaster.summary import counted
 from broadcaster.zones import zones_named, zones_of
 
+_A_MOMENT = timedelta(microseconds=1)
+_AHEAD = timedelta(days=14)  # how far ahead a finish is looked for
+_NEVER = datetime.max.replace(tzinfo=UTC)
 RECIPIENT = "recipient"  # --tz recipient: each row's zone from its number
 ZONE_COLUMN = "tz"
 
@@ -133,3 +138,86 @@ def _why_no_zone(body: Mapping[str, object]) -> str:
         f"no time zone for the send window: {what}; add a {ZONE_COLUMN} column, "
         "or give --tz-fallback ZONE"
     )
+
+
+def open_spans(
+    window: SendWindow, names: tuple[str, ...], now: datetime, until: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The stretches from ``now`` to ``until`` when the window is open in every zone."""
+    zones = zones_named(names)
+    spans: list[tuple[datetime, datetime]] = []
+    moment = now
+    while moment < until:
+        opens = window.opens_at(zones, moment)
+        if opens is None or opens >= until:
+            break
+        closes = min(window.closes_at(zones, opens), until)
+        spans.append((opens, closes))
+        moment = closes + _A_MOMENT
+    return spans
+
+
+def finish_time(
+    schedule: Schedule, groups: Mapping[tuple[str, ...], int], per_second: float, now: datetime
+) -> datetime | None:
+    """When the rows would all have gone, at ``per_second`` (0: unpaced) and within their
+    windows (each zone set's rows only while it is open; one schedule for all: the rows of
+    the set that closes first go first). None when not within the days ahead."""
+    until = now + _AHEAD
+    left = {names: float(count) for names, count in groups.items() if count}
+    spans = {names: open_spans(schedule.window, names, now, until) for names in left}
+    edges = sorted({now, *(edge for each in spans.values() for span in each for edge in span)})
+    for start, end in itertools.pairwise(edges):
+        open_now = [names for names in left if any(a <= start < b for a, b in spans[names])]
+        if per_second <= 0:  # unpaced: each set goes as its window opens
+            left = {names: rows for names, rows in left.items() if names not in open_now}
+            if not left:
+                return start
+            continue
+        seconds = (end - start).total_seconds()
+        capacity = per_second * seconds
+        for names in sorted(open_now, key=lambda n: _closing(spans[n], start)):
+            taken = min(capacity, left[names])
+            capacity -= taken
+            left[names] -= taken
+            if left[names] <= 0:
+                del left[names]
+        if not left:
+            return start + timedelta(seconds=seconds - capacity / per_second)
+    return None
+
+
+def _closing(spans: list[tuple[datetime, datetime]], moment: datetime) -> datetime:
+    return next(b for a, b in spans if a <= moment < b)
+
+
+def window_lines(
+    schedule: Schedule, groups: Mapping[tuple[str, ...], int], per_second: float, now: datetime
+) -> list[str]:
+    """What validate and a dry run say of the window: the rows by zone, how many may go now,
+    and when the last would go at the rate, windows allowing."""
+    ranked = sorted(groups.items(), key=lambda item: -item[1])
+    shown = " · ".join(f"{Opening(None, names).where} {count:,}" for names, count in ranked[:4])
+    rest = sum(count for _, count in ranked[4:])
+    if rest:
+        shown += f" · {counted(len(ranked) - 4, 'more zone set')} {rest:,}"
+    lines = [f"window    {schedule}", f"zones     {shown or 'no rows to send'}"]
+    openings = {names: schedule.opening(names, now) for names in groups}
+    waiting = {names: at for names, at in openings.items() if at is not None}
+    ready = sum(count for names, count in groups.items() if names not in waiting)
+    if waiting:
+        first = min(waiting.values(), key=lambda o: o.at or _NEVER)
+        lines.append(
+            f"          open now for {counted(ready, 'row')}; the rest wait, the first for "
+            f"{first.label}"
+        )
+    finish = finish_time(schedule, groups, per_second, now) if groups else None
+    if groups:
+        zone = ZoneInfo(schedule.zone or ranked[0][0][0])
+        when = (
+            "not within 14 days"
+            if finish is None
+            else f"{finish.astimezone(zone):%a %d %b %H:%M} {zone.key}"
+        )
+        lines.append(f"finish    {when}, windows allowing")
+    return lines

@@ -48,7 +48,7 @@ def summary(
     if tally.deferred:
         when = f": the first window opens at {tally.waiting}" if tally.waiting else ""
         lines.append(
-            f"window    {_rows(tally.deferred)} outside their send window{when}; a run waits "
+            f"waiting   {_rows(tally.deferred)} outside their send window{when}; a run waits "
             "for it and sends them"
         )
     if tally.opt_outs_recorded:

@@ -44,6 +44,7 @@ class Tally:
     deadline_passed: bool = False  # --not-after passed before every row went
     waiting: str | None = None  # what rows wait for, while they do (for progress)
     wait_left: float | None = None  # and how many seconds yet (for progress's ETA)
+    zones: Counter[tuple[str, ...]] = field(default_factory=Counter)  # messages by zone set
     deferred: int = 0  # rows outside their window at the end (a dry run's, or a stopped run's)
 
     def add(self, outcome: Outcome) -> None:

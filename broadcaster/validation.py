@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TextIO
 
 from broadcaster.columns import TARGET_FIELDS
@@ -19,6 +20,7 @@ from broadcaster.plan import Message
 from broadcaster.preview import preview_lines
 from broadcaster.rate import format_duration
 from broadcaster.remaining import triaged_rows
+from broadcaster.schedule import NoZone, window_lines
 from broadcaster.segments import is_gsm7
 from broadcaster.settings import Settings
 from broadcaster.summary import counted
@@ -33,6 +35,7 @@ class CampaignCounts:
     invalid: int = 0
     duplicates: int = 0
     withheld: Counter[str] = field(default_factory=Counter)  # by reason: suppressed
+    zones: Counter[tuple[str, ...]] = field(default_factory=Counter)  # messages by zone set
     families: Counter[str] = field(default_factory=Counter)
     kinds: Counter[str] = field(default_factory=Counter)
     segments: int = 0
@@ -62,13 +65,20 @@ class CampaignCounts:
             self.ucs2 += 1
 
 
-def validate(settings: Settings, out: TextIO) -> int:
-    """Print one line per invalid row, then the summary; 0 when every row is valid."""
+def validate(settings: Settings, out: TextIO, now: datetime | None = None) -> int:
+    """Print one line per invalid row, then the summary; 0 when every row is valid
+    (``now``: when a send would start, for the send window's figures)."""
     counts = CampaignCounts()
     shown = "<stdin>" if settings.input == STDIN else settings.input
     first: list[Message] = []
+    schedule = settings.schedule()
     for row in triaged_rows(settings, JournalState()):  # no journal: every row is checked
         decision = row.decision
+        if schedule is not None and isinstance(decision, Message):
+            try:
+                counts.zones[schedule.zones(decision.body, row.record.fields)] += 1
+            except NoZone as exc:  # as a run records it
+                decision = Rejected(decision.line, decision.key, str(exc))
         if isinstance(decision, Rejected):
             out.write(f"{shown}:{decision.line}: {decision.reason}\n")
         elif isinstance(decision, Message) and len(first) < settings.preview:
@@ -76,6 +86,10 @@ def validate(settings: Settings, out: TextIO) -> int:
         counts.add(decision)
     out.write("".join(line + "\n" for line in preview_lines(first)))
     out.write(format_counts(counts, settings))
+    if schedule is not None:
+        moment = now or datetime.now(UTC)
+        lines = window_lines(schedule, counts.zones, settings.rate.per_second, moment)
+        out.write("".join(line + "\n" for line in lines))
     return Exit.PROBLEMS if counts.invalid else Exit.OK
 
 

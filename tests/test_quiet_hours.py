@@ -3,6 +3,7 @@ zone order as the day moves west, and nothing is sent outside it."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,19 +15,23 @@ from pytest_aiohttp import AiohttpServer
 from test_engine import DEFAULTS, MaxRandom, ScriptedSender
 from test_send import fast, outcomes, sandbox, send
 
+from broadcaster.cli import main_parser
 from broadcaster.engine import Engine, EngineSettings, Reread, Timing
 from broadcaster.errors import UsageError
 from broadcaster.journal import MemoryJournal
+from broadcaster.options import settings_from
 from broadcaster.pacer import Pacer
 from broadcaster.rate import Rate
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
-from broadcaster.schedule import Schedule
+from broadcaster.schedule import Schedule, finish_time
 from broadcaster.testing import VirtualTime
+from broadcaster.validation import validate
 
 EASTERN = ZoneInfo("America/New_York")
 # Tuesday 1 December 2026, 07:30 in New York: before every US window opens.
 MORNING = datetime(2026, 12, 1, 7, 30, tzinfo=EASTERN).timestamp()
+NEW_YORK: tuple[str, ...] = ("America/New_York",)
 AREAS = {"NY": "212", "CHI": "312", "DEN": "303", "LA": "415"}
 
 
@@ -210,3 +215,45 @@ class TestOptions:
         assert code == 0
         assert state.committed == 2
         assert {r["status"] for r in outcomes(str(source) + ".results.jsonl")} == {"sent"}
+
+
+class TestPlan:
+    def test_the_finish_counts_each_zones_window_and_the_rate(self) -> None:
+        """1,000 rows in New York and 1,000 in Los Angeles at 8/s from 07:30 Eastern: New
+        York's go from 9:00 (2m05s), Los Angeles's from 12:00 Eastern."""
+        schedule = Schedule.parse("09:00-20:00", None, "recipient", None)
+        now = datetime(2026, 12, 1, 7, 30, tzinfo=EASTERN)
+        groups = {("America/New_York",): 1000, ("America/Los_Angeles",): 1000}
+        finish = finish_time(schedule, groups, 8.0, now)
+        assert finish is not None
+        assert f"{finish.astimezone(EASTERN):%a %H:%M:%S}" == "Tue 12:02:05"
+        many = finish_time(schedule, {NEW_YORK: 100_000}, 8.0, now)
+        assert many is not None  # 12,500 s: 3h 28m 20s from 9:00, within the window
+        assert f"{many.astimezone(EASTERN):%H:%M:%S}" == "12:28:20"
+        unpaced = finish_time(schedule, groups, 0.0, now)
+        assert unpaced is not None
+        assert f"{unpaced.astimezone(EASTERN):%H:%M}" == "12:00"
+
+    def test_rows_beyond_one_day_go_on_the_next(self) -> None:
+        schedule = Schedule.parse("09:00-10:00", "mon-fri", "America/New_York", None)
+        friday = datetime(2026, 12, 4, 9, 0, tzinfo=EASTERN)
+        finish = finish_time(schedule, {NEW_YORK: 7200}, 1.0, friday)
+        assert finish is not None
+        assert f"{finish.astimezone(EASTERN):%a %H:%M}" == "Mon 10:00"  # two hours of window
+
+    def test_validate_shows_the_zones_the_window_and_the_finish(self, tmp_path: Path) -> None:
+        source = tmp_path / "national.csv"
+        rows = [f"+1{AREAS[name]}555{n:04d},P{n}" for n, name in enumerate(["NY", "LA"] * 50)]
+        source.write_text("phone_number,name\n" + "\n".join(rows) + "\n")
+        argv = ["validate", str(source), "--inbox-id", "1", "--creator-id", "2", "--text", "Hi",
+                "--window", "09:00-20:00", "--tz", "recipient", "--rate", "1/s"]  # fmt: skip
+        out = io.StringIO()
+        settings = settings_from(main_parser().parse_args([*argv, "--preview", "0"]), {})
+        morning = datetime(2026, 12, 1, 7, 30, tzinfo=EASTERN)
+        assert validate(settings, out, morning) == 0
+        assert out.getvalue().endswith(
+            "window    09:00-20:00 every day in each recipient's zone\n"
+            "zones     America/New_York 50 · America/Los_Angeles 50\n"
+            "          open now for 0 rows; the rest wait, the first for 09:00 America/New_York\n"
+            "finish    Tue 01 Dec 12:00 America/New_York, windows allowing\n"
+        )
