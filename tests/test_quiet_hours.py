@@ -223,7 +223,7 @@ class TestPlan:
         York's go from 9:00 (2m05s), Los Angeles's from 12:00 Eastern."""
         schedule = Schedule.parse("09:00-20:00", None, "recipient", None)
         now = datetime(2026, 12, 1, 7, 30, tzinfo=EASTERN)
-        groups = {("America/New_York",): 1000, ("America/Los_Angeles",): 1000}
+        groups: dict[tuple[str, ...], int] = {NEW_YORK: 1000, ("America/Los_Angeles",): 1000}
         finish = finish_time(schedule, groups, 8.0, now)
         assert finish is not None
         assert f"{finish.astimezone(EASTERN):%a %H:%M:%S}" == "Tue 12:02:05"
