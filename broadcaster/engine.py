@@ -38,6 +38,7 @@ from broadcaster.adaptive import AdaptiveRate
 from broadcaster.breaker import OPTED_OUT, Breaker, failure_kind
 from broadcaster.errors import BroadcasterError
 from broadcaster.journal import HALT, PAUSE, RATE, REPLACED, JournalState
+from broadcaster.keytable import KeyTable
 from broadcaster.lookup import (
     Conversations,
     Found,
@@ -199,10 +200,9 @@ class Engine:
         self._warned_unpaced = False
         self._verbose = False  # whether each attempt is logged: read once, off the hot path
         self._wall_ms, self._wall_text = -1, ""  # the last millisecond formatted, and its text
-        # Past the deadline: the first row read after it (every message from it on is
-        # withheld), and the keys withheld as they reached their turn (a few: those queued).
-        self._late_from: int | None = None
-        self._late_keys: set[str] = set()
+        # Past the deadline: the keys of the messages withheld (compact: every message after
+        # it is one), whose twin rows are withheld too.
+        self._late_keys = KeyTable()
         # The send window: the zones of each message queued (a few), the rows this pass left
         # for a later one and the first opening among them, and whether every message of this
         # run has ended (a later pass reads the journal afresh: none may be on its way).
@@ -405,13 +405,10 @@ class Engine:
         """Past --not-after, a message (and a twin row of one withheld) is withheld."""
         if not isinstance(decision, Message | Duplicate) or not self._past_deadline():
             return decision
-        if self._late_from is None:
-            self._late_from = decision.line
-            self._deadline_passed()
-        if isinstance(decision, Duplicate):
-            first = decision.first
-            if decision.key not in self._late_keys and (first is None or first < self._late_from):
-                return decision  # its message went before the deadline
+        self._deadline_passed()
+        if isinstance(decision, Duplicate) and decision.key not in self._late_keys:
+            return decision  # its message went before the deadline, or is on its way
+        self._late_keys.setdefault(decision.key, 1)
         return self._triage.withhold(decision.line, decision.key, DEADLINE, self._too_late)
 
     @property
@@ -561,7 +558,7 @@ class Engine:
             self._finish(go, replace(reply, error=error), latency, in_doubt=go.maybe_committed)
             return
         message = go.message
-        self._late_keys.add(message.key)
+        self._late_keys.setdefault(message.key, 1)
         rows = [message.line] + [twin.line for twin in self._release(message.key)]
         for line in rows:
             decision = self._triage.withhold(line, message.key, DEADLINE, self._too_late)

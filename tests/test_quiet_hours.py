@@ -143,11 +143,15 @@ class TestRecipientZones:
         schedule = Schedule.parse("09:00-20:00", None, "recipient", None)
         noon = datetime(2026, 12, 1, 11, 30, tzinfo=EASTERN).timestamp()
         engine, journal = make_engine(clock, sender, schedule, deadline=noon)
-        records = people("NY", "LA")
+        ny, la = people("NY", "LA")
+        records = [ny, la, Record(4, la.fields), Record(5, ny.fields)]  # twin rows after both
         tally = await clock.run(engine.run(records, reread=again(records)))
         assert [text for _, text in sender.sends] == ["NY"]
-        assert tally.withheld["deadline"] == 1
-        assert [o.reason for o in journal.outcomes if o.status == "skipped"] == ["deadline"]
+        assert tally.withheld["deadline"] == 2
+        skipped = {o.row: o.reason for o in journal.outcomes if o.status == "skipped"}
+        # Los Angeles's row and its twin never went; New York's twin is a duplicate of a sent one.
+        assert skipped == {3: "deadline", 4: "deadline", 5: None}
+        assert tally.settled == tally.rows == 4
 
     async def test_a_row_without_a_zone_is_invalid_unless_there_is_a_fallback(self) -> None:
         clock = VirtualTime()
