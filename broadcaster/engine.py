@@ -12,6 +12,10 @@ resuming later is the cure, not failing row after row). ``stop()`` (the first si
 dispatching and lets requests in flight finish; ``abort()`` (the second, or the grace period's
 end) cancels at once. Cancellation cannot tear the journal: records are written synchronously.
 
+The ``gate`` says whether a message may go now, as it is read and again as its turn comes:
+past ``--not-after`` it is withheld; outside its ``--window`` it waits for a later pass over the
+input, which begins once every message of this pass has ended and the first window opens.
+
 Each attempt is one ``attempt`` debug event (``--verbose``); whether the level lets it through is
 read once a run, so below it the hot path builds nothing. Once a second, and once at the end, the
 ``tick`` given to ``run`` gets the tally and the pause in force, if any (for progress).
@@ -30,15 +34,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import structlog
 
 from broadcaster.adaptive import AdaptiveRate
 from broadcaster.breaker import OPTED_OUT, Breaker, failure_kind
 from broadcaster.errors import BroadcasterError
+from broadcaster.gate import Deferred, Gate, Row, Waiting
 from broadcaster.journal import HALT, PAUSE, RATE, REPLACED, JournalState
-from broadcaster.keytable import KeyTable
 from broadcaster.lookup import (
     Conversations,
     Found,
@@ -50,24 +54,22 @@ from broadcaster.lookup import (
 )
 from broadcaster.outcome import DEADLINE, Outcome, Reply, Status
 from broadcaster.pacer import Pacer
-from broadcaster.plan import Defaults, Message, Planned, plan
+from broadcaster.plan import Defaults, Message, plan
 from broadcaster.rate import Rate, format_duration
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
-from broadcaster.schedule import NoZone, Opening, Schedule
+from broadcaster.schedule import Schedule
 from broadcaster.summary import counted
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
 from broadcaster.testsend import to_test
 from broadcaster.throttle import Pause, Throttle
 from broadcaster.triage import (
-    Decision,
     Duplicate,
     Rejected,
     Settled,
     Triage,
     Withheld,
-    too_late,
 )
 
 log = structlog.get_logger("broadcaster")
@@ -200,16 +202,15 @@ class Engine:
         self._warned_unpaced = False
         self._verbose = False  # whether each attempt is logged: read once, off the hot path
         self._wall_ms, self._wall_text = -1, ""  # the last millisecond formatted, and its text
-        # Past the deadline: the keys of the messages withheld (compact: every message after
-        # it is one), whose twin rows are withheld too.
-        self._late_keys = KeyTable()
-        # The send window: the zones of each message queued (a few), the rows this pass left
-        # for a later one and the first opening among them, and whether every message of this
-        # run has ended (a later pass reads the journal afresh: none may be on its way).
-        self._schedule = settings.schedule
-        self._zones: dict[str, tuple[str, ...]] = {}
-        self._deferred, self._next = 0, cast("Opening | None", None)
-        self._next_rows = 0  # of those, the rows the first opening lets go
+        # --not-after and --window; and whether every message of this run has ended (a later
+        # pass reads the journal afresh: none may be on its way).
+        self._gate = Gate(
+            settings.schedule,
+            settings.deadline,
+            settings.deadline_text,
+            self._timing.wall_clock,
+            self.tally,
+        )
         # Messages in flight at a crash, each waiting for --timeout since its attempt before
         # it is looked up (key -> when, on the wall clock), and their tasks.
         self._settling: dict[str, float] = {}
@@ -284,9 +285,10 @@ class Engine:
         done = await self._read(records, first=True)
         while done and reread is not None and self.stopped_by is None:
             await self._idle.wait()  # messages of this pass may yet find their window closed
-            if not self._deferred:
+            waiting = self._gate.take_waiting()
+            if not waiting.rows:
                 break
-            await self._wait_for_window()
+            await self._wait_for_window(waiting)
             state = self._recorder.current_state()  # this run's records too: none goes twice
             self._triage = Triage(
                 self._settings.defaults.campaign,
@@ -297,9 +299,10 @@ class Engine:
             with reread() as rows:
                 done = await self._read(rows, first=False)
         self.tally.input_done = not self.tally.limit_reached  # every row read
-        if self._deferred:  # a dry run, or a stop: what waits, and for which window
-            self.tally.deferred = self._deferred
-            self.tally.waiting = None if self._next is None else self._next.label
+        waiting = self._gate.waiting
+        if waiting.rows:  # a dry run's: what waits, and for which window
+            self.tally.deferred = waiting.rows
+            self.tally.waiting = None if waiting.first is None else waiting.first.label
         for _ in range(self._settings.concurrency):
             await self._queue.put(None)
 
@@ -313,10 +316,8 @@ class Engine:
             planned = plan(record, defaults)
             if self._settings.test_to is not None and isinstance(planned, Message):
                 planned = to_test(planned, self._settings.test_to, defaults.campaign)
-            decided = self._late(self._triage.decide(planned))
-            decision: Row = decided
-            if self._schedule is not None:
-                decision = self._windowed(decided, planned, record, first=first)
+            decided = self._triage.decide(planned)
+            decision = self._gate.at_read(decided, planned, record, self._triage, first=first)
             if not first and isinstance(decision, Settled):
                 continue  # settled in an earlier pass, and counted there
             message = self._settle(decision, first=first)
@@ -346,40 +347,10 @@ class Engine:
             if position >= last:
                 return
 
-    def _windowed(
-        self, decision: Decision, planned: Planned, record: Record, *, first: bool
-    ) -> Row:
-        """A message outside its window (and a twin row of one) waits; one whose zone
-        cannot be told is invalid."""
-        schedule = self._schedule
-        if not isinstance(decision, Message | Duplicate) or not isinstance(planned, Message):
-            return decision
-        assert schedule is not None  # noqa: S101 - the caller's
-        try:
-            zones = schedule.zones(planned.body, record.fields)
-        except NoZone as exc:
-            return self._triage.reject(decision.line, decision.key, str(exc))
-        if isinstance(decision, Message) and first:
-            self.tally.zones[zones] += 1
-        opening = schedule.opening(zones, self._now())
-        if opening is not None:
-            return Deferred(decision.line, decision.key, opening)
-        if isinstance(decision, Message):
-            self._zones[decision.key] = zones
-        return decision
-
-    def _defer(self, opening: Opening, rows: int) -> None:
-        self._deferred += rows
-        if self._next is not None and opening.at == self._next.at:
-            self._next_rows += rows
-        elif self._next is None or _earlier(opening, self._next):
-            self._next, self._next_rows = opening, rows
-
-    async def _wait_for_window(self) -> None:
+    async def _wait_for_window(self, waiting: Waiting) -> None:
         """Wait for the first window to open (never past --not-after: then the rows left
         end skipped)."""
-        opening, rows, first = self._next, self._deferred, self._next_rows
-        self._next, self._deferred, self._next_rows = None, 0, 0
+        opening, rows, first = waiting.first, waiting.rows, waiting.first_rows
         assert opening is not None  # noqa: S101 - rows were deferred
         wall = self._timing.wall_clock()
         until = opening.at.timestamp() if opening.at is not None else wall + _NO_OPENING_RETRY
@@ -394,37 +365,6 @@ class Engine:
         finally:
             self.tally.waiting, self.tally.wait_left, self._window_until = None, None, None
 
-    def _now(self) -> datetime:
-        return datetime.fromtimestamp(self._timing.wall_clock(), UTC)
-
-    def _past_deadline(self) -> bool:
-        deadline = self._settings.deadline
-        return deadline is not None and self._timing.wall_clock() >= deadline
-
-    def _late(self, decision: Decision) -> Decision:
-        """Past --not-after, a message (and a twin row of one withheld) is withheld."""
-        if not isinstance(decision, Message | Duplicate) or not self._past_deadline():
-            return decision
-        self._deadline_passed()
-        if isinstance(decision, Duplicate) and decision.key not in self._late_keys:
-            return decision  # its message went before the deadline, or is on its way
-        self._late_keys.setdefault(decision.key, 1)
-        return self._triage.withhold(decision.line, decision.key, DEADLINE, self._too_late)
-
-    @property
-    def _too_late(self) -> str:
-        return too_late(self._settings.deadline_text)
-
-    def _deadline_passed(self) -> None:
-        if self.tally.deadline_passed:
-            return
-        self.tally.deadline_passed = True
-        log.warning(
-            "deadline passed",
-            not_after=self._settings.deadline_text,
-            note="no request is made from now on: the rows left end skipped (deadline)",
-        )
-
     def _settle(self, decision: Row, *, first: bool = True) -> Message | None:
         """Count and record a row that needs no request; return the message that does
         (``first``: a row of the first pass, counted; a later pass's were)."""
@@ -434,7 +374,7 @@ class Engine:
             self._idle.clear()
             return decision
         if isinstance(decision, Deferred):
-            self._defer(decision.opening, 1)
+            self._gate.waiting.add(decision.opening, 1)
             return None
         if isinstance(decision, Settled):
             self.tally.earlier[decision.status] += 1
@@ -458,7 +398,7 @@ class Engine:
     def _release(self, key: str) -> list[Duplicate]:
         """A message of this run ended (or waits for a later pass): its twin rows."""
         twins = self._waiting.pop(key, [])
-        self._zones.pop(key, None)
+        self._gate.forget(key)
         if not self._waiting:
             self._idle.set()
         return twins
@@ -551,17 +491,15 @@ class Engine:
     def _too_late_for(self, go: _Delivery, last: tuple[Reply, float] | None) -> None:
         """Its turn came after --not-after: withheld, with the rows that wait on it; or, when
         it was tried already, failed as its last attempt left it."""
-        self._deadline_passed()
         if last is not None:
             reply, latency = last
             error = f"{reply.error}; not tried again: the --not-after deadline passed"
             self._finish(go, replace(reply, error=error), latency, in_doubt=go.maybe_committed)
             return
         message = go.message
-        self._late_keys.setdefault(message.key, 1)
         rows = [message.line] + [twin.line for twin in self._release(message.key)]
         for line in rows:
-            decision = self._triage.withhold(line, message.key, DEADLINE, self._too_late)
+            decision = self._gate.withhold(line, message.key, self._triage)
             if isinstance(decision, Withheld):
                 self._record_withheld(decision)
             else:  # an earlier run recorded it so: counted as the producer counts one
@@ -571,20 +509,18 @@ class Engine:
     def _not_now(self, go: _Delivery, last: tuple[Reply, float] | None) -> bool:
         """Whether its turn came too late (--not-after) or outside its window: it goes no
         further in this pass."""
-        if self._past_deadline():
+        if self._gate.past_deadline():
             self._too_late_for(go, last)
             return True
-        return self._schedule is not None and self._outside_window(go.message)
+        return self._outside_window(go.message)
 
     def _outside_window(self, message: Message) -> bool:
         """Its turn came as its window closed: it waits for a later pass, with its twins (a
         retry too: an attempt that may have been committed is looked up then)."""
-        zones = self._zones.get(message.key)
-        assert self._schedule is not None  # noqa: S101 - the caller's
-        opening = None if zones is None else self._schedule.opening(zones, self._now())
+        opening = self._gate.closed_for(message.key)
         if opening is None:
             return False
-        self._defer(opening, 1 + len(self._release(message.key)))
+        self._gate.waiting.add(opening, 1 + len(self._release(message.key)))
         log.debug("waiting", row=message.line, until=opening.label, note="its window closed")
         return True
 
@@ -898,24 +834,6 @@ class Engine:
             f"latency sends at most {ceiling:.2f}/s, below --rate {rate}: raise --concurrency "
             f"to {needed} or more",
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Deferred:
-    """A row outside its send window now: nothing recorded, a later pass takes it up."""
-
-    line: int
-    key: str
-    opening: Opening
-
-
-Row = Decision | Deferred  # what the producer makes of a row
-
-
-def _earlier(one: Opening, other: Opening) -> bool:
-    if one.at is None:
-        return False
-    return other.at is None or one.at < other.at
 
 
 @dataclass(slots=True)
