@@ -52,7 +52,8 @@ class Pacer:
             await self._sleep(0)
             while (left := self._resume_at - self._clock()) > 0:  # a pause holds everyone
                 await self._sleep(left)
-            return self._clock()
+            if self._unpaced:  # else paced meanwhile (pace): this request takes a slot too
+                return self._clock()
         while True:
             epoch = self._epoch
             await self._sleep_until(self._reserve())
@@ -60,6 +61,15 @@ class Pacer:
                 now = self._clock()
                 self._recent.append(now)
                 return now
+
+    def pace(self, rate: Rate) -> None:
+        """An unpaced schedule paced from now on (an unpaced run that meets 429s)."""
+        if not self._unpaced or rate.unpaced:
+            return
+        self._unpaced = False
+        self._interval = 1.0 / rate.per_second
+        self._next = max(self._resume_at, self._clock())
+        self._recent = deque(maxlen=math.floor(rate.per_second * WINDOW) + 1)
 
     def set_rate(self, per_second: float) -> None:
         """Go on at another rate (the adaptive rate's): the next slot keeps its time, those

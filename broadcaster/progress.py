@@ -25,7 +25,7 @@ from typing import TextIO
 import structlog
 
 from broadcaster.logs import CLEAR_LINE
-from broadcaster.rate import Rate, format_duration
+from broadcaster.rate import DOCUMENTED_PACE, Rate, format_duration
 from broadcaster.tally import Tally
 from broadcaster.throttle import Pause
 
@@ -100,7 +100,9 @@ class Progress:
             parts.append(tally.waiting)
         if _lowered(tally, self._asked):
             assert tally.rate_in_force is not None  # noqa: S101 - _lowered
-            parts.append(f"rate {self._asked.shown(tally.rate_in_force)} (lowered on 429s)")
+            asked = DOCUMENTED_PACE if self._asked.unpaced else self._asked
+            why = "paced on 429s" if self._asked.unpaced else "lowered on 429s"
+            parts.append(f"rate {asked.shown(tally.rate_in_force)} ({why})")
         eta = self.eta(done)
         if eta is not None:
             parts.append(f"ETA {format_duration(eta)}")
@@ -198,8 +200,10 @@ class Progress:
 
 
 def _lowered(tally: Tally, asked: Rate) -> bool:
-    """Whether the adaptive rate in force is below the asked one."""
-    return tally.rate_in_force is not None and tally.rate_in_force < asked.per_second * 0.999
+    """Whether the adaptive rate in force is below the asked one (or paces an unpaced run)."""
+    if tally.rate_in_force is None:
+        return False
+    return asked.unpaced or tally.rate_in_force < asked.per_second * 0.999
 
 
 def _figures(tally: Tally) -> tuple[object, ...]:

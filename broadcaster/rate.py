@@ -48,6 +48,11 @@ class Rate:
         return f"{count:,.0f}/{self.unit}" if whole else f"{count:.2g}/{self.unit}"
 
 
+# The default --rate, 4% under the documented 500/m (network jitter can bunch requests at the
+# server); also the pace an unpaced run falls back to once the API answers 429.
+DOCUMENTED_PACE = Rate(480, 60.0)
+
+
 def parse_rate(text: str) -> Rate:
     """Parse ``480/m`` and friends; a plain number is per second."""
     match = _RATE.fullmatch(text)

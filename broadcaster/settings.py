@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.errors import UsageError
 from broadcaster.inputs import DEFAULT_REGION, FORMATS, STDIN, Format
-from broadcaster.rate import Rate, parse_rate
+from broadcaster.rate import DOCUMENTED_PACE, Rate, parse_rate
 
 if TYPE_CHECKING:  # the option table is built from this module: --help must not load the plan
     from broadcaster.plan import Defaults
@@ -64,8 +64,7 @@ class Settings:
     base_url: str = DEFAULT_BASE_URL
     allow_insecure_http: bool = False  # plain http to a host other than this machine
     results: str | None = None
-    # 4% under the documented 500/m: network jitter can bunch requests at the server.
-    rate: Rate = field(default_factory=lambda: parse_rate("480/m"))
+    rate: Rate = DOCUMENTED_PACE
     concurrency: int = 16
     max_attempts: int = 8
     timeout: float = 30.0

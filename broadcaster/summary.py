@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from broadcaster.outcome import STATUSES
-from broadcaster.rate import Rate, format_duration
+from broadcaster.rate import DOCUMENTED_PACE, Rate, format_duration
 from broadcaster.tally import Tally
 
 LABEL = 10  # the width of the labels on the left (``rows      ``), here and in the report
@@ -92,7 +92,12 @@ def _requests(tally: Tally, elapsed: float, asked: Rate) -> list[str]:
     if tally.mean_rate is not None:
         pace = f"mean {tally.mean_rate:,.2f} requests/s, {pace}"
     lines = []
-    if tally.rate_lowered and tally.rate_in_force is not None:
+    if tally.paced_after_429 and tally.rate_in_force is not None:
+        lines.append(
+            f"rate      unpaced until the API answered 429, then paced at {DOCUMENTED_PACE} (the "
+            f"documented limit), {DOCUMENTED_PACE.shown(tally.rate_in_force)} at the end"
+        )
+    elif tally.rate_lowered and tally.rate_in_force is not None:
         lines.append(
             f"rate      lowered {counted(tally.rate_lowered, 'time')} as 429s kept coming; "
             f"{asked.shown(tally.rate_in_force)} in force at the end (asked {asked}). The API's "

@@ -39,6 +39,7 @@ class Tally:
     untold: int = 0  # of those, the history could not tell: sent again, same local_id
     rate_in_force: float | None = None  # per second, once the adaptive rate has moved
     rate_lowered: int = 0  # times 429s lowered it
+    paced_after_429: bool = False  # an unpaced run paced at the documented limit once a 429 came
     opt_outs_recorded: int = 0  # numbers --record-opt-outs appended
     limit_reached: bool = False  # --limit messages went, and rows were left unread
     deadline_passed: bool = False  # --not-after passed before every row went

@@ -252,18 +252,22 @@ class TestRetries:
         assert (outcome.status, outcome.attempts) == ("sent", 6)
         assert engine.stuck is None
 
-    async def test_a_429_pauses_everyone_when_unpaced(self) -> None:
-        """Rate 0 obeys a 429 too: nobody sends while the pause lasts."""
+    async def test_a_429_pauses_everyone_when_unpaced_then_paces_the_run(self) -> None:
+        """Rate 0 obeys a 429 too: nobody sends while the pause lasts; after it the run goes
+        at the documented limit (480/m, 8/s), not in bursts that meet the limit again."""
         clock = VirtualTime()
         sender = ScriptedSender(clock, {"t0": [Reply("retry", 429, error="HTTP 429"), SENT]})
-        engine, _ = make_engine(clock, sender, rate=UNPACED, concurrency=1)
+        engine, _ = make_engine(clock, sender, rate=UNPACED, concurrency=4)
         with capture_logs() as logs:
-            await clock.run(engine.run(rows(*(f"t{i}" for i in range(5)))))
-        times = [t for t, _ in sender.sends]
-        assert times == [0.0, 1.0, 1.0, 1.0, 1.0, 1.0]  # the backoff ceiling for a first 429
+            tally = await clock.run(engine.run(rows(*(f"t{i}" for i in range(8)))))
+        times = sorted(t for t, _ in sender.sends)
+        assert times[0] == 0.0  # unpaced: the 429 came back at once
+        assert times[1:] == [1.0 + n / 8 for n in range(8)]  # the pause, then 8/s, no burst
         assert engine.tally.pauses == {"HTTP 429": 1}
         (warning,) = [e for e in logs if e["event"] == "429 unpaced"]
-        assert "give --rate" in warning["note"]
+        assert "paced from now on at the documented limit" in warning["note"]
+        assert tally.paced_after_429
+        assert tally.rate_in_force == 8.0
 
     async def test_no_connection_pauses_everyone_and_never_claims_delivery(self) -> None:
         clock = VirtualTime()

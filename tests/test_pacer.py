@@ -150,3 +150,14 @@ class TestSetRate:
         pacer.set_rate(5.0)
         times = await departures(pacer, clock, 20)
         assert times[-1] == times[0]
+
+
+async def test_an_unpaced_schedule_paced_during_a_pause_lets_no_burst_out() -> None:
+    """An unpaced run that meets a 429: the requests held by the pause take slots after it."""
+    clock = VirtualTime()
+    pacer = Pacer(Rate(0), clock=clock.clock, sleep=clock.sleep)
+    pacer.pause(1.0)
+    pacer.pace(Rate(2))
+    times = await departures(pacer, clock, 5, workers=8)
+    assert sorted(times) == [1.0, 1.5, 2.0, 2.5, 3.0]
+    assert most_in_any_second(times) <= 3

@@ -234,7 +234,8 @@ class Runs:
         self.keys = canaries
         self.url = sandbox.url
         self.port = sandbox.port
-        self.options = ["--base-url", self.url, "--rate", "0", "--inbox-id", "101"]
+        # --fixed-rate: an unpaced run stays unpaced on the injected 429s (it would go at 480/m)
+        self.options = ["--base-url", self.url, "--rate", "0", "--fixed-rate", "--inbox-id", "101"]
         self.options += ["--creator-id", "55", "--text", TEXT, "--progress-interval", "0.2"]
         self.options += ["--backoff-base", "0.01", "--backoff-cap", "0.05", "--timeout", "1"]
 

@@ -74,7 +74,8 @@ class TestFaults:
         }  # fmt: skip
         server, state = await sandbox(aiohttp_server, faults=faults, seed=3, slow_delay=2.0)
         path = campaign(tmp_path, 300)
-        code, out = await send([path, *fast(server), "--timeout", "0.3"])
+        # --fixed-rate: unpaced it stays, on the injected 429s (it would go on at 480/m)
+        code, out = await send([path, *fast(server), "--timeout", "0.3", "--fixed-rate"])
         assert code == 0, out
         sent = outcomes(path + ".results.jsonl")
         assert Counter(r["status"] for r in sent) == {"sent": 300}
@@ -158,10 +159,11 @@ class TestThrottling:
     async def test_unpaced_into_a_limit_no_row_fails_on_429(
         self, aiohttp_server: AiohttpServer, tmp_path: Path
     ) -> None:
-        """--rate 0 against 100/s with two attempts a message: 429s pause, never fail a row."""
+        """--rate 0 --fixed-rate against 100/s with two attempts a message: 429s pause, never
+        fail a row (without --fixed-rate the run would be paced at 480/m from the first 429)."""
         server, state = await sandbox(aiohttp_server, rate_limit=Rate(100, 1))
         path = campaign(tmp_path, 300)
-        options = [*fast(server), "--max-attempts", "2", "--concurrency", "16"]
+        options = [*fast(server), "--max-attempts", "2", "--concurrency", "16", "--fixed-rate"]
         code, out = await send([path, *options])
         assert code == 0, out
         assert Counter(r["status"] for r in outcomes(path + ".results.jsonl")) == {"sent": 300}
