@@ -94,6 +94,7 @@ async def send_campaign(
         check_results_path(
             settings.results_path, None if settings.input == STDIN else settings.input
         )
+    safety = _Safety.read(settings)
     with read_rows(settings.input, settings.format) as rows:
         records = _primed(rows)  # a file that cannot be read fails before the journal is touched
         digest = input_digest(settings.input)
@@ -102,6 +103,8 @@ async def send_campaign(
             if code is not None:
                 return code
         total = _count_rows(settings)
+        if settings.sample is not None:
+            safety = replace(safety, sample=sample(total or 0, settings.sample))
         progress = _progress(settings, total, timing)
         if settings.test_to is None:
             _confirm(settings, total)
@@ -110,7 +113,7 @@ async def send_campaign(
         try:
             _announce(settings, recorder, digest)
             async with _sender(settings, credentials) as (sender, sandbox):
-                engine = _engine(settings, sender, recorder, timing, total)
+                engine = _engine(settings, sender, recorder, timing, safety)
                 started, began = timing.clock(), timing.wall_clock()
                 with _signals(engine, enabled=handle_signals):
                     await engine.run(records, progress.tick, _reread(settings, digest))
@@ -132,9 +135,12 @@ def _tested(recorder: Journal | MemoryJournal) -> list[str]:
         return []
     lines = []
     for outcome in recorder.outcomes:
-        if outcome.status not in ("sent", "failed"):
-            continue
-        got = f"sent, id {outcome.id}" if outcome.status == "sent" else f"failed: {outcome.error}"
+        if outcome.status == "sent":
+            got = f"sent, id {outcome.id}"
+        elif outcome.status == "failed" or outcome.reason is not None:  # suppressed
+            got = f"{outcome.status}: {outcome.error}"
+        else:
+            continue  # an invalid row, or a duplicate: the summary counts it
         lines.append(f"test      line {outcome.row}'s message to +{recorder.tests}: {got}")
     return lines
 
@@ -413,9 +419,32 @@ def _http(settings: Settings, base_url: str, credentials: Credentials) -> HttpSe
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Safety:
+    """The campaign-safety options, read and checked before the journal is touched: a run
+    refused for a missing --suppress file must not leave a run header behind."""
+
+    suppression: Suppression
+    opt_outs: OptOutFile | None
+    schedule: Schedule | None
+    test_to: str | None
+    sample: frozenset[int] | None = None  # known once the input is counted
+
+    @classmethod
+    def read(cls, settings: Settings) -> _Safety:
+        testing = settings.test_to is not None  # a test goes now, to the tester's phone
+        return cls(
+            _suppression(settings),
+            _opt_outs(settings),
+            None if testing else _schedule(settings),
+            settings.test_phone(),
+        )
+
+
 def _engine(
-    settings: Settings, sender: Sender, recorder: Recorder, timing: Timing, total: int | None
+    settings: Settings, sender: Sender, recorder: Recorder, timing: Timing, safety: _Safety
 ) -> Engine:
+    testing = safety.test_to is not None
     policy = RetryPolicy(
         settings.max_attempts, settings.backoff_base, settings.backoff_cap, rng=timing.rng
     )
@@ -433,14 +462,13 @@ def _engine(
         frozenset((settings.halt_ignore or "").split(",")) - {""},
         adaptive=not settings.fixed_rate,
         timeout=settings.timeout,
-        suppression=_suppression(settings),
-        opt_outs=_opt_outs(settings),
-        deadline=_deadline(settings.not_after),
-        limit=settings.limit or (1 if settings.test_to and not settings.sample else None),
-        deadline_text=settings.not_after or "",
-        schedule=_schedule(settings),
-        sample=None if settings.sample is None else sample(total or 0, settings.sample),
-        test_to=settings.test_phone(),
+        suppression=safety.suppression,
+        opt_outs=safety.opt_outs,
+        not_after=None if testing else settings.not_after,
+        limit=settings.limit or (1 if testing and not settings.sample else None),
+        schedule=safety.schedule,
+        sample=safety.sample,
+        test_to=safety.test_to,
     )
     return Engine(engine_settings, sender, recorder, pacer, timing)
 
@@ -474,11 +502,6 @@ def _reread(settings: Settings, digest: str | None) -> Reread | None:
     return reread
 
 
-def _deadline(not_after: str | None) -> float | None:
-    moment = aware_time(not_after)
-    return None if moment is None else moment.timestamp()
-
-
 def _suppression(settings: Settings) -> Suppression:
     """The --suppress files' numbers; the lines that are not numbers said once, up front."""
     suppression = settings.suppression()
@@ -486,6 +509,9 @@ def _suppression(settings: Settings) -> Suppression:
         log.info("suppressing", numbers=len(suppression.numbers), files=list(suppression.files))
     for problem in suppression.problems():
         log.warning("not a number", note=f"--suppress {problem} (left out)")
+    phone = settings.test_phone()
+    if phone is not None and suppression.match({"phone_number": phone}):
+        raise UsageError(f"--test-to +{phone} is suppressed (--suppress): nothing sent")
     return suppression
 
 
@@ -656,7 +682,8 @@ def _write(out: TextIO, text: str) -> str | None:
 
 
 def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
-    """The summary's last lines: the sandbox's count, a dry run's word, how a stop resumes."""
+    """The summary's last lines: the sandbox's count, a dry run's word, a test's sends, the
+    rows left by choice, how a stop resumes."""
     lines = []
     if ended.sandbox is not None:
         lines.append(
@@ -664,48 +691,70 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
             f"{counted(ended.sandbox.duplicates, 'repeated request')} answered from the "
             "idempotency store"
         )
-    schedule = settings.schedule()
-    if settings.dry_run and schedule is not None:
-        now = datetime.fromtimestamp(ended.started_at, UTC)
-        lines += window_lines(schedule, engine.tally.zones, settings.rate.per_second, now)
     if settings.dry_run:
-        lines.append("dry run   nothing was sent and the results journal was not written")
-    resume = f"          broadcaster resume {shlex.quote(settings.results_path)}"
-    tally = engine.tally
+        lines += _dry_run_lines(settings, engine.tally, ended.started_at)
     lines += ended.tested
-    if tally.limit_reached and settings.test_to is None:
+    if settings.test_to is not None:  # no journal: nothing to resume, or to look up
+        return [*lines, f"stopped   by {engine.stopped_by}"] if engine.stopped_by else lines
+    return lines + _left_lines(settings, engine.tally) + _stop_lines(settings, engine)
+
+
+def _dry_run_lines(settings: Settings, tally: Tally, started_at: float) -> list[str]:
+    lines = []
+    schedule = settings.schedule()
+    if schedule is not None:
+        now = datetime.fromtimestamp(started_at, UTC)
+        deadline = aware_time(settings.not_after)
+        lines += window_lines(schedule, tally.zones, settings.rate.per_second, now, deadline)
+    return [*lines, "dry run   nothing was sent and the results journal was not written"]
+
+
+def _left_lines(settings: Settings, tally: Tally) -> list[str]:
+    """Rows this run left as asked (--limit, --sample, the deadline) or in doubt."""
+    journal = shlex.quote(settings.results_path)
+    lines = []
+    if tally.limit_reached:
         taken = (
             f"sample    --sample {settings.sample:,} took rows spread through the file"
             if settings.sample
             else f"limit     --limit {settings.limit:,} reached"
         )
-        lines += [f"{taken}: the rows left wait. To send them:", resume]
+        lines += [f"{taken}: the rows left wait. To send them:", _resume(settings)]
     if tally.failed_in_doubt:
-        journal = shlex.quote(settings.results_path)
         lines.append(
-            f"in doubt  {counted(tally.failed_in_doubt, 'failed row')} may have been committed "
-            f"(an answer was lost): broadcaster reconcile {journal} looks them up without "
-            "sending; resume --retry-failed looks each up before sending it again"
+            f"in doubt  {counted(tally.failed_in_doubt, 'failed row')} may still have been "
+            "committed (an answer was lost, and the history does not show it yet): "
+            f"broadcaster reconcile {journal} looks them up again without sending; resume "
+            "--retry-failed looks each up before sending it again"
         )
     late = tally.withheld[DEADLINE] + tally.earlier_withheld[DEADLINE]
     if late:
         lines.append(
             f"deadline  --not-after {settings.not_after} passed: {counted(late, 'row')} "
-            "skipped, not sent. A resume with a later --not-after sends them"
+            f"skipped, not sent. To send them: broadcaster resume {journal} --not-after LATER"
         )
+    return lines
+
+
+def _stop_lines(settings: Settings, engine: RunEnd) -> list[str]:
+    """Why the run stopped, and how it resumes."""
     if engine.stuck is not None:
-        lines += [
+        return [
             (
                 f"stopped   {engine.stuck_reason}: {engine.stuck.error} (no row was marked "
                 "failed). When the API answers again, resume with:"
             ),
-            resume,
+            _resume(settings),
         ]
-    elif engine.halted is not None:
-        lines += [f"halted    {engine.halted}.", *_after_halt(settings, engine.halt_reply)]
-    elif engine.stopped_by is not None and engine.unauthorized is None:
-        lines += [
+    if engine.halted is not None:
+        return [f"halted    {engine.halted}.", *_after_halt(settings, engine.halt_reply)]
+    if engine.stopped_by is not None and engine.unauthorized is None:
+        return [
             f"stopped   by {engine.stopped_by}; the journal is complete up to here. Resume with:",
-            resume,
+            _resume(settings),
         ]
-    return lines
+    return []
+
+
+def _resume(settings: Settings) -> str:
+    return f"          broadcaster resume {shlex.quote(settings.results_path)}"

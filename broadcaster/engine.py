@@ -133,9 +133,8 @@ class EngineSettings:
     timeout: float = 30.0  # per request: how long a timed-out attempt may still be worked on
     suppression: Suppression | None = None  # numbers never sent to (suppression.py)
     opt_outs: OptOutFile | None = None  # where numbers refused as opted out are appended
-    deadline: float | None = None  # --not-after, as a wall-clock time: no request after it
+    not_after: str | None = None  # --not-after (ISO 8601 with its offset): no request after it
     limit: int | None = None  # --limit: messages this run sends at most
-    deadline_text: str = ""  # --not-after as given, for messages
     schedule: Schedule | None = None  # --window: messages outside it wait for a later pass
     sample: frozenset[int] | None = None  # --sample: the positions of the rows to take
     test_to: str | None = None  # --test-to: every message goes to this number instead
@@ -205,11 +204,7 @@ class Engine:
         # --not-after and --window; and whether every message of this run has ended (a later
         # pass reads the journal afresh: none may be on its way).
         self._gate = Gate(
-            settings.schedule,
-            settings.deadline,
-            settings.deadline_text,
-            self._timing.wall_clock,
-            self.tally,
+            settings.schedule, settings.not_after, self._timing.wall_clock, self.tally
         )
         # Messages in flight at a crash, each waiting for --timeout since its attempt before
         # it is looked up (key -> when, on the wall clock), and their tasks.
@@ -219,6 +214,7 @@ class Engine:
         self._idle = asyncio.Event()
         self._idle.set()
         self._queued = 0
+        self._run = datetime.fromtimestamp(self._timing.wall_clock(), UTC).isoformat()  # began
 
     async def run(
         self, records: Iterable[Record], tick: Tick | None = None, reread: Reread | None = None
@@ -315,7 +311,7 @@ class Engine:
         for record in self._sampled(rows):
             planned = plan(record, defaults)
             if self._settings.test_to is not None and isinstance(planned, Message):
-                planned = to_test(planned, self._settings.test_to, defaults.campaign)
+                planned = to_test(planned, self._settings.test_to, defaults.campaign, self._run)
             decided = self._triage.decide(planned)
             decision = self._gate.at_read(decided, planned, record, self._triage, first=first)
             if not first and isinstance(decision, Settled):
@@ -354,8 +350,8 @@ class Engine:
         assert opening is not None  # noqa: S101 - rows were deferred
         wall = self._timing.wall_clock()
         until = opening.at.timestamp() if opening.at is not None else wall + _NO_OPENING_RETRY
-        if self._settings.deadline is not None:
-            until = min(until, self._settings.deadline)
+        if self._gate.deadline is not None:
+            until = min(until, self._gate.deadline)
         of = "" if first == rows else f" of {rows:,}"
         self.tally.waiting = f"waiting for {opening.label} ({counted(first, 'row')}{of})"
         log.info("waiting", until=opening.label, rows=rows, note="outside their send window")
@@ -459,8 +455,8 @@ class Engine:
         message, searchable = go.message, go.searchable
         last: tuple[Reply, float] | None = None  # the last attempt's reply and latency
         while True:
-            started = await self._pacer.wait()
-            if self._not_now(go, last):
+            started = await self._turn(go, last)
+            if started is None:
                 return
             self._leaving(go)  # no await from here until the request has left
             self.tally.note_request(started)
@@ -505,6 +501,15 @@ class Engine:
             else:  # an earlier run recorded it so: counted as the producer counts one
                 self.tally.earlier["skipped"] += 1
                 self.tally.earlier_withheld[DEADLINE] += 1
+
+    async def _turn(self, go: _Delivery, last: tuple[Reply, float] | None) -> float | None:
+        """Wait for the message's slot in the schedule: the clock reading it leaves at, or
+        None when it may not go now (no slot spent on one that cannot go, nor sent when its
+        slot came too late)."""
+        if self._not_now(go, last):
+            return None
+        started = await self._pacer.wait()
+        return None if self._not_now(go, last) else started
 
     def _not_now(self, go: _Delivery, last: tuple[Reply, float] | None) -> bool:
         """Whether its turn came too late (--not-after) or outside its window: it goes no

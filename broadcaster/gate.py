@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from broadcaster.isotime import aware_time
 from broadcaster.keytable import KeyTable
 from broadcaster.outcome import DEADLINE
 from broadcaster.plan import Message, Planned
@@ -63,17 +64,21 @@ class Gate:
     def __init__(
         self,
         schedule: Schedule | None,
-        deadline: float | None,
-        deadline_text: str,
+        not_after: str | None,
         wall_clock: Callable[[], float],
         tally: Tally,
+        *,
+        announce: bool = True,
     ) -> None:
         self.schedule = schedule
-        self.too_late = too_late(deadline_text)  # a withheld row's record says it so
+        self.too_late = too_late(not_after or "")  # a withheld row's record says it so
         self.waiting = Waiting()
-        self._deadline, self._deadline_text = deadline, deadline_text
+        moment = aware_time(not_after)
+        self.deadline = None if moment is None else moment.timestamp()  # on the wall clock
+        self._not_after = not_after
         self._wall_clock = wall_clock
         self._tally = tally
+        self._announce = announce  # a run's gate says when the deadline passes; a report's not
         self._late_keys = KeyTable()
         self._zones: dict[str, tuple[str, ...]] = {}  # of each message queued (a few)
 
@@ -81,13 +86,15 @@ class Gate:
         return datetime.fromtimestamp(self._wall_clock(), UTC)
 
     def past_deadline(self) -> bool:
-        if self._deadline is None or self._wall_clock() < self._deadline:
+        if self.deadline is None or self._wall_clock() < self.deadline:
             return False
         if not self._tally.deadline_passed:
             self._tally.deadline_passed = True
+            if not self._announce:
+                return True
             log.warning(
                 "deadline passed",
-                not_after=self._deadline_text,
+                not_after=self._not_after,
                 note="no request is made from now on: the rows left end skipped (deadline)",
             )
         return True

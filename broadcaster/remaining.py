@@ -8,33 +8,34 @@ the decision a resumed run would make; the report counts from it what is not end
 from __future__ import annotations
 
 import shlex
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from broadcaster.errors import BroadcasterError, UsageError
+from broadcaster.gate import Gate, Row
 from broadcaster.header import RunHeader
-from broadcaster.isotime import aware_time
 from broadcaster.journal import JournalState, read_journal
-from broadcaster.outcome import DEADLINE, RETRYABLE_4XX
-from broadcaster.plan import Message, Planned, plan
+from broadcaster.outcome import RETRYABLE_4XX
+from broadcaster.plan import Planned, plan
 from broadcaster.reader import STDIN, input_digest, read_rows
 from broadcaster.record import Record
 from broadcaster.report import JournalFigures
 from broadcaster.settings import Settings
 from broadcaster.summary import counted
-from broadcaster.triage import Decision, Duplicate, Settled, Triage, too_late
+from broadcaster.tally import Tally
+from broadcaster.triage import Settled, Triage
 
 
 @dataclass(frozen=True, slots=True)
 class Triaged:
     record: Record
     planned: Planned
-    decision: Decision
+    decision: Row  # as a run would find it now: a row outside its window is Deferred
 
 
 def recorded_input(header: RunHeader | None) -> tuple[str | None, str | None]:
@@ -60,15 +61,11 @@ def triaged_rows(settings: Settings, state: JournalState) -> Iterator[Triaged]:
         settings.defaults.campaign, state, settings.retry_failed, settings.suppression()
     )
     defaults = settings.defaults  # once: it is built afresh on each read
-    deadline = aware_time(settings.not_after)
-    late = deadline is not None and deadline <= datetime.now(UTC)
+    gate = Gate(settings.schedule(), settings.not_after, time.time, Tally(), announce=False)
     with read_rows(settings.input, settings.format) as rows:
         for record in rows:
             planned = plan(record, defaults)
-            decision = triage.decide(planned)
-            if late and isinstance(decision, Message | Duplicate):  # as the run would find it
-                reason = too_late(str(settings.not_after))
-                decision = triage.withhold(decision.line, decision.key, DEADLINE, reason)
+            decision = gate.at_read(triage.decide(planned), planned, record, triage, first=True)
             yield Triaged(record, planned, decision)
 
 

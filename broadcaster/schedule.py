@@ -192,10 +192,15 @@ def _closing(spans: list[tuple[datetime, datetime]], moment: datetime) -> dateti
 
 
 def window_lines(
-    schedule: Schedule, groups: Mapping[tuple[str, ...], int], per_second: float, now: datetime
+    schedule: Schedule,
+    groups: Mapping[tuple[str, ...], int],
+    per_second: float,
+    now: datetime,
+    deadline: datetime | None = None,
 ) -> list[str]:
     """What validate and a dry run say of the window: the rows by zone, how many may go now,
-    and when the last would go at the rate, windows allowing."""
+    and when the last would go at the rate, windows allowing (and whether before
+    ``deadline``, --not-after)."""
     ranked = sorted(groups.items(), key=lambda item: -item[1])
     shown = " · ".join(f"{Opening(None, names).where} {count:,}" for names, count in ranked[:4])
     rest = sum(count for _, count in ranked[4:])
@@ -213,11 +218,18 @@ def window_lines(
         )
     finish = finish_time(schedule, groups, per_second, now) if groups else None
     if groups:
-        zone = ZoneInfo(schedule.zone or ranked[0][0][0])
-        when = (
-            "not within 14 days"
-            if finish is None
-            else f"{finish.astimezone(zone):%a %d %b %H:%M} {zone.key}"
-        )
+        when = "not within 14 days" if finish is None else _shown(finish, schedule.zone)
         lines.append(f"finish    {when}, windows allowing")
+    if groups and deadline is not None and (finish is None or finish > deadline):
+        lines.append(
+            f"          after --not-after ({_shown(deadline, schedule.zone)}): the rows still "
+            "waiting then end skipped (deadline)"
+        )
     return lines
+
+
+def _shown(moment: datetime, zone: str | None) -> str:
+    """A time in the window's zone, or (each recipient's) in this machine's."""
+    local = moment.astimezone(ZoneInfo(zone)) if zone else moment.astimezone()
+    name = zone or local.tzname() or ""
+    return f"{local:%a %d %b %H:%M} {name}".rstrip()

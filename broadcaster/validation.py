@@ -14,13 +14,15 @@ from typing import TextIO
 
 from broadcaster.columns import TARGET_FIELDS
 from broadcaster.exits import Exit
+from broadcaster.gate import Deferred
 from broadcaster.inputs import STDIN
+from broadcaster.isotime import aware_time
 from broadcaster.journal import JournalState
 from broadcaster.plan import Message
 from broadcaster.preview import preview_lines
 from broadcaster.rate import format_duration
 from broadcaster.remaining import triaged_rows
-from broadcaster.schedule import NoZone, window_lines
+from broadcaster.schedule import window_lines
 from broadcaster.segments import is_gsm7
 from broadcaster.settings import Settings
 from broadcaster.summary import counted
@@ -74,11 +76,11 @@ def validate(settings: Settings, out: TextIO, now: datetime | None = None) -> in
     schedule = settings.schedule()
     for row in triaged_rows(settings, JournalState()):  # no journal: every row is checked
         decision = row.decision
+        if isinstance(decision, Deferred):  # outside its window now: a message all the same
+            assert isinstance(row.planned, Message)  # noqa: S101 - only a message waits
+            decision = row.planned
         if schedule is not None and isinstance(decision, Message):
-            try:
-                counts.zones[schedule.zones(decision.body, row.record.fields)] += 1
-            except NoZone as exc:  # as a run records it
-                decision = Rejected(decision.line, decision.key, str(exc))
+            counts.zones[schedule.zones(decision.body, row.record.fields)] += 1
         if isinstance(decision, Rejected):
             out.write(f"{shown}:{decision.line}: {decision.reason}\n")
         elif isinstance(decision, Message) and len(first) < settings.preview:
@@ -88,7 +90,8 @@ def validate(settings: Settings, out: TextIO, now: datetime | None = None) -> in
     out.write(format_counts(counts, settings))
     if schedule is not None:
         moment = now or datetime.now(UTC)
-        lines = window_lines(schedule, counts.zones, settings.rate.per_second, moment)
+        deadline = aware_time(settings.not_after)
+        lines = window_lines(schedule, counts.zones, settings.rate.per_second, moment, deadline)
         out.write("".join(line + "\n" for line in lines))
     return Exit.PROBLEMS if counts.invalid else Exit.OK
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pytest_aiohttp import AiohttpServer
@@ -18,6 +19,12 @@ from broadcaster.retry import RetryPolicy
 from broadcaster.testing import VirtualTime
 
 START = 1_780_000_000.0  # the wall clock when the virtual one reads 0
+
+
+def iso(wall: float) -> str:
+    return datetime.fromtimestamp(wall, UTC).isoformat()
+
+
 RETRY = Reply("retry", 503, "req", error="HTTP 503")
 
 
@@ -37,9 +44,8 @@ def make_engine(
         concurrency,
         RetryPolicy(8, base=1.0, cap=8.0, rng=MaxRandom()),
         rate=rate,
-        deadline=deadline,
+        not_after=None if deadline is None else iso(deadline),
         limit=limit,
-        deadline_text="2026-05-28T20:27:00+00:00",
     )
     pacer = Pacer(rate, clock=clock.clock, sleep=clock.sleep)
     timing = Timing(clock=clock.clock, sleep=clock.sleep, wall_clock=lambda: START + clock.now)
@@ -55,13 +61,14 @@ class TestDeadline:
         texts = [f"m{n}" for n in range(20)]
         tally = await clock.run(engine.run(rows(*texts)))
         assert [at for at, _ in sender.sends] == [0.0, 1.0, 2.0, 3.0, 4.0]
+        assert clock.now < 5.5  # the queued messages did not wait a slot each to be withheld
         assert tally.deadline_passed
         assert tally.withheld["deadline"] == 15
         assert tally.settled == 20
         late = [o for o in journal.outcomes if o.status == "skipped"]
         assert {o.reason for o in late} == {"deadline"}
         assert late[0].error == (
-            "not sent: the --not-after deadline (2026-05-28T20:27:00+00:00) had passed"
+            "not sent: the --not-after deadline (2026-05-28T20:26:44.500000+00:00) had passed"
         )
 
     async def test_a_message_being_retried_is_not_tried_again_after_it(self) -> None:
@@ -156,7 +163,7 @@ class TestCommand:
         assert "3 deadline (skipped)" in out
         assert (
             "deadline  --not-after 2020-01-01T09:00:00-05:00 passed: 3 rows skipped, not sent. "
-            "A resume with a later --not-after sends them" in out
+            f"To send them: broadcaster resume {source}.results.jsonl --not-after LATER" in out
         )
         assert [r["reason"] for r in outcomes(source + ".results.jsonl")] == ["deadline"] * 3
         code, out = await send([source, *fast(server), "--not-after", "2099-01-01T00:00Z"])

@@ -244,3 +244,14 @@ class TestSend:
         assert opt_outs.add("14155550101")
         assert not opt_outs.add("14155550101")
         assert Path(path).read_text() == "(415) 555-0100\n+14155550101\n"
+
+    async def test_a_run_refused_for_its_suppression_file_leaves_no_journal(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        """Refused before the journal is touched: a resume cannot inherit the bad path."""
+        server, state = await sandbox(aiohttp_server)
+        source = campaign(tmp_path, 2)
+        with pytest.raises(UsageError, match="no such file"):
+            await send([source, *fast(server), "--suppress", str(tmp_path / "nope.txt")])
+        assert not Path(source + ".results.jsonl").exists()
+        assert state.requests == 0

@@ -23,14 +23,17 @@ def _message(fields: dict[str, object]) -> Message:
 class TestToTest:
     def test_puts_the_phone_in_place_of_any_target_and_keys_it_anew(self) -> None:
         real = _message({"targets": "4155550100;4155550101", "text": "Hi"})
-        test = to_test(real, "14155559999", "spring")
+        test = to_test(real, "14155559999", "spring", "2026-11-26T23:00:00+00:00")
         assert test.body == {
             "inbox_id": 1, "creator_id": 2, "phone_number": "14155559999", "text": "Hi",
             "local_id": test.key,
         }  # fmt: skip
         assert test.key != real.key
         same_phone = _message({"phone_number": "4155559999", "text": "Hi"})
-        assert to_test(same_phone, "14155559999", "spring").key != same_phone.key
+        again = to_test(same_phone, "14155559999", "spring", "2026-11-26T23:00:00+00:00")
+        assert again.key != same_phone.key
+        later = to_test(same_phone, "14155559999", "spring", "2026-11-26T23:05:00+00:00")
+        assert later.key != again.key  # a test asked again is sent again
 
 
 class TestSample:
@@ -91,4 +94,30 @@ class TestCommand:
         server, state = await sandbox(aiohttp_server)
         with pytest.raises(UsageError, match="--test-to 'call me'"):
             await send([campaign(tmp_path, 2), *fast(server), "--test-to", "call me"])
+        assert state.requests == 0
+
+    async def test_a_test_goes_now_whatever_the_window_and_deadline_say(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        """It is asked for, seen and done: no waiting for a window, no deadline, no resume."""
+        server, state = await sandbox(aiohttp_server)
+        source = campaign(tmp_path, 3)
+        closed = ["--window", "03:00-03:01", "--days", "sun", "--tz", "Pacific/Kiritimati"]
+        past = ["--not-after", "2020-01-01T00:00Z"]
+        argv = [source, *fast(server), "--test-to", "4155559999", *closed, *past]
+        code, out = await send(argv)
+        assert code == 0
+        assert state.committed == 1
+        assert "resume" not in out
+
+    async def test_a_suppressed_test_phone_is_said(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server)
+        source = campaign(tmp_path, 3)
+        stop = tmp_path / "stop.txt"
+        stop.write_text("+1 415 555 9999\n")
+        argv = [source, *fast(server), "--test-to", "4155559999", "--suppress", str(stop)]
+        with pytest.raises(UsageError, match=r"--test-to \+14155559999 is suppressed"):
+            await send(argv)
         assert state.requests == 0
