@@ -20,7 +20,7 @@ from broadcaster.errors import BroadcasterError, UsageError
 from broadcaster.gate import Gate, Row
 from broadcaster.header import RunHeader
 from broadcaster.journal import JournalState, read_journal
-from broadcaster.outcome import RETRYABLE_4XX
+from broadcaster.outcome import DEADLINE, RETRYABLE_4XX
 from broadcaster.plan import Planned, plan
 from broadcaster.reader import STDIN, input_digest, read_rows
 from broadcaster.record import Record
@@ -86,6 +86,12 @@ def what_is_left(figures: JournalFigures) -> dict[str, Any]:
     notes = [entry["note"] for entry in inputs if entry["note"]]
     if refused or invalid:
         notes.append(_to_fix(figures.path, refused, invalid, not_ended))
+    late = figures.held()[DEADLINE]
+    if late:
+        notes.append(
+            f"{counted(late, 'row')} skipped at the --not-after deadline: broadcaster resume "
+            f"{shlex.quote(figures.path)} --not-after LATER sends them"
+        )
     in_doubt = len(state.in_doubt)
     if in_doubt:
         notes.append(
@@ -173,7 +179,7 @@ def _failed(figures: JournalFigures) -> tuple[set[str], int]:
     retryable: set[str] = set()
     refused = 0
     for key, final in figures.finals.items():
-        if final.status != "failed" or figures.replaced[key]:
+        if final.status != "failed" or figures.replaced[key] or figures.held_since(key):
             continue
         status = final.http_status
         if status is None or status >= HTTPStatus.INTERNAL_SERVER_ERROR or status in RETRYABLE_4XX:

@@ -189,6 +189,8 @@ class JournalFigures:
             return
         if status == "invalid":
             self.invalid[key] += 1
+        for keys in self.withheld.values():  # the message has a record of its own since
+            keys.pop(key, None)
         error, http_status = record.get("error"), record.get("http_status")
         self.finals[key] = _Final(
             status,
@@ -229,25 +231,27 @@ class JournalFigures:
         """Rows by final status (a replaced record no longer counts)."""
         rows: Counter[str] = Counter(dict.fromkeys(STATUSES, 0))
         for key, final in self.finals.items():
+            if self.held_since(key):
+                continue  # its last word: withheld (opted out, then suppressed), as resume says
             count = self.invalid[key] if final.status == "invalid" else 1
             rows[final.status] += max(0, count - self.replaced[key])
         rows["skipped"] = self.skipped.total() + self.settled_fixes + self.held().total()
         return rows
 
     def held(self) -> Counter[str]:
-        """Rows withheld, by reason, whose message has no record of its own since."""
-        return Counter(
-            {
-                reason: sum(n for key, n in keys.items() if key not in self.finals)
-                for reason, keys in self.withheld.items()
-            }
-        )
+        """Rows withheld, by reason, whose message has had no record of its own since."""
+        return Counter({reason: keys.total() for reason, keys in self.withheld.items()})
+
+    def held_since(self, key: str) -> bool:
+        """Whether the key's last word is a withheld record (a row suppressed after it
+        failed): it counts as withheld, as a resumed run counts it."""
+        return any(key in keys for keys in self.withheld.values())
 
     def grouped(self, status: str) -> list[dict[str, Any]]:
         """The rows that ended ``status`` (failed or invalid), grouped by reason, most first."""
         groups: dict[tuple[str, int | None], dict[str, Any]] = {}
         for key, final in self.finals.items():
-            if final.status != status or self.replaced[key]:
+            if final.status != status or self.replaced[key] or self.held_since(key):
                 continue
             count = self.invalid[key] if status == "invalid" else 1
             reason = _reason(final)

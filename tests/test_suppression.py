@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import orjson
 import pytest
 from pytest_aiohttp import AiohttpServer
 from test_send import campaign, fast, outcomes, sandbox, send
@@ -255,3 +256,22 @@ class TestSend:
             await send([source, *fast(server), "--suppress", str(tmp_path / "nope.txt")])
         assert not Path(source + ".results.jsonl").exists()
         assert state.requests == 0
+
+
+class TestReport:
+    def test_a_row_suppressed_after_it_failed_counts_as_suppressed_as_resume_says(
+        self, tmp_path: Path
+    ) -> None:
+        """Opted out (failed), then on the suppression list: the last word is the list's."""
+        journal = tmp_path / "j.results.jsonl"
+        run = {"type": "run", "campaign": "c", "input": "in.csv", "settings": {}}
+        failed = {"status": "failed", "key": "k1", "row": 2, "http_status": 400,
+                  "error": "HTTP 400: opted out", "attempts": 1}  # fmt: skip
+        sent = {"status": "sent", "key": "k2", "row": 3, "attempts": 1, "id": 7}
+        held = {"status": "skipped", "key": "k1", "row": 2, "reason": "suppressed"}
+        lines = [run, failed, sent, run, held]
+        journal.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in lines))
+        report = build_report([read_figures(str(journal))], [])
+        assert report["rows"] == {"total": 2, "sent": 1, "failed": 0, "invalid": 0, "skipped": 1}
+        assert report["skipped"] == {"duplicate": 0, "suppressed": 1, "deadline": 0}
+        assert report["failures"] == []
