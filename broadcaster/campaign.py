@@ -507,6 +507,8 @@ def _suppression(settings: Settings) -> Suppression:
     suppression = settings.suppression()
     if suppression:
         log.info("suppressing", numbers=len(suppression.numbers), files=list(suppression.files))
+    if suppression and not suppression.numbers and settings.record_opt_outs is None:
+        log.warning("no numbers", files=list(suppression.files), note="nothing is suppressed")
     for problem in suppression.problems():
         log.warning("not a number", note=f"--suppress {problem} (left out)")
     phone = settings.test_phone()

@@ -238,7 +238,7 @@ _OPTIONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
 _CHECKED = frozenset(
     {"format", "campaign", "inbox_id", "creator_id", "text", "media_url", "template_id"}
     | {"region", "default_country_code", "rate", "preview", "suppress", "not_after"}
-    | {"window", "days", "tz", "tz_fallback", "sample"}
+    | {"window", "days", "tz", "tz_fallback"}
 )
 # Environment variables that stand for options a fresh run is not given.
 _ENVIRONMENT: dict[str, tuple[str, Callable[[str], object]]] = {

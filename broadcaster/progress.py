@@ -156,14 +156,17 @@ class Progress:
             return None
         paused = 0.0 if self._pause is None else self._pause.left
         if self._tally is not None and self._tally.wait_left is not None:
-            paused = max(paused, self._tally.wait_left)
+            paused = max(paused, self._tally.wait_left)  # rows waiting for a window, or a lookup
         return paused + max(0, self._total - done) / rate
 
     def _rate_ahead(self) -> float | None:
         """The rate the rows left will settle at, or None (0) when it cannot be told."""
         recent = self.recent_rate()
-        if self._pause is not None and not recent:
-            recent = None  # nothing settles while paused: no measure of the rate after it
+        waiting = self._tally is not None and self._tally.wait_left is not None
+        if (self._pause is not None or waiting) and not recent:
+            recent = None  # nothing settles while paused or waiting: no measure of the rate after
+        if waiting and self._asked.unpaced:
+            return math.inf  # the rows left go as soon as the wait ends
         if self._asked.unpaced:
             return recent
         # No history yet: the asked rate. Nothing settled lately without a pause (a stall): no

@@ -72,9 +72,13 @@ class Schedule:
             msg = "--window needs --tz: a zone (America/New_York), or recipient"
             raise ValueError(msg)
         fixed = None if tz == RECIPIENT else zone(tz).key
-        if fallback is not None:
-            zone(fallback)
-        return cls(every, fixed, fallback)
+        if fallback is not None and fixed is not None:
+            msg = "--tz-fallback is for --tz recipient: with one zone for all rows, none is unknown"
+            raise ValueError(msg)
+        if fallback == RECIPIENT:
+            msg = "--tz-fallback is a zone's name (America/Chicago), not recipient"
+            raise ValueError(msg)
+        return cls(every, fixed, None if fallback is None else zone(fallback, "--tz-fallback").key)
 
     def __str__(self) -> str:
         where = self.zone or "each recipient's zone"
@@ -124,7 +128,7 @@ class Schedule:
 
 def _zone_key(name: str) -> str:
     try:
-        return zone(name).key
+        return zone(name, "the value").key
     except ValueError as exc:
         raise NoZone(f"{ZONE_COLUMN}: {exc}") from None
 

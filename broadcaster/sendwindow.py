@@ -144,14 +144,23 @@ def parse_days(text: str) -> frozenset[int]:
     return frozenset(days)
 
 
-def zone(name: str) -> ZoneInfo:
-    """``--tz``: an IANA time zone such as ``America/New_York``, or a ValueError that suggests
-    the nearest name when one is close."""
+def zone(name: str, what: str = "--tz") -> ZoneInfo:
+    """An IANA time zone such as ``America/New_York`` (written in any case: a spreadsheet's
+    ``america/new_york`` is the same zone), or a ValueError that names ``what`` gave it and
+    suggests the nearest name when one is close."""
     try:
         return ZoneInfo(name)
     # Not found; or a key that is not a zone's: "../x", "" (ValueError), "America" (a folder).
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValueError(_unknown_zone(name)) from exc
+        key = _zone_keys().get(name.lower())
+        if key is not None:
+            return ZoneInfo(key)
+        raise ValueError(_unknown_zone(name, what)) from exc
+
+
+@functools.cache
+def _zone_keys() -> dict[str, str]:
+    return {key.lower(): key for key in available_timezones()}
 
 
 def _check(zones: Sequence[ZoneInfo], now: datetime) -> None:
@@ -282,10 +291,9 @@ def _run_text(run: list[int]) -> str:
     return f"{names[0]}-{names[-1]}" if len(run) >= _RANGE_FROM else ",".join(names)
 
 
-def _unknown_zone(name: str) -> str:
-    # Matched without case, so "america/new_york" finds its zone too.
-    known = {key.lower(): key for key in available_timezones()}
+def _unknown_zone(name: str, what: str) -> str:
+    known = _zone_keys()
     near = difflib.get_close_matches(name.lower(), known, n=1)
     if near:
-        return f"--tz {name!r} is not a time zone; did you mean {known[near[0]]}?"
-    return f"--tz {name!r} is not a time zone (use an IANA name such as America/New_York)"
+        return f"{what} {name!r} is not a time zone; did you mean {known[near[0]]}?"
+    return f"{what} {name!r} is not a time zone (use an IANA name such as America/New_York)"

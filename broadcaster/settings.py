@@ -136,7 +136,8 @@ class Settings:
                 if getattr(self, n)
             ]
             if given:
-                raise UsageError(f"{' and '.join(given)} need --window HH:MM-HH:MM")
+                verb = "needs" if len(given) == 1 else "need"
+                raise UsageError(f"{' and '.join(given)} {verb} --window HH:MM-HH:MM")
             return None
         try:
             return Schedule.parse(self.window, self.days, self.tz, self.tz_fallback)

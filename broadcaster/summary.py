@@ -29,6 +29,9 @@ def summary(
     ]
     if earlier.total():
         done = ", ".join(f"{earlier[s]:,} {s}" for s in STATUSES if earlier[s])
+        if tally.earlier_withheld:  # which of those skipped rows were held back, and why
+            held = ", ".join(f"{n:,} {r}" for r, n in sorted(tally.earlier_withheld.items()))
+            done += f" ({held})"
         lines.append(f"earlier   {earlier.total():,} settled by earlier runs: {done}")
     left = _left(tally, total)
     if left:
@@ -80,7 +83,7 @@ def _left(tally: Tally, total: int | None) -> str | None:
     if unread is None:
         parts.append("the rest of the input not read")
     elif unread:
-        parts.append(f"{unread:,} not read")
+        parts.append(f"{unread:,} not taken" if tally.limit_reached else f"{unread:,} not read")
     head = "" if unread is None else f"{tally.unsettled + unread:,} rows not ended: "
     return head + ", ".join(parts) + " (a resumed run takes them up)"
 

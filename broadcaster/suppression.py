@@ -1,13 +1,13 @@
 """Suppression: numbers that must never be sent to (opt-outs, complaints, a do-not-text list).
 
 ``--suppress FILE`` (repeatable) names files of numbers, each either one number a line (blank
-lines and ``#`` comments skipped) or a CSV with a ``phone_number`` column (the input's header
-rules: ``Phone Number`` matches too). Every number is read as the input's are (``phones``, with
-the run's ``--region``), so ``(415) 555-0100``, ``+1 415 555 0100`` and ``14155550100`` are one
-number. A row whose ``phone_number``, or any of whose group ``targets``, is suppressed ends
-``skipped`` with reason ``suppressed``: never requested. A line that is not a number is said
-(file and line) and left out; it cannot match a row, since the row's number would be refused
-alike.
+lines and ``#`` comments, also after a number, skipped) or a CSV with a ``phone_number`` column
+(the input's header rules: ``Phone Number`` matches too). Every number is read as the input's
+are (``phones``, with the run's ``--region``), so ``(415) 555-0100``, ``+1 415 555 0100`` and
+``14155550100`` are one number. A row whose ``phone_number``, or any of whose group
+``targets``, is suppressed ends ``skipped`` with reason ``suppressed``: never requested. A line
+that is not a number is said (file and line) and left out; it cannot match a row, since the
+row's number would be refused alike.
 
 ``--record-opt-outs FILE`` appends, one a line, the numbers the API refused as opted out, so
 that next week's ``--suppress FILE`` skips them up front. The files are read afresh by every
@@ -140,8 +140,8 @@ def _raw_numbers(path: str) -> Iterator[tuple[int, str]]:
         return
     with Path(path).open(encoding="utf-8-sig", errors="replace") as lines:
         for line, text in enumerate(lines, 1):
-            number = text.strip()
-            if number and not number.startswith("#"):
+            number = text.partition("#")[0].strip()  # a note after the number: a comment too
+            if number:
                 yield line, number
 
 

@@ -136,6 +136,6 @@ def suppression_lines(settings: Settings) -> list[str]:
     if not suppression:
         return []
     files = ", ".join(suppression.files)
-    lines = [f"suppress  {len(suppression.numbers):,} numbers from {files}"]
+    lines = [f"suppress  {counted(len(suppression.numbers), 'number')} from {files}"]
     lines += [f"          {problem}" for problem in suppression.problems()]
     return lines

@@ -145,7 +145,7 @@ class TestCommand:
         code, out = await send([source, *fast(server), "--limit", "2"])
         assert code == 3
         assert "limit     --limit 2 reached: the rows left wait. To send them:" in out
-        assert "left      3 rows not ended: 3 not read" in out
+        assert "left      3 rows not ended: 3 not taken" in out
         assert state.committed == 2
         code, out = await send([source, *fast(server)])
         assert code == 0

@@ -66,6 +66,18 @@ class TestProgress:
         progress.close()
         assert stream.getvalue().endswith("\r\x1b[2K")
 
+    def test_rows_waiting_for_their_window_count_the_wait_in_the_eta(self) -> None:
+        """Nothing settles while rows wait: the ETA is the wait, then the rest at the rate
+        (a trial saw it hidden as a stall, or flicker to 1s)."""
+        clock, stream, tally = Clock(), io.StringIO(), Tally(rows=160)
+        progress = Progress(160, parse_rate("60/m"), clock, stream, width=lambda: 200, interval=10)
+        run_ticks(progress, clock, tally, 10, 1)  # 10 sent
+        tally.waiting, tally.wait_left = "waiting for 09:00 America/Chicago (150 rows)", 3600.0
+        run_ticks(progress, clock, tally, 40, 0)  # forty seconds of waiting: no stall
+        assert progress.eta(tally.settled) == 3600.0 + 150
+        line = progress.line(tally)
+        assert "waiting for 09:00 America/Chicago (150 rows) · ETA 1h 02m 30s" in line
+
     def test_a_dry_run_says_would_be_sent(self) -> None:
         progress = Progress(2, parse_rate("0"), Clock(), interval=10, sent="would be sent")
         tally = Tally(rows=2, sent=2)

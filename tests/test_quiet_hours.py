@@ -195,8 +195,13 @@ class TestOptions:
     @pytest.mark.parametrize(
         ("argv", "words"),
         [
-            (["--tz", "America/Chicago"], "--tz need --window HH:MM-HH:MM"),
+            (["--tz", "America/Chicago"], "--tz needs --window HH:MM-HH:MM"),
             (["--window", "09:00-20:00"], r"--window needs --tz: a zone \(America/New_York\)"),
+            (["--window", "9-17", "--tz", "America/Chicago", "--tz-fallback", "America/Denver"],
+             "--tz-fallback is for --tz recipient"),
+            (["--window", "9-17", "--tz", "recipient", "--tz-fallback", "recipient"],
+             r"--tz-fallback is a zone's name \(America/Chicago\), not recipient"),
+            (["--days", "mon-fri", "--tz", "recipient"], "--days and --tz need --window"),
         ],
     )  # fmt: skip
     async def test_refuses_options_that_make_no_window(

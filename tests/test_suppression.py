@@ -34,9 +34,11 @@ class TestLoad:
         path = _file(
             tmp_path,
             "stop.txt",
-            "\ufeff# opted out\n(415) 555-0100\n\n+1 415 555 0101\n14155550102\n415.555.0103\n",
+            "\ufeff# opted out\n(415) 555-0100\n\n+1 415 555 0101\n14155550102\n415.555.0103\n"
+            "415 555 0104  # asked by phone, 2 May\n",
         )
-        assert load([path], "US").numbers == {14155550100, 14155550101, 14155550102, 14155550103}
+        numbers = {14155550100, 14155550101, 14155550102, 14155550103, 14155550104}
+        assert load([path], "US").numbers == numbers
 
     def test_reads_a_csv_by_its_phone_number_column_in_any_spelling(self, tmp_path: Path) -> None:
         path = _file(tmp_path, "crm.csv", "Name,Phone Number\nAnn,(415) 555-0100\nBob,\n")
