@@ -123,7 +123,19 @@ class Schedule:
         zones = zones_named(names)
         if self.window.is_open(zones, now):
             return None
-        return Opening(self.window.opens_at(zones, now), names)
+        at = self.window.opens_at(zones, now)
+        return Opening(at, names if at is None else self._binding_first(names, zones, at))
+
+    def _binding_first(
+        self, names: tuple[str, ...], zones: tuple[ZoneInfo, ...], at: datetime
+    ) -> tuple[str, ...]:
+        """The zones, the one whose window opening is the opening first: "09:00
+        Australia/Perth", not "11:00 Australia/Sydney", for a window that opens at 09:00."""
+        start = self.window.start.replace(second=0, microsecond=0)
+        for name, zone_info in zip(names, zones, strict=True):
+            if at.astimezone(zone_info).time().replace(second=0, microsecond=0) == start:
+                return (name, *(other for other in names if other != name))
+        return names
 
 
 def _zone_key(name: str) -> str:

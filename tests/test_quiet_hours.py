@@ -179,6 +179,15 @@ class TestRecipientZones:
         await clock.run(engine.run(records, reread=again(records)))
         assert [local(at, "Europe/London") for at, _ in sender.sends] == ["Tue 12:30"]
 
+    def test_an_opening_across_zones_is_named_by_the_zone_whose_window_opens_it(self) -> None:
+        """An Australian mobile spans eight zones: 09:00-17:00 opens at 09:00 in the one
+        furthest west, not at "13:00 Australia/Adelaide", which reads like a violation."""
+        schedule = Schedule.parse("09:00-17:00", None, "recipient", None)
+        zones = schedule.zones({"phone_number": "61412345678"}, {})
+        opening = schedule.opening(zones, datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+        assert opening is not None
+        assert opening.label == "09:00 Indian/Cocos and 7 more zones"
+
     def test_a_number_of_no_known_zone_takes_the_fallback(self) -> None:
         schedule = Schedule.parse("09:00-20:00", None, "recipient", "America/Chicago")
         assert schedule.zones({"phone_number": "15555550100"}, {}) == ("America/Chicago",)
