@@ -135,12 +135,9 @@ def _tested(recorder: Journal | MemoryJournal) -> list[str]:
         return []
     lines = []
     for outcome in recorder.outcomes:
-        if outcome.status == "sent":
-            got = f"sent, id {outcome.id}"
-        elif outcome.status == "failed" or outcome.reason is not None:  # suppressed
-            got = f"{outcome.status}: {outcome.error}"
-        else:
+        if outcome.status not in ("sent", "failed"):
             continue  # an invalid row, or a duplicate: the summary counts it
+        got = f"sent, id {outcome.id}" if outcome.status == "sent" else f"failed: {outcome.error}"
         lines.append(f"test      line {outcome.row}'s message to +{recorder.tests}: {got}")
     return lines
 
@@ -342,13 +339,14 @@ def _check_suppression(settings: Settings, recorded: Mapping[str, object]) -> No
     files = recorded.get("suppress")
     if not isinstance(files, list):
         return
-    dropped = [path for path in files if path not in settings.record()["suppress"]]
+    given = settings.record()["suppress"]
+    dropped = [path for path in files if path not in given]
     if not dropped:
         return
-    given = " ".join(f"--suppress {shlex.quote(str(path))}" for path in dropped)
+    options = " ".join(f"--suppress {shlex.quote(str(path))}" for path in dropped)
     raise UsageError(
-        f"{settings.results_path} was run with {given}, and this run is not: the rows it "
-        f"withheld would be sent. Add {given} (resume keeps it); to send to a number again, "
+        f"{settings.results_path} was run with {options}, and this run is not: the rows it "
+        f"withheld would be sent. Add {options} (resume keeps it); to send to a number again, "
         "take it off that list"
     )
 
