@@ -5,9 +5,10 @@
 prefix; a number whose prefix spans several zones is open only while every one of them is), or
 from a ``tz`` column, which wins. A row whose zone cannot be told (a chat_id, a list, an
 unknown prefix, or a prefix whose zones never share an open hour, as a toll-free number's
-forty-two do) takes ``--tz-fallback``; without one it is invalid, said with the fix.
+forty-two do in an 8-hour window) takes ``--tz-fallback``; without one it is invalid, said
+with the fix.
 
-The engine asks ``opens`` of each message as it is read and again as its turn comes: a
+The gate asks ``opening`` of each message as it is read and again as its turn comes: a
 message outside its window waits for a later pass over the input (``engine``), and nothing
 about it is recorded until it goes.
 """
@@ -115,7 +116,8 @@ class Schedule:
 
     @functools.cache  # noqa: B019 - a handful of zone sets a run, and the schedule lives as long
     def _ever_open(self, names: tuple[str, ...]) -> bool:
-        """Whether the zones ever share an open hour (a toll-free number's forty-two do not)."""
+        """Whether the zones ever share an open hour (a toll-free number's forty-two share
+        some of 09:00-20:00, none of 09:00-17:00)."""
         return self.window.opens_at(zones_named(names), datetime.now().astimezone()) is not None
 
     def opening(self, names: tuple[str, ...], now: datetime) -> Opening | None:
