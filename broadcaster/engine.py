@@ -506,6 +506,8 @@ class Engine:
         """Wait for the message's slot in the schedule: the clock reading it leaves at, or
         None when it may not go now (no slot spent on one that cannot go, nor sent when its
         slot came too late)."""
+        if not self._gate.active:
+            return await self._pacer.wait()
         if self._not_now(go, last):
             return None
         started = await self._pacer.wait()

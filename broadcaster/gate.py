@@ -75,6 +75,7 @@ class Gate:
         self.waiting = Waiting()
         moment = aware_time(not_after)
         self.deadline = None if moment is None else moment.timestamp()  # on the wall clock
+        self.active = schedule is not None or self.deadline is not None  # else: always open
         self._not_after = not_after
         self._wall_clock = wall_clock
         self._tally = tally
