@@ -283,6 +283,7 @@ def _check_campaign(settings: Settings, last: RunHeader | None, *, recorded: boo
         _check_message_defaults(settings, last.settings)
         check_destination(settings, last.settings)
         _check_suppression(settings, last.settings)
+        _check_quiet_hours(settings, last.settings)
     campaign = settings.defaults.campaign
     if last.campaign in (None, campaign):
         return
@@ -348,6 +349,24 @@ def _check_suppression(settings: Settings, recorded: Mapping[str, object]) -> No
         f"{settings.results_path} was run with {options}, and this run is not: the rows it "
         f"withheld would be sent. Add {options} (resume keeps it); to send to a number again, "
         "take it off that list"
+    )
+
+
+def _check_quiet_hours(settings: Settings, recorded: Mapping[str, object]) -> None:
+    """Quiet hours are never dropped halfway through a campaign by leaving --window out: the
+    rows they held back would go at any hour. Another window is a choice, and is taken."""
+    window = recorded.get("window")
+    if not isinstance(window, str) or settings.window is not None:
+        return
+    options = " ".join(
+        f"--{name.replace('_', '-')} {shlex.quote(str(recorded[name]))}"
+        for name in ("window", "days", "tz", "tz_fallback")
+        if isinstance(recorded.get(name), str)
+    )
+    raise UsageError(
+        f"{settings.results_path} was run with {options}, and this run has no --window: the "
+        f"rows it held back would go at any hour. Add {options} (resume keeps them); to send "
+        "without quiet hours, give this run a journal of its own with --results"
     )
 
 

@@ -288,3 +288,22 @@ class TestPlan:
             "          open now for 0 rows; the rest wait, the first for 09:00 America/New_York\n"
             "finish    Tue 01 Dec 11:00 CST, windows allowing\n"
         )
+
+
+class TestJournal:
+    async def test_a_send_that_leaves_the_window_out_is_refused(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        """Rows an earlier run held back for their window would go at any hour; another
+        window is a choice, and is taken."""
+        server, state = await sandbox(aiohttp_server)
+        source = tmp_path / "in.csv"
+        source.write_text("phone_number,name\n4155550100,A\n4155550101,B\n")
+        window = ["--window", "00:00-24:00", "--days", "mon-fri,sat,sun", "--tz", "recipient"]
+        assert (await send([str(source), *fast(server), *window, "--limit", "1"]))[0] == 3
+        with pytest.raises(UsageError, match=r"was run with --window 00:00-24:00 --days "):
+            await send([str(source), *fast(server)])
+        assert state.committed == 1
+        other = ["--window", "00:00-24:00", "--tz", "Europe/London"]
+        assert (await send([str(source), *fast(server), *other]))[0] == 0
+        assert state.committed == 2
