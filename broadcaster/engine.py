@@ -510,8 +510,26 @@ class Engine:
             return await self._pacer.wait()
         if self._not_now(go, last):
             return None
-        started = await self._pacer.wait()
+        closing = self._gate.closing(go.message.key)
+        if closing is None:
+            started: float | None = await self._pacer.wait()
+        else:  # the slot may come after the deadline, or the window's close: no waiting past
+            started = await self._before(closing)
         return None if self._not_now(go, last) else started
+
+    async def _before(self, closing: float) -> float | None:
+        """The pacer's slot, if it comes before ``closing`` (wall clock); else None."""
+        slot = asyncio.ensure_future(self._pacer.wait())
+        timer = asyncio.ensure_future(
+            self._timing.sleep(max(0.0, closing - self._timing.wall_clock()))
+        )
+        try:
+            await asyncio.wait({slot, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+            if not slot.done():
+                slot.cancel()
+        return slot.result() if slot.done() and not slot.cancelled() else None
 
     def _not_now(self, go: _Delivery, last: tuple[Reply, float] | None) -> bool:
         """Whether its turn came too late (--not-after) or outside its window: it goes no

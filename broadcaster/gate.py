@@ -14,6 +14,7 @@ them and keeps the first opening among them, which the engine waits for before t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,8 +27,10 @@ from broadcaster.outcome import DEADLINE
 from broadcaster.plan import Message, Planned
 from broadcaster.record import Record
 from broadcaster.schedule import NoZone, Opening, Schedule
+from broadcaster.sendwindow import NEVER
 from broadcaster.tally import Tally
 from broadcaster.triage import Decision, Duplicate, Triage, too_late
+from broadcaster.zones import zones_named
 
 log = structlog.get_logger("broadcaster")
 
@@ -82,6 +85,7 @@ class Gate:
         self._announce = announce  # a run's gate says when the deadline passes; a report's not
         self._late_keys = KeyTable()
         self._zones: dict[str, tuple[str, ...]] = {}  # of each message queued (a few)
+        self._closes: dict[tuple[str, ...], float] = {}  # each zone set's window closes then
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._wall_clock(), UTC)
@@ -150,6 +154,22 @@ class Gate:
         if self.schedule is None or zones is None:
             return None
         return self.schedule.opening(zones, self.now())
+
+    def closing(self, key: str) -> float | None:
+        """When a queued message's chance ends (the deadline, or its window's close), on the
+        wall clock; None when it has no end. A message waiting for its slot stops waiting
+        then: it must not hold a slot, and the run, past it."""
+        ends = [] if self.deadline is None else [self.deadline]
+        zones = self._zones.get(key)
+        if self.schedule is not None and zones is not None:
+            closes = self._closes.get(zones)
+            if closes is None or closes <= self._wall_clock():
+                now = self.now()
+                at = self.schedule.window.closes_at(zones_named(zones), now)
+                closes = math.inf if at == NEVER or at <= now else at.timestamp()
+                self._closes[zones] = closes
+            ends.append(closes)
+        return min(ends, default=None)
 
     def forget(self, key: str) -> None:
         """A message ended, or waits for a later pass."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from pytest_aiohttp import AiohttpServer
 from test_engine import DEFAULTS, MaxRandom, ScriptedSender, by_status, rows
 from test_send import campaign, fast, outcomes, sandbox, send
@@ -70,6 +71,17 @@ class TestDeadline:
         assert late[0].error == (
             "not sent: the --not-after deadline (2026-05-28T20:26:44.500000+00:00) had passed"
         )
+
+    async def test_messages_waiting_for_their_slot_stop_waiting_at_it(self) -> None:
+        """Sixteen workers each hold a slot ahead at 1/s: the run ends at the deadline, not
+        sixteen seconds past it (a trial saw 15 s, and minutes at a slow rate)."""
+        clock = VirtualTime()
+        sender = ScriptedSender(clock)
+        engine, _ = make_engine(clock, sender, rate=Rate(1), deadline=START + 4.5, concurrency=16)
+        tally = await clock.run(engine.run(rows(*(f"m{n}" for n in range(40)))))
+        assert [at for at, _ in sender.sends] == [0.0, 1.0, 2.0, 3.0, 4.0]
+        assert clock.now == pytest.approx(4.5)
+        assert tally.withheld["deadline"] == 35
 
     async def test_a_message_being_retried_is_not_tried_again_after_it(self) -> None:
         clock = VirtualTime()
