@@ -137,7 +137,10 @@ def _tested(recorder: Journal | MemoryJournal) -> list[str]:
     for outcome in recorder.outcomes:
         if outcome.status not in ("sent", "failed"):
             continue  # an invalid row, or a duplicate: the summary counts it
-        got = f"sent, id {outcome.id}" if outcome.status == "sent" else f"failed: {outcome.error}"
+        if outcome.status == "failed":
+            got = f"failed: {outcome.error}"
+        else:
+            got = "would be sent" if outcome.id is None else f"sent, id {outcome.id}"
         lines.append(f"test      line {outcome.row}'s message to +{recorder.tests}: {got}")
     return lines
 
@@ -345,10 +348,11 @@ def _check_suppression(settings: Settings, recorded: Mapping[str, object]) -> No
     if not dropped:
         return
     options = " ".join(f"--suppress {shlex.quote(str(path))}" for path in dropped)
+    them = "them" if len(dropped) > 1 else "it"
     raise UsageError(
         f"{settings.results_path} was run with {options}, and this run is not: the rows it "
-        f"withheld would be sent. Add {options} (resume keeps it); to send to a number again, "
-        "take it off that list"
+        f"withheld would be sent. Add {options} (resume keeps {them}); to send to a number "
+        "again, take it off the list"
     )
 
 

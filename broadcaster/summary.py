@@ -33,7 +33,7 @@ def summary(
             held = ", ".join(f"{n:,} {r}" for r, n in sorted(tally.earlier_withheld.items()))
             done += f" ({held})"
         lines.append(f"earlier   {earlier.total():,} settled by earlier runs: {done}")
-    left = _left(tally, total)
+    left = _left(tally, total, dry_run)
     if left:
         lines.append(f"left      {left}")
     if dry_run:
@@ -72,7 +72,7 @@ def all_rows(tally: Tally, total: int | None) -> int:
     return tally.rows if tally.input_done or total is None else max(total, tally.rows)
 
 
-def _left(tally: Tally, total: int | None) -> str | None:
+def _left(tally: Tally, total: int | None, dry_run: bool) -> str | None:
     """Rows not ended: read and unfinished, and (for a stopped run) not read at all."""
     unread: int | None = 0  # None: unknown, the input was a stream never read to its end
     if not tally.input_done:
@@ -85,7 +85,11 @@ def _left(tally: Tally, total: int | None) -> str | None:
     elif unread:
         parts.append(f"{unread:,} not taken" if tally.limit_reached else f"{unread:,} not read")
     head = "" if unread is None else f"{tally.unsettled + unread:,} rows not ended: "
-    return head + ", ".join(parts) + " (a resumed run takes them up)"
+    return (
+        head
+        + ", ".join(parts)
+        + (" (a run would take them up)" if dry_run else " (a resumed run takes them up)")
+    )
 
 
 def _requests(tally: Tally, elapsed: float, asked: Rate) -> list[str]:

@@ -20,6 +20,7 @@ import contextlib
 import csv
 import functools
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from broadcaster.reader import read_rows
 log = structlog.get_logger("broadcaster")
 PHONE = "phone_number"
 _SEPARATORS = (",", ";", "\t")
+_HEADING = re.compile(r"[A-Za-z][A-Za-z _-]*")  # a one-column file's heading: "mobile"
 _SHOWN_BAD = 5  # bad lines named one by one; the rest counted
 _HEADER = "# numbers that opted out, recorded by broadcaster (--record-opt-outs): one a line\n"
 
@@ -141,7 +143,7 @@ def _raw_numbers(path: str) -> Iterator[tuple[int, str]]:
     with Path(path).open(encoding="utf-8-sig", errors="replace") as lines:
         for line, text in enumerate(lines, 1):
             number = text.partition("#")[0].strip()  # a note after the number: a comment too
-            if number:
+            if number and not (number == first and _HEADING.fullmatch(number)):
                 yield line, number
 
 

@@ -44,6 +44,12 @@ class TestLoad:
         path = _file(tmp_path, "crm.csv", "Name,Phone Number\nAnn,(415) 555-0100\nBob,\n")
         assert load([path], "US").numbers == {14155550100}
 
+    def test_a_one_column_files_heading_is_no_bad_line(self, tmp_path: Path) -> None:
+        path = _file(tmp_path, "mobiles.csv", "Mobile\n4155550100\n")
+        suppression = load([path], "US")
+        assert suppression.numbers == {14155550100}
+        assert suppression.problems() == []
+
     def test_reads_numbers_with_the_runs_region(self, tmp_path: Path) -> None:
         path = _file(tmp_path, "stop.txt", "07911 123456\n")
         assert load([path], "GB").numbers == {447911123456}

@@ -19,7 +19,8 @@ def add_parser(commands: Subparsers) -> None:
             "same command again resumes: rows already recorded are not sent again. Exit 0 when "
             "every row ended sent or skipped, 1 when some failed or are invalid (or nothing got "
             "through, or the circuit breaker stopped it), 2 on usage, credential or journal "
-            "errors, 130/143 when stopped by SIGINT/SIGTERM (resumable).",
+            "errors, 3 when it ended as asked with rows not sent (--limit, --sample, "
+            "--not-after), 130/143 when stopped by SIGINT/SIGTERM (resumable).",
         )
     )
 
