@@ -166,8 +166,9 @@ class Gate:
             if closes is None or closes <= self._wall_clock():
                 now = self.now()
                 at = self.schedule.window.closes_at(zones_named(zones), now)
-                closes = math.inf if at == NEVER or at <= now else at.timestamp()
-                self._closes[zones] = closes
+                closes = math.inf if at == NEVER else at.timestamp()
+                if at > now:  # closed already: the check at its turn defers it; kept not
+                    self._closes[zones] = closes
             ends.append(closes)
         return min(ends, default=None)
 
