@@ -11,10 +11,13 @@ from __future__ import annotations
 import ipaddress
 import re
 
+import structlog
 from yarl import URL
 
 from broadcaster.credentials import API_KEY, SECRET_ID, SECRET_KEY
 from broadcaster.errors import UsageError
+
+log = structlog.get_logger("broadcaster")
 
 INSECURE_FLAG = "--allow-insecure-http"
 # Everything to the last @ after the scheme (or from the start without one): a password may
@@ -46,11 +49,18 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> None:
             f"{named} takes a scheme, a host and a port only, with no path or query: the "
             f"client adds the API's paths, such as /v1/message/send (for example {url.origin()})"
         )
-    if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
-        raise UsageError(
-            f"{named} {shown} is plain http to another machine: the credentials and every "
-            f"message would cross the network unencrypted. Use https, or, for a test server "
-            f"you trust on your own network, add {INSECURE_FLAG}"
+    if url.scheme == "http" and not is_loopback(url.host):
+        if not allow_insecure_http:
+            raise UsageError(
+                f"{named} {shown} is plain http to another machine: the credentials and every "
+                f"message would cross the network unencrypted. Use https, or, for a test "
+                f"server you trust on your own network, add {INSECURE_FLAG}"
+            )
+        log.warning(
+            "insecure http",
+            host=url.host,
+            note=f"{INSECURE_FLAG}: the credentials and every message cross the network "
+            "unencrypted",
         )
 
 

@@ -246,6 +246,7 @@ class Engine:
             if expected is None or rest is not None:
                 raise
             raise _first_leaf(expected) from None
+        self.tally.stopped = self.stopped_by is not None or self.unauthorized is not None
         if tick is not None:
             self._note_waiting()  # nothing waits any more
             tick(self.tally, None)  # the final figures, also for a run shorter than a tick

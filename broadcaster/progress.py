@@ -149,8 +149,8 @@ class Progress:
         return (last - first) / (end - start) if end > start else None
 
     def eta(self, done: int) -> float | None:
-        if not self._total:
-            return None
+        if not self._total or (self._tally is not None and self._tally.stopped):
+            return None  # a stopped run will not finish: a resume has its own
         rate = self._rate_ahead()
         if not rate:
             return None

@@ -46,6 +46,7 @@ class Tally:
     waiting: str | None = None  # what rows wait for, while they do (for progress)
     wait_left: float | None = None  # and how many seconds yet (for progress's ETA)
     zones: Counter[tuple[str, ...]] = field(default_factory=Counter)  # messages by zone set
+    stopped: bool = False  # the run stopped before its end: a signal, a halt, a 401, stuck
     deferred: int = 0  # rows outside their window at the end (a dry run's, or a stopped run's)
 
     def add(self, outcome: Outcome) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from structlog.testing import capture_logs
 
 from broadcaster.endpoint import check_base_url, is_loopback
 from broadcaster.errors import UsageError
@@ -44,7 +45,11 @@ def test_plain_http_to_another_machine_is_refused_unless_allowed(url: str) -> No
     assert "is plain http to another machine" in message
     assert "Use https, or, for a test server you trust on your own network, add " in message
     assert message.endswith("--allow-insecure-http")
-    check_base_url(url, allow_insecure_http=True)
+    with capture_logs() as logs:
+        check_base_url(url, allow_insecure_http=True)
+    (warning,) = logs  # allowed, and said: nothing crosses the network in the clear unsaid
+    assert warning["event"] == "insecure http"
+    assert "cross the network unencrypted" in warning["note"]
 
 
 def test_a_password_is_refused_before_the_scheme_is_judged_and_never_repeated() -> None:

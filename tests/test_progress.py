@@ -78,6 +78,16 @@ class TestProgress:
         line = progress.line(tally)
         assert "waiting for 09:00 America/Chicago (150 rows) · ETA 1h 02m 30s" in line
 
+    def test_a_stopped_run_shows_no_eta(self) -> None:
+        """Halted, or stopped by a signal or a 401: the last line promised "ETA 9s"."""
+        clock, stream, tally = Clock(), io.StringIO(), Tally(rows=100)
+        progress = Progress(100, parse_rate("60/m"), clock, stream, width=lambda: 200, interval=10)
+        run_ticks(progress, clock, tally, 5, 1)
+        assert "ETA" in progress.line(tally)
+        tally.stopped = True
+        progress.tick(tally)
+        assert "ETA" not in progress.line(tally)
+
     def test_a_dry_run_says_would_be_sent(self) -> None:
         progress = Progress(2, parse_rate("0"), Clock(), interval=10, sent="would be sent")
         tally = Tally(rows=2, sent=2)
