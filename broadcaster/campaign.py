@@ -490,6 +490,7 @@ def _engine(
         schedule=safety.schedule,
         sample=safety.sample,
         test_to=safety.test_to,
+        source="<stdin>" if settings.input == STDIN else settings.input,
     )
     return Engine(engine_settings, sender, recorder, pacer, timing)
 

@@ -138,6 +138,7 @@ class EngineSettings:
     schedule: Schedule | None = None  # --window: messages outside it wait for a later pass
     sample: frozenset[int] | None = None  # --sample: the positions of the rows to take
     test_to: str | None = None  # --test-to: every message goes to this number instead
+    source: str | None = None  # the input's name, for the lines about its rows
 
 
 class Engine:
@@ -385,7 +386,9 @@ class Engine:
         elif isinstance(decision, Rejected):
             invalid = Outcome("invalid", decision.key, decision.line, error=decision.reason)
             self._record(replace(invalid, replaces=decision.replaces))
-            log.warning("invalid", row=decision.line, reason=decision.reason)
+            log.warning(
+                "invalid", input=self._settings.source, row=decision.line, reason=decision.reason
+            )
         elif decision.key in self._waiting:
             self._waiting[decision.key].append(decision)  # its message has not ended yet
         else:

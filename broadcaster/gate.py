@@ -26,7 +26,7 @@ from broadcaster.keytable import KeyTable
 from broadcaster.outcome import DEADLINE
 from broadcaster.plan import Message, Planned
 from broadcaster.record import Record
-from broadcaster.schedule import NoZone, Opening, Schedule
+from broadcaster.schedule import ZONE_COLUMN, NoZone, Opening, Schedule
 from broadcaster.sendwindow import NEVER
 from broadcaster.tally import Tally
 from broadcaster.triage import Decision, Duplicate, Triage, too_late
@@ -86,6 +86,7 @@ class Gate:
         self._late_keys = KeyTable()
         self._zones: dict[str, tuple[str, ...]] = {}  # of each message queued (a few)
         self._closes: dict[tuple[str, ...], float] = {}  # each zone set's window closes then
+        self._told_fixed = not announce  # a report's gate says nothing
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._wall_clock(), UTC)
@@ -123,6 +124,18 @@ class Gate:
         self._late_keys.setdefault(key, 1)
         return triage.withhold(line, key, DEADLINE, self.too_late)
 
+    def _fixed_zone_ignores(self, record: Record) -> None:
+        """Said once: a tz column is not read when --tz gives every row one zone."""
+        if self._told_fixed or self.schedule is None or self.schedule.zone is None:
+            return
+        if ZONE_COLUMN in record.fields:
+            self._told_fixed = True
+            log.warning(
+                "tz column not read",
+                note=f"--tz {self.schedule.zone} puts every row in one zone; --tz recipient "
+                "reads each row's tz column",
+            )
+
     def _windowed(
         self,
         decision: Message | Duplicate,
@@ -135,6 +148,7 @@ class Gate:
         """A message outside its window (and a twin row of one) waits; one whose zone
         cannot be told is invalid."""
         assert self.schedule is not None  # noqa: S101 - the caller's
+        self._fixed_zone_ignores(record)
         try:
             zones = self.schedule.zones(planned.body, record.fields)
         except NoZone as exc:

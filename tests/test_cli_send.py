@@ -486,7 +486,7 @@ class TestResumeMessages:
         assert main(["resume", journal, "--input", str(tmp_path / "moved.csv")]) == 0
         assert "rows      30: 0 sent" in capsys.readouterr().out  # the same campaign and keys
 
-    def test_each_invalid_row_is_logged_with_its_line_and_reason(
+    def test_each_invalid_row_is_logged_with_its_file_line_and_reason(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path, results: str
     ) -> None:
         path = tmp_path / "bad.csv"
@@ -498,7 +498,7 @@ class TestResumeMessages:
         )
         events = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
         (invalid,) = [e for e in events if e["event"] == "invalid"]
-        assert invalid["row"] == 2
+        assert (invalid["input"], invalid["row"]) == (str(path), 2)
         assert invalid["reason"].startswith("phone_number: '555' is not a valid phone number")
 
 

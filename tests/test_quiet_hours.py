@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pytest_aiohttp import AiohttpServer
+from structlog.testing import capture_logs
 from test_engine import DEFAULTS, MaxRandom, ScriptedSender
 from test_send import fast, outcomes, sandbox, send
 
@@ -187,6 +188,19 @@ class TestRecipientZones:
         opening = schedule.opening(zones, datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
         assert opening is not None
         assert opening.label == "09:00 Indian/Cocos and 7 more zones"
+
+    async def test_a_fixed_zone_says_once_that_it_does_not_read_the_tz_column(self) -> None:
+        clock = VirtualTime()
+        schedule = Schedule.parse("00:00-24:00", None, "America/Chicago", None)
+        engine, _ = make_engine(clock, ScriptedSender(clock), schedule)
+        records = [
+            Record(line, {"phone_number": f"1212555{line:04d}", "text": "x", "tz": "Asia/Tokyo"})
+            for line in (2, 3)
+        ]
+        with capture_logs() as logs:
+            await clock.run(engine.run(records, reread=again(records)))
+        (told,) = [e for e in logs if e["event"] == "tz column not read"]
+        assert "--tz recipient reads each row's tz column" in told["note"]
 
     def test_a_number_of_no_known_zone_takes_the_fallback(self) -> None:
         schedule = Schedule.parse("09:00-20:00", None, "recipient", "America/Chicago")
