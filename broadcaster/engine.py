@@ -356,6 +356,11 @@ class Engine:
             until = min(until, self._gate.deadline)
         of = "" if first == rows else f" of {rows:,}"
         self.tally.waiting = f"waiting for {opening.label} ({counted(first, 'row')}{of})"
+        if self._gate.deadline is not None and until == self._gate.deadline:
+            self.tally.waiting = (
+                f"waiting for the --not-after deadline ({counted(rows, 'row')} outside their "
+                "window then end skipped)"
+            )
         log.info("waiting", until=opening.label, rows=rows, note="outside their send window")
         self._window_until = until
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from broadcaster.outcome import STATUSES
 from broadcaster.rate import DOCUMENTED_PACE, Rate, format_duration
 from broadcaster.tally import Tally
@@ -28,11 +30,16 @@ def summary(
         + (" in this run" if earlier.total() else "")
     ]
     if earlier.total():
-        done = ", ".join(f"{earlier[s]:,} {s}" for s in STATUSES if earlier[s])
-        if tally.earlier_withheld:  # which of those skipped rows were held back, and why
-            held = ", ".join(f"{n:,} {r}" for r, n in sorted(tally.earlier_withheld.items()))
-            done += f" ({held})"
-        lines.append(f"earlier   {earlier.total():,} settled by earlier runs: {done}")
+        # Rows an earlier run held back (suppressed, past the deadline) and this one again
+        # are not settled: they are said apart.
+        held = tally.earlier_withheld.total()
+        settled = earlier - Counter({"skipped": held})
+        done = ", ".join(f"{settled[s]:,} {s}" for s in STATUSES if settled[s]) or "none"
+        line = f"earlier   {settled.total():,} settled by earlier runs: {done}"
+        if held:
+            why = ", ".join(f"{n:,} {r}" for r, n in sorted(tally.earlier_withheld.items()))
+            line += f"; {held:,} held back again, as recorded ({why})"
+        lines.append(line)
     left = _left(tally, total, dry_run)
     if left:
         lines.append(f"left      {left}")

@@ -147,7 +147,15 @@ class TestRecipientZones:
         engine, journal = make_engine(clock, sender, schedule, deadline=noon)
         ny, la = people("NY", "LA")
         records = [ny, la, Record(4, la.fields), Record(5, ny.fields)]  # twin rows after both
-        tally = await clock.run(engine.run(records, reread=again(records)))
+        seen: set[str | None] = set()
+        tally = await clock.run(
+            engine.run(records, lambda t, _: seen.add(t.waiting), again(records))
+        )
+        # Los Angeles's window opens after the deadline: progress says which ends the wait.
+        assert (
+            "waiting for the --not-after deadline (2 rows outside their window then end skipped)"
+            in seen
+        )
         assert [text for _, text in sender.sends] == ["NY"]
         assert tally.withheld["deadline"] == 2
         skipped = {o.row: o.reason for o in journal.outcomes if o.status == "skipped"}

@@ -65,6 +65,14 @@ class TestSummary:
             "not sent again), 1 not committed, 1 unknown (the history could not tell)"
         ) in summary(doubted, 1.0, Rate(8)).splitlines()
 
+    def test_rows_held_back_again_are_not_called_settled(self) -> None:
+        resumed = Tally(rows=5, earlier=Counter({"sent": 3, "skipped": 2}), input_done=True)
+        resumed.earlier_withheld["suppressed"] = 2
+        assert (
+            "earlier   3 settled by earlier runs: 3 sent; 2 held back again, as recorded "
+            "(2 suppressed)"
+        ) in summary(resumed, 1.0, Rate(8)).splitlines()
+
     def test_lookups_a_stop_cut_short_are_not_counted_not_committed(self) -> None:
         """A halt in the middle of 62 lookups: the 5 it cut are not 'not committed'."""
         halted = tally()
