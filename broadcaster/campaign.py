@@ -279,23 +279,25 @@ def _announce(settings: Settings, recorder: Journal | MemoryJournal, digest: str
 def _check_campaign(settings: Settings, last: RunHeader | None, *, recorded: bool) -> None:
     """A journal holds one campaign: another name, or another default for every message's
     content, would give every message a new key, and send it again; and one destination
-    (``recorded``: once it holds an outcome or an attempt)."""
+    (``recorded``: once it holds an outcome or an attempt). The most fundamental mismatch is
+    said first: another campaign's journal, or another destination's, is not put right by
+    giving the same --text."""
     if last is None:
         return
+    campaign = settings.defaults.campaign
+    if last.campaign not in (None, campaign):
+        raise UsageError(
+            f"{settings.results_path} is the journal of campaign {last.campaign!r}, and this run "
+            f"is campaign {campaign!r}: the campaign is part of every key, so every row would be "
+            f"sent again. To go on with that campaign, add --campaign "
+            f"{shlex.quote(last.campaign)}; for a new one, give it a journal of its own with "
+            "--results"
+        )
     if recorded:
-        _check_message_defaults(settings, last.settings)
         check_destination(settings, last.settings)
+        _check_message_defaults(settings, last.settings)
         _check_suppression(settings, last.settings)
         _check_quiet_hours(settings, last.settings)
-    campaign = settings.defaults.campaign
-    if last.campaign in (None, campaign):
-        return
-    raise UsageError(
-        f"{settings.results_path} is the journal of campaign {last.campaign!r}, and this run is "
-        f"campaign {campaign!r}: the campaign is part of every key, so every row would be sent "
-        f"again. To go on with that campaign, add --campaign {shlex.quote(last.campaign)}; for "
-        "a new one, give it a journal of its own with --results"
-    )
 
 
 def check_destination(settings: Settings, recorded: Mapping[str, object]) -> None:

@@ -41,6 +41,8 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> None:
             f"{named} must not carry a user name or password: credentials come from the "
             f"environment ({API_KEY}, or {SECRET_ID} and {SECRET_KEY})"
         )
+    if any(char.isspace() for char in base_url):  # yarl keeps it, in the host too
+        raise UsageError(f"{named} {shown} has a space in it: a URL has none")
     if url.scheme not in ("http", "https") or not url.host or url.port == 0:
         raise UsageError(f"{named} {shown}: expected an http(s) URL")
     if url.path not in ("", "/") or url.query_string or url.fragment:

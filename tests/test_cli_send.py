@@ -118,6 +118,20 @@ class TestSend:
         assert advice in text
         assert resume == f"          broadcaster resume in.csv.results.jsonl {command}"
 
+    def test_another_campaigns_journal_is_said_first_not_its_text(
+        self, capsys: pytest.CaptureFixture[str], results: str, tmp_path: Path
+    ) -> None:
+        """The most fundamental mismatch first: giving the same --text would not help."""
+        assert main(["send", str(SAMPLE), *OPTIONS, "--results", results, "--quiet"]) == 0
+        capsys.readouterr()
+        other = tmp_path / "other.csv"
+        other.write_text(SAMPLE.read_text())
+        argv = ["send", str(other), *OPTIONS, "--results", results, "--text", "Bye"]
+        assert main(argv) == 2
+        assert "is the journal of campaign 'campaign', and this run is campaign 'other'" in (
+            capsys.readouterr().err
+        )
+
     def test_a_second_send_resumes_and_sends_nothing_again(
         self, capsys: pytest.CaptureFixture[str], results: str
     ) -> None:

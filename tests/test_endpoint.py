@@ -104,3 +104,9 @@ def test_a_url_refused_for_any_reason_never_repeats_a_secret(url: str) -> None:
     with pytest.raises(UsageError) as raised:
         check_base_url(url)
     assert "hunter2" not in str(raised.value)
+
+
+@pytest.mark.parametrize("url", ["https://exa mple.com", "https://api.heymarket.com "])
+def test_a_space_in_the_url_is_refused_not_sent_to_dns(url: str) -> None:
+    with pytest.raises(UsageError, match="has a space in it: a URL has none"):
+        check_base_url(url)
