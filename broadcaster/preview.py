@@ -19,7 +19,7 @@ from yarl import URL
 from broadcaster.journal import JournalState
 from broadcaster.plan import Message
 from broadcaster.rate import format_duration
-from broadcaster.reader import STDIN
+from broadcaster.reader import STDIN, read_rows
 from broadcaster.remaining import triaged_rows
 from broadcaster.settings import Settings
 from broadcaster.summary import LABEL as _LABEL
@@ -110,9 +110,19 @@ def _question(settings: Settings, ahead: Outlook) -> str:
 
 
 def _messages(settings: Settings, state: JournalState) -> Iterator[Message]:
-    for row in triaged_rows(settings, state):
-        if isinstance(row.decision, Message):
+    """The messages a run would send, in order (of --sample's rows only, when given)."""
+    chosen = None if settings.sample is None else _sampled(settings)
+    for position, row in enumerate(triaged_rows(settings, state)):
+        if isinstance(row.decision, Message) and (chosen is None or position in chosen):
             yield row.decision
+
+
+def _sampled(settings: Settings) -> frozenset[int]:
+    from broadcaster.testsend import sample  # noqa: PLC0415 - only for --sample
+
+    assert settings.sample is not None  # noqa: S101 - the caller's
+    with read_rows(settings.input, settings.format) as rows:
+        return sample(sum(1 for _ in rows), settings.sample)
 
 
 def _on_a_terminal() -> bool:

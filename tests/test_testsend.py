@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -120,4 +121,16 @@ class TestCommand:
         argv = [source, *fast(server), "--test-to", "4155559999", "--suppress", str(stop)]
         with pytest.raises(UsageError, match=r"--test-to \+14155559999 is suppressed"):
             await send(argv)
+        assert state.requests == 0
+
+    async def test_a_dry_run_of_a_sample_previews_the_sampled_rows(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server)
+        source = campaign(tmp_path, 9)
+        argv = [source, *fast(server), "--dry-run", "--sample", "3", "--preview", "3"]
+        code, out = await send(argv)
+        shown = re.findall(r"line (\d+): phone_number", out)
+        assert shown == ["2", "5", "8"]  # the sample's rows, not the first three
+        assert code == 3
         assert state.requests == 0
