@@ -108,7 +108,7 @@ async def send_campaign(
         progress = _progress(settings, total, timing)
         if settings.test_to is None:
             _confirm(settings, total)
-        recorder = _recorder(settings)
+        recorder = _recorder(settings, safety.test_to)
         shown = _preview(settings, recorder)
         try:
             _announce(settings, recorder, digest)
@@ -186,10 +186,9 @@ def _primed(rows: Iterator[Record]) -> Iterator[Record]:
     return itertools.chain([first] if first is not None else [], rows)
 
 
-def _recorder(settings: Settings) -> Journal | MemoryJournal:
-    phone = settings.test_phone()
-    if phone is not None:  # keeps its outcomes, to print them; reads no journal
-        return MemoryJournal(tests=phone)
+def _recorder(settings: Settings, test_to: str | None) -> Journal | MemoryJournal:
+    if test_to is not None:  # keeps its outcomes, to print them; reads no journal
+        return MemoryJournal(tests=test_to)
     if settings.dry_run:
         return MemoryJournal(read_journal(settings.results_path), keep=False)
     return Journal.open(settings.results_path)
@@ -455,12 +454,12 @@ class _Safety:
 
     @classmethod
     def read(cls, settings: Settings) -> _Safety:
-        testing = settings.test_to is not None  # a test goes now, to the tester's phone
+        phone = settings.test_phone()  # a test goes now, to the tester's phone
         return cls(
-            _suppression(settings),
+            _suppression(settings, phone),
             _opt_outs(settings),
-            None if testing else _schedule(settings),
-            settings.test_phone(),
+            None if phone is not None else _schedule(settings),
+            phone,
         )
 
 
@@ -526,8 +525,9 @@ def _reread(settings: Settings, digest: str | None) -> Reread | None:
     return reread
 
 
-def _suppression(settings: Settings) -> Suppression:
-    """The --suppress files' numbers; the lines that are not numbers said once, up front."""
+def _suppression(settings: Settings, test_to: str | None) -> Suppression:
+    """The --suppress files' numbers; the lines that are not numbers said once, up front; a
+    test phone on the list refused."""
     suppression = settings.suppression()
     if suppression:
         log.info("suppressing", numbers=len(suppression.numbers), files=list(suppression.files))
@@ -535,9 +535,8 @@ def _suppression(settings: Settings) -> Suppression:
         log.warning("no numbers", files=list(suppression.files), note="nothing is suppressed")
     for problem in suppression.problems():
         log.warning("not a number", note=f"--suppress {problem} (left out)")
-    phone = settings.test_phone()
-    if phone is not None and suppression.match({"phone_number": phone}):
-        raise UsageError(f"--test-to +{phone} is suppressed (--suppress): nothing sent")
+    if test_to is not None and suppression.match({"phone_number": test_to}):
+        raise UsageError(f"--test-to +{test_to} is suppressed (--suppress): nothing sent")
     return suppression
 
 
