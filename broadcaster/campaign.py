@@ -148,7 +148,7 @@ def _tested(recorder: Journal | MemoryJournal) -> list[str]:
 def _progress(settings: Settings, total: int | None, timing: Timing) -> Progress:
     return Progress(
         total,
-        settings.rate,
+        Rate(0) if settings.dry_run else settings.rate,  # a dry run goes as fast as it reads
         timing.clock,
         _progress_stream(settings),
         interval=settings.progress_interval,

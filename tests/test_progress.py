@@ -9,8 +9,11 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from broadcaster.campaign import _progress as campaign_progress
+from broadcaster.engine import Timing
 from broadcaster.progress import Progress
 from broadcaster.rate import Rate, parse_rate
+from broadcaster.settings import Settings
 from broadcaster.tally import Tally
 from broadcaster.throttle import Pause
 
@@ -119,6 +122,19 @@ class TestProgress:
         progress.tick(tally)
         assert progress.recent_rate() == pytest.approx(3020 / 3)  # resumed rows settle at once
         assert progress.eta(tally.settled) == pytest.approx((10_000 - 8020) / 10)
+
+    def test_a_dry_runs_eta_is_its_own_not_the_campaigns(self) -> None:
+        """A dry run is not paced: at 8,000 rows a second its ETA was hours (at 480/m)."""
+        clock, tally = Clock(), Tally()
+        settings = Settings(input="c.csv", rate=parse_rate("480/m"), dry_run=True)
+        progress = campaign_progress(settings, 300_000, Timing(clock=clock, wall_clock=clock))
+        progress.tick(tally)
+        run_ticks(progress, clock, tally, 10, 8000)
+        assert progress.eta(tally.settled) == pytest.approx((300_000 - 80_000) / 8000)
+        paced = campaign_progress(
+            Settings(input="c.csv", rate=parse_rate("480/m")), 300_000, Timing(clock=clock)
+        )
+        assert paced.eta(0) == pytest.approx(300_000 / 8)
 
     def test_unpaced_eta_uses_the_recent_rate(self) -> None:
         clock, tally = Clock(), Tally()
