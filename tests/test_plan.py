@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from broadcaster import plan as plan_module
 from broadcaster.fields import Problem
 from broadcaster.plan import Defaults, Invalid, Message, Planned, plan
 from broadcaster.record import Record
@@ -257,3 +258,26 @@ class TestWrongTypes:
         planned = plan(Record(2, fields), Defaults("c", 101, 55))
         assert isinstance(planned, Invalid)
         assert planned.reason.startswith("text: contains a control character U+0000")
+
+
+_CELLS = st.sampled_from(["", " ", "x", "14155550100", "[]", '["14155550100"]', "https://a.b/c"])
+_COLUMNS = st.sampled_from(
+    ["phone_number", "chat_id", "list_id", "targets", "text", "media_url", "template_id",
+     "survey_id", "inbox_id", "creator_id", "private", "first_name"]
+)  # fmt: skip
+
+
+@given(
+    st.dictionaries(_COLUMNS, _CELLS, max_size=8),
+    st.sampled_from([None, 7]),
+    st.sampled_from([None, "Hi", ""]),
+)
+def test_the_common_rows_shortcut_agrees_with_the_rules(
+    fields: dict[str, str], inbox: int | None, text: str | None
+) -> None:
+    """A row the shortcut passes has no problem by the rules taken one by one."""
+    defaults = Defaults(campaign="c", inbox_id=inbox, creator_id=3, text=text)
+    given_fields: set[str] = set()
+    body = plan_module._body(fields, defaults, given_fields, [])
+    if plan_module._sendable_as_is(body, given_fields):
+        assert plan_module._each_rule(body, given_fields, fields) == []
