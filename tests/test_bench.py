@@ -1,9 +1,12 @@
 """``broadcaster bench``'s pure parts: sizes, pacing statistics, CPU samples, verdicts, the
-nginx configuration, the workload, and how the results are written. No timings asserted."""
+nginx configuration, the workload, the bare loop's schedule, and how the results are written.
+No timings asserted."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import itertools
 import json
 import os
@@ -16,13 +19,16 @@ from pathlib import Path
 
 import orjson
 import pytest
+from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 
-from broadcaster.bench import paced, runner, units
+from broadcaster.bench import bare, paced, runner, units
+from broadcaster.bench.bare import SEND_PATH, Schedule, post_all, post_at
 from broadcaster.bench.cpu import stat_ticks, steady_percent
 from broadcaster.bench.machine import cpu_model, event_loop, os_name
 from broadcaster.bench.nginx import RESPONSE, nginx_config, start_command
 from broadcaster.bench.options import BenchOptions, parse_size, parse_sizes, parse_steps
-from broadcaster.bench.paced import PacedRun
+from broadcaster.bench.paced import BareRun, PacedRun
 from broadcaster.bench.pacing import WINDOW_US, busiest_second, pacing_of, send_times
 from broadcaster.bench.page import render_page
 from broadcaster.bench.process import (
@@ -52,7 +58,9 @@ from broadcaster.commands.bench import typed_command
 from broadcaster.idempotency import check_local_id
 from broadcaster.phones import normalize_phone
 from broadcaster.plan import Defaults, Message, plan
+from broadcaster.rate import Rate
 from broadcaster.reader import read_rows
+from broadcaster.testing import VirtualTime
 
 SECOND = 1_000_000  # µs
 
@@ -202,6 +210,14 @@ class TestVerdicts:
     def test_what_was_not_measured_is_skipped_never_passed(self) -> None:
         verdict = at_most("steady CPU", None, 0.5, units.CORE_PERCENT)
         assert verdict == Verdict("SKIP", "steady CPU", "not measured", "<= 0.50% of a core")
+
+    def test_a_baseline_beside_the_figure_follows_the_target(self) -> None:
+        verdict = Verdict("FAIL", "steady CPU", "1.28%", "<= 0.50%", beside="bare: 0.60%")
+        assert verdict.line() == "FAIL  steady CPU: 1.28% (target <= 0.50%; bare: 0.60%)"
+
+    def test_a_baseline_beside_is_kept_when_the_target_is_not_held(self) -> None:
+        verdict = Verdict("PASS", "validate", "4.20 s", "<= 15.00 s", beside="bare: 1.00 s")
+        assert only_at(100_000, 1_000_000, verdict).beside == "bare: 1.00 s"
 
     def test_a_target_for_a_million_rows_is_not_held_to_fewer(self) -> None:
         verdict = only_at(100_000, 1_000_000, at_most("validate", 4.2, 15.0, units.SECONDS))
@@ -390,7 +406,7 @@ class TestRendering:
         assert data["steps"] == {"help": {"median_seconds": 0.09}}
         assert data["verdicts"] == [
             {"status": "PASS", "subject": "broadcaster --help", "figure": "0.090 s",
-             "target": "<= 0.150 s"},
+             "target": "<= 0.150 s", "beside": ""},
         ]  # fmt: skip
         assert data["machine"]["cores"] == 2
         assert data["event_loop"] == "asyncio"
@@ -402,12 +418,210 @@ class TestRendering:
         assert typed_command(["pytest", "-q"]) == "broadcaster bench"
 
 
+def paced_run(steady: float | None, bare_steady: float | None) -> PacedRun:
+    """A 480/m run of 9 messages, with the bare loop's beside it."""
+    pacing = pacing_of([n * 125_000 for n in range(9)])
+    beside = BareRun(9, Usage(1.5, 0.18, 30_000), bare_steady)
+    return PacedRun("480/m", pacing, Usage(1.5, 0.45, 40_000), steady, beside)
+
+
 class TestPacedRows:
     def test_a_rate_on_the_dot_is_not_shown_below_it(self) -> None:
         pacing = pacing_of([n * 125_000 + (n == 8) for n in range(9)])  # a hair slow
         row = paced._row(PacedRun("480/m", pacing, Usage(60.0, 1.2, 40_000), None))
         assert row[:5] == ("480/m", "9", "8.00/s", "+0.00%", "8 (max 9)")
         assert row[-1] == "not measured"
+
+    def test_the_bare_loop_has_a_row_of_its_own_under_the_engines(self) -> None:
+        engine, beside = paced._rows(paced_run(1.28, 0.6))
+        assert engine[0] == "480/m"
+        assert engine[-2:] == ("50.00 s", "1.28%")
+        assert beside == ("480/m bare aiohttp", "9", *("-",) * 6, "20.00 s", "0.60%")
+        assert len(beside) == len(paced.COLUMNS)
+
+    def test_a_rate_without_the_bare_loop_has_one_row(self) -> None:
+        run = dataclasses.replace(paced_run(1.28, 0.6), asked="100/s", bare=None)
+        assert [row[0] for row in paced._rows(run)] == ["100/s"]
+
+    def test_the_cpu_verdict_shows_the_bare_figure_and_the_ratio(self) -> None:
+        verdict = paced._verdicts(paced_run(1.28, 0.6))[-1]
+        assert verdict.line() == (
+            "FAIL  pacing 480/m steady CPU: 1.28% of a core (target <= 0.50% of a core; "
+            "bare aiohttp paced alike: 0.60%, engine/bare 2.13x)"
+        )
+
+    @pytest.mark.parametrize(
+        ("steady", "bare_steady", "status"),
+        [(0.5, 0.05, "PASS"), (0.51, 0.6, "FAIL"), (0.4, None, "PASS"), (None, 0.6, "SKIP")],
+    )
+    def test_the_cpu_verdict_is_held_to_the_target_alone(
+        self, steady: float | None, bare_steady: float | None, status: str
+    ) -> None:
+        """However the engine compares with the bare loop, or whether the loop was measured."""
+        assert paced._verdicts(paced_run(steady, bare_steady))[-1].status == status
+
+    @pytest.mark.parametrize(
+        ("steady", "bare_steady", "beside"),
+        [
+            (1.28, None, "bare aiohttp paced alike: not measured"),
+            (None, 0.6, "bare aiohttp paced alike: 0.60%"),
+            (1.28, 0.0, "bare aiohttp paced alike: 0.00%"),  # no ratio to nothing
+        ],
+    )
+    def test_without_both_figures_there_is_no_ratio(
+        self, steady: float | None, bare_steady: float | None, beside: str
+    ) -> None:
+        assert paced._verdicts(paced_run(steady, bare_steady))[-1].beside == beside
+
+    def test_other_rates_verdicts_have_nothing_beside(self) -> None:
+        run = dataclasses.replace(paced_run(1.28, 0.6), asked="100/s", bare=None)
+        assert [verdict.beside for verdict in paced._verdicts(run)] == ["", ""]
+
+    def test_json_has_the_bare_loops_figures_and_the_ratio(self) -> None:
+        figures = paced._figures(paced_run(1.28, 0.64))
+        assert figures["steady_cpu_vs_bare"] == pytest.approx(2.0)
+        assert figures["bare"] == {
+            "requests": 9,
+            "wall_seconds": 1.5,
+            "cpu_seconds": 0.18,
+            "peak_rss_mb": units.megabytes(30_000),
+            "cpu_seconds_per_1000": pytest.approx(20.0),
+            "steady_cpu_percent": 0.64,
+        }
+        run = dataclasses.replace(paced_run(1.28, 0.64), bare=None)
+        assert not {"bare", "steady_cpu_vs_bare"} & set(paced._figures(run))
+
+
+class SteppedTime:
+    """A clock that moves only when slept on, by what is slept: every wake-up is on time, and
+    nothing waits for real. ``woke`` holds the clock at each wake-up."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.woke: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.now += delay
+        self.woke.append(self.now)
+        await asyncio.sleep(0)
+
+
+async def departures(
+    schedule: Schedule, time: VirtualTime, count: int, answer: float
+) -> list[float]:
+    """When ``count`` requests leave from 16 workers, each answer taking ``answer`` s."""
+    times: list[float] = []
+    slots = iter(range(count))
+
+    async def worker() -> None:
+        for _ in slots:
+            await schedule.wait()
+            times.append(time.clock())
+            await time.sleep(answer)
+
+    async def all_workers() -> None:
+        await asyncio.gather(*(worker() for _ in range(16)))
+
+    await time.run(all_workers())
+    return times
+
+
+class TestBareSchedule:
+    @pytest.mark.parametrize("answer", [0.001, 0.5, 1.9])
+    async def test_request_n_leaves_at_t0_plus_n_over_the_rate(self, answer: float) -> None:
+        """Slow answers (while 16 in flight can keep up) neither lower the rate nor move the
+        schedule."""
+        time = VirtualTime(start=100.0)
+        schedule = Schedule(8.0, clock=time.clock, sleep=time.sleep)
+        times = await departures(schedule, time, 40, answer)
+        assert times == pytest.approx([100.0 + n / 8 for n in range(40)])
+
+    async def test_a_worker_late_for_its_slot_leaves_at_once(self) -> None:
+        time = SteppedTime()
+        schedule = Schedule(8.0, clock=time.clock, sleep=time.sleep)
+        await schedule.wait()  # t0 = 0
+        time.now = 1.0  # held up: slots 1 to 8 are due already
+        for _ in range(8):
+            await schedule.wait()
+        assert time.woke == []
+        await schedule.wait()  # slot 9, due at 1.125
+        assert time.woke == [pytest.approx(1.125)]
+
+
+async def recording_server(
+    aiohttp_server: AiohttpServer, time: SteppedTime
+) -> tuple[str, dict[str, float]]:
+    """A server on 127.0.0.1 that answers 200 and records when (on ``time``) each
+    ``local_id`` arrived; its URL and that record."""
+    arrived: dict[str, float] = {}
+
+    async def answer(request: web.Request) -> web.Response:
+        arrived[(await request.json())["local_id"]] = time.clock()
+        return web.json_response({"id": 1})
+
+    app = web.Application()
+    app.router.add_post(SEND_PATH, answer)
+    return str((await aiohttp_server(app)).make_url("")), arrived
+
+
+class TestBareLoop:
+    async def test_paced_it_posts_each_body_in_its_slot(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        time = SteppedTime()
+        url, arrived = await recording_server(aiohttp_server, time)
+        path = write_bodies(tmp_path / "b.jsonl", 12, run=0, inbox_id=101, creator_id=55)
+        bodies = path.read_bytes().splitlines()
+        schedule = Schedule(8.0, clock=time.clock, sleep=time.sleep)
+        assert await post_all(url, bodies, 4, "Bearer k", schedule) == 0
+        assert time.woke == pytest.approx([n / 8 for n in range(1, 12)])
+        ids = [orjson.loads(body)["local_id"] for body in bodies]
+        assert set(arrived) == set(ids)
+        assert all(arrived[local_id] >= n / 8 for n, local_id in enumerate(ids))
+
+    async def test_at_rate_0_it_posts_unpaced_and_counts_refusals(
+        self, aiohttp_server: AiohttpServer
+    ) -> None:
+        async def refuse(_: web.Request) -> web.Response:
+            return web.json_response({"error": "no"}, status=400)
+
+        app = web.Application()
+        app.router.add_post(SEND_PATH, refuse)
+        url = str((await aiohttp_server(app)).make_url(""))
+        assert await post_at(url, [b"{}"] * 5, 2, "Bearer k", Rate(0)) == 5
+
+    @pytest.mark.parametrize(
+        ("extra", "rate"), [([], Rate(0)), (["480/m"], Rate(480, 60)), (["0"], Rate(0))]
+    )
+    def test_the_rate_is_an_optional_fourth_argument(
+        self,
+        extra: list[str],
+        rate: Rate,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """The throughput step's three arguments still mean unpaced."""
+        called: list[tuple[object, ...]] = []
+
+        async def posted(*args: object) -> int:
+            called.append(args)
+            return 0
+
+        monkeypatch.setattr(bare, "post_at", posted)
+        monkeypatch.setenv("HEYMARKET_API_KEY", "k")  # credentials are needed, not looked at
+        bodies = tmp_path / "b.jsonl"
+        bodies.write_bytes(b"{}\n{}\n")
+        assert bare.main(["http://127.0.0.1:9", str(bodies), "3", *extra]) == 0
+        [(url, bodies_read, concurrency, _, rate_read)] = called  # _: the credentials
+        assert (url, bodies_read, concurrency, rate_read) == (
+            "http://127.0.0.1:9",
+            [b"{}", b"{}"],
+            3,
+            rate,
+        )
 
 
 class TestServerChoice:

@@ -21,8 +21,9 @@ from broadcaster.bench.servers import free_port
 from broadcaster.cli import main
 
 TINY = ["--sizes", "100,300", "--rows", "200", "--repeat", "1", "--pacing-seconds", "0.5"]
-# One line per target: throughput 1; pacing 2 a rate and the steady CPU; memory 1 a size;
-# validate, dryrun and resume 2 each; help 1.
+# One line per target: throughput 1; pacing 2 a rate and the steady CPU (the bare loop's
+# figure beside it, not a line of its own); memory 1 a size; validate, dryrun and resume 2 each;
+# help 1.
 VERDICTS = {"throughput": 1, "pacing": 7, "memory": 2, "validate": 2, "dryrun": 2, "resume": 2}
 VERDICTS["help"] = 1
 VERDICT_LINE = re.compile(r"(PASS|FAIL|SKIP)  (.+): (.+) \(target (.+)\)")
@@ -78,10 +79,16 @@ def test_every_step_runs_against_the_sandbox(tmp_path: Path) -> None:
     assert len(verdicts) == sum(VERDICTS.values())
     assert "SKIP  validate wall time at 300 rows: " in ran.stdout  # the target is for 1M
     assert "bench: memory: sending 300 rows unpaced to the sandbox…" in ran.stderr
+    # 0.5 s of messages at 480/m is 4, from the engine and then from the bare loop.
+    assert "bench: pacing: posting the same 4 bodies at 480/m from a bare loop…" in ran.stderr
+    assert re.search(r"^  480/m bare aiohttp +4 ", ran.stdout, re.MULTILINE)
+    cpu = next(line for line in verdicts if "  pacing 480/m steady CPU: " in line)
+    assert "target <= 0.50% of a core; bare aiohttp paced alike: " in cpu
     text = page.read_text()
     assert text.startswith("# Benchmark results\n")
     assert all(f"\n## {step}\n" in text for step in VERDICTS)
     assert "\n- command: `broadcaster bench --sizes 100,300 " in text
+    assert "\n| 480/m bare aiohttp | 4 | - |" in text
 
 
 @needs_proc
@@ -114,6 +121,24 @@ def test_json_without_a_server_has_the_report_keys() -> None:
     assert data["options"]["steps"] == ["validate"]
     assert [verdict["status"] for verdict in data["verdicts"]] == ["SKIP", "SKIP"]
     assert "starting" not in ran.stderr  # validate needs no server: none was started
+
+
+@needs_proc
+def test_json_has_the_bare_loop_beside_the_engine_at_480_per_minute() -> None:
+    ran = bench(["--steps", "pacing", "--pacing-seconds", "0.5", "--server", "sandbox", "--json"])
+    assert ran.returncode == 0, ran.stderr
+    data = json.loads(ran.stdout)
+    figures = data["steps"]["pacing"]
+    assert set(figures["480/m"]["bare"]) == {
+        "requests", "wall_seconds", "cpu_seconds", "peak_rss_mb", "cpu_seconds_per_1000",
+        "steady_cpu_percent",
+    }  # fmt: skip
+    assert figures["480/m"]["bare"]["requests"] == figures["480/m"]["requests"] == 4
+    assert "steady_cpu_vs_bare" in figures["480/m"]
+    assert not {"bare", "steady_cpu_vs_bare"} & (set(figures["100/s"]) | set(figures["1000/s"]))
+    besides = {verdict["subject"]: verdict["beside"] for verdict in data["verdicts"]}
+    assert besides["pacing 480/m steady CPU"].startswith("bare aiohttp paced alike: ")
+    assert {subject for subject, beside in besides.items() if beside} == {"pacing 480/m steady CPU"}
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,13 @@ def as_json(report: BenchReport) -> dict[str, object]:
         "options": dict(about.options),
         "steps": {step.name: dict(step.figures) for step in report.steps},
         "verdicts": [
-            {"status": v.status, "subject": v.subject, "figure": v.figure, "target": v.target}
+            {
+                "status": v.status,
+                "subject": v.subject,
+                "figure": v.figure,
+                "target": v.target,
+                "beside": v.beside,
+            }
             for v in report.verdicts
         ],
     }

@@ -12,13 +12,10 @@ asyncio's own loop (``BROADCASTER_LOOP=asyncio``): what the optional extra is wo
 
 from __future__ import annotations
 
-import sys
-
 from broadcaster.bench import units
 from broadcaster.bench.process import Usage, median_usage
 from broadcaster.bench.results import StepResult, Table, runs
 from broadcaster.bench.verdicts import at_least
-from broadcaster.bench.workload import write_bodies
 from broadcaster.bench.workspace import Bench
 from broadcaster.eventloop import LOOP_VARIABLE, loop_name
 
@@ -90,15 +87,7 @@ def _engine_run(bench: Bench, run: int, loop: str | None = None) -> Usage:
 
 def _bare_run(bench: Bench, run: int) -> Usage:
     rows, repeat = bench.options.rows, bench.options.repeat
-    bodies = write_bodies(
-        bench.workdir / f"bodies-{run}.jsonl",
-        rows,
-        run=run,
-        inbox_id=bench.inbox_id,
-        creator_id=bench.creator_id,
-    )
-    concurrency = str(bench.options.concurrency)
-    argv = [sys.executable, "-m", "broadcaster.bench.bare", bench.url(), str(bodies), concurrency]
+    argv = bench.bare_argv(rows, run)
     bench.say(f"throughput {run}/{repeat}: posting the same {rows:,} bodies from a bare loop")
     return bench.measure(argv)
 

@@ -30,6 +30,7 @@ PER_SECOND = Unit("/s", 2)
 MILLISECONDS = Unit(" ms", 1)
 COUNT = Unit("", 0)
 CORE_PERCENT = Unit("% of a core", 2)
+PERCENT = Unit("%", 2)
 
 
 def megabytes(kib: int) -> float:

@@ -18,10 +18,11 @@ from broadcaster.bench.nginx import serving_nginx
 from broadcaster.bench.options import OWN_CREATOR_ID, OWN_INBOX_ID, BenchOptions
 from broadcaster.bench.process import Usage, measure
 from broadcaster.bench.servers import own_server_env, serving_sandbox
-from broadcaster.bench.workload import TEXT, write_campaign
+from broadcaster.bench.workload import TEXT, write_bodies, write_campaign
 
 SAMPLE_EVERY = 0.5  # seconds between CPU samples of a paced run
 BROADCASTER = (sys.executable, "-m", "broadcaster")
+BARE = (sys.executable, "-m", "broadcaster.bench.bare")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,19 @@ class Bench:
         if self.options.allow_insecure_http:
             argv.append("--allow-insecure-http")
         return argv + (["--campaign", campaign] if campaign else [])
+
+    def bare_argv(self, rows: int, run: int, *, rate: str | None = None) -> list[str]:
+        """The bare baseline posting the bodies of the campaign's first ``rows`` rows, with
+        ``local_id``s of ``run``'s own; unpaced unless a ``rate`` is given."""
+        bodies = write_bodies(
+            self.workdir / f"bodies-{run}.jsonl",
+            rows,
+            run=run,
+            inbox_id=self.inbox_id,
+            creator_id=self.creator_id,
+        )
+        argv = [*BARE, self.url(), str(bodies), str(self.options.concurrency)]
+        return argv + ([rate] if rate else [])
 
     def campaign_options(self) -> list[str]:
         return [
