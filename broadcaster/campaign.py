@@ -166,7 +166,7 @@ def _confirm(settings: Settings, total: int | None) -> None:
     """On a terminal, a send of more than --confirm-above messages asks first."""
     if total is not None and total <= settings.confirm_above:
         return  # not even the whole input is that many: no need to plan it to know
-    if not confirmed(settings, read_journal(settings.results_path)):
+    if not confirmed(settings, lambda: read_journal(settings.results_path)):
         raise NotConfirmed("not sent: the answer was not yes (--yes sends without asking)")
 
 

@@ -73,20 +73,22 @@ def outlook(settings: Settings, state: JournalState) -> Outlook:
 
 def confirmed(
     settings: Settings,
-    state: JournalState,
+    journal: Callable[[], JournalState],
     *,
     interactive: bool | None = None,
     stream: TextIO | None = None,
     answer: Callable[[], str] | None = None,
 ) -> bool:
-    """True to go on: asked only on a terminal, for more than ``--confirm-above`` messages."""
+    """True to go on: asked only on a terminal, for more than ``--confirm-above`` messages.
+    ``journal`` reads the journal's state, which only the question needs: a million-row
+    journal takes seconds to read, and --yes or no terminal must not wait for it."""
     if settings.yes or settings.dry_run or settings.input == STDIN:
         return True
     if interactive is None:
         interactive = _on_a_terminal()
     if not interactive:
         return True
-    ahead = outlook(settings, state)
+    ahead = outlook(settings, journal())
     if ahead.messages <= settings.confirm_above:
         return True
     stream = stream or sys.stderr

@@ -70,7 +70,7 @@ class TestConfirmation:
     ) -> None:
         stream = io.StringIO()
         assert confirmed(
-            settings, JournalState(), interactive=True, stream=stream, answer=lambda: "y\n"
+            settings, JournalState, interactive=True, stream=stream, answer=lambda: "y\n"
         )
         question = stream.getvalue()
         assert "About to send 12 messages (12 SMS segments, 0 MMS) to api.heymarket.com" in question
@@ -81,23 +81,31 @@ class TestConfirmation:
     def test_anything_but_yes_is_no(self, settings: Settings, reply: str) -> None:
         stream = io.StringIO()
         assert not confirmed(
-            settings, JournalState(), interactive=True, stream=stream, answer=lambda: reply
+            settings, JournalState, interactive=True, stream=stream, answer=lambda: reply
         )
 
-    def test_off_a_terminal_or_with_yes_nothing_asks(self, settings: Settings) -> None:
+    def test_off_a_terminal_or_with_yes_nothing_asks_nor_reads_the_journal(
+        self, settings: Settings
+    ) -> None:
+        """A resume of a million-row campaign read its journal twice, once for a question
+        --yes (or no terminal) never asks."""
+
         def never() -> str:
             raise AssertionError
 
-        assert confirmed(settings, JournalState(), interactive=False, answer=never)
+        def unread() -> JournalState:
+            raise AssertionError("the journal was read")
+
+        assert confirmed(settings, unread, interactive=False, answer=never)
         yes = replace(settings, yes=True)
-        assert confirmed(yes, JournalState(), interactive=True, answer=never)
+        assert confirmed(yes, unread, interactive=True, answer=never)
 
     def test_a_send_at_or_under_the_threshold_does_not_ask(self, settings: Settings) -> None:
         def never() -> str:
             raise AssertionError
 
         small = replace(settings, confirm_above=12)
-        assert confirmed(small, JournalState(), interactive=True, answer=never)
+        assert confirmed(small, JournalState, interactive=True, answer=never)
 
     def test_the_count_is_what_this_run_sends(self, settings: Settings) -> None:
         """A resume with two messages left does not ask about the whole campaign."""
