@@ -71,6 +71,17 @@ class TestShard:
             shard.put(last, check, check)
         assert [shard.values[shard.find(last, check)] for check in range(5)] == list(range(5))
 
+    def test_growing_moves_every_key_even_those_sharing_a_hash(self) -> None:
+        shard = _Shard(4)
+        last = 3 << 6  # the last slot: the first moves wrap around
+        for check in range(40):
+            assert shard.put(last, check, check) is None
+        assert shard.put(last, 7, 70) == 7  # found where the moves put it, not added again
+        assert shard.used == 40
+        assert shard.size > 40
+        found = [shard.values[shard.find(last, check)] for check in range(40)]
+        assert found == [70 if check == 7 else check for check in range(40)]
+
 
 class TestStatuses:
     def test_it_reads_as_the_dict_it_was_given(self) -> None:
