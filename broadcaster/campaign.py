@@ -63,6 +63,7 @@ from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
 from broadcaster.schedule import Schedule, window_lines
 from broadcaster.settings import Settings
+from broadcaster.settledlines import SHAPING, SettledLines, read_settled_lines
 from broadcaster.summary import all_rows, counted, summary, test_summary
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
@@ -109,11 +110,12 @@ async def send_campaign(
         if settings.test_to is None:
             _confirm(settings, total)
         recorder = _recorder(settings, safety.test_to)
+        settled = _settled_lines(settings, recorder, digest, safety)
         shown = _preview(settings, recorder)
         try:
             _announce(settings, recorder, digest)
             async with _sender(settings, credentials) as (sender, sandbox):
-                engine = _engine(settings, sender, recorder, timing, safety)
+                engine = _engine(settings, sender, recorder, timing, safety, settled=settled)
                 started, began = timing.clock(), timing.wall_clock()
                 with _signals(engine, enabled=handle_signals):
                     await engine.run(records, progress.tick, _reread(settings, digest))
@@ -463,8 +465,35 @@ class _Safety:
         )
 
 
-def _engine(
-    settings: Settings, sender: Sender, recorder: Recorder, timing: Timing, safety: _Safety
+def _settled_lines(
+    settings: Settings, recorder: Journal | MemoryJournal, digest: str | None, safety: _Safety
+) -> SettledLines | None:
+    """The rows the journal settled, by line, for a resumed run not to plan them again
+    (settledlines); None where that cannot be told or could not help: a dry run or a test (no
+    journal written), stdin, a --sample, a suppression list (triage needs each number), or a
+    journal with no outcome yet."""
+    state = recorder.state
+    if (
+        not isinstance(recorder, Journal)
+        or digest is None
+        or settings.sample is not None
+        or safety.suppression.numbers
+        or not (len(state.statuses) or state.skipped or state.invalid)
+    ):
+        return None
+    recorded = settings.record()
+    shaping = {name: recorded[name] for name in SHAPING}
+    return read_settled_lines(settings.results_path, digest, recorded["format"], shaping)
+
+
+def _engine(  # noqa: PLR0913 - a run's parts, each made apart before it
+    settings: Settings,
+    sender: Sender,
+    recorder: Recorder,
+    timing: Timing,
+    safety: _Safety,
+    *,
+    settled: SettledLines | None = None,
 ) -> Engine:
     testing = safety.test_to is not None
     policy = RetryPolicy(
@@ -492,6 +521,7 @@ def _engine(
         sample=safety.sample,
         test_to=safety.test_to,
         source="<stdin>" if settings.input == STDIN else settings.input,
+        settled_lines=settled,
     )
     return Engine(engine_settings, sender, recorder, pacer, timing)
 

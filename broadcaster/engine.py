@@ -40,6 +40,7 @@ import structlog
 
 from broadcaster.adaptive import AdaptiveRate
 from broadcaster.breaker import OPTED_OUT, Breaker, failure_kind
+from broadcaster.columns import REPLACES
 from broadcaster.errors import BroadcasterError
 from broadcaster.gate import Deferred, Gate, Row, Waiting
 from broadcaster.journal import HALT, PAUSE, RATE, REPLACED, JournalState
@@ -59,6 +60,7 @@ from broadcaster.rate import DOCUMENTED_PACE, Rate, format_duration
 from broadcaster.record import Record
 from broadcaster.retry import RetryPolicy
 from broadcaster.schedule import Schedule
+from broadcaster.settledlines import SettledLines
 from broadcaster.summary import counted
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
@@ -139,6 +141,8 @@ class EngineSettings:
     sample: frozenset[int] | None = None  # --sample: the positions of the rows to take
     test_to: str | None = None  # --test-to: every message goes to this number instead
     source: str | None = None  # the input's name, for the lines about its rows
+    # The rows the journal settled, by line (a resume need not plan them): settledlines
+    settled_lines: SettledLines | None = None
 
 
 class Engine:
@@ -311,6 +315,10 @@ class Engine:
         rows, limit, defaults = iter(records), self._settings.limit, self._settings.defaults
         cut = False
         for record in self._sampled(rows):
+            if first and self._settled_by_journal(record):
+                if self.tally.rows % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # let signals, ticks and workers in
+                continue
             planned = plan(record, defaults)
             if self._settings.test_to is not None and isinstance(planned, Message):
                 planned = to_test(planned, self._settings.test_to, defaults.campaign, self._run)
@@ -330,6 +338,20 @@ class Engine:
         if cut or self._settings.sample is not None:  # the rest wait for a resume, if any
             self.tally.limit_reached = next(rows, None) is not None
         return not cut
+
+    def _settled_by_journal(self, record: Record) -> bool:
+        """A row the journal settled, counted as such without planning it (settledlines);
+        False for a row to plan: one it does not know, or whose own local_id or fix of a
+        record (a column of its own) triage must see."""
+        lines = self._settings.settled_lines
+        known = None if lines is None else lines.get(record.line)
+        if known is None or "local_id" in record.fields or REPLACES in record.fields:
+            return False
+        settled = self._triage.settled_row(record.line, *known)
+        if settled is None:
+            return False
+        self._settle(settled)
+        return True
 
     def _sampled(self, rows: Iterator[Record]) -> Iterator[Record]:
         """The rows of --sample (all rows without it); the rest of the input is not read

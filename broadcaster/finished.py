@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,19 +29,11 @@ import orjson
 
 from broadcaster import __version__
 from broadcaster.inputs import STDIN
-from broadcaster.journal import READ, REPLACED, RUN, whole_attempt
+from broadcaster.journal import PLAIN_OUTCOME, READ, REPLACED, RUN, whole_attempt
 from broadcaster.outcome import STATUSES, Status
 from broadcaster.settings import Settings
 
 _TAIL_BYTES = 1 << 16
-# An outcome line as ``Outcome.record`` writes it with nothing after ``at`` (no fix, no
-# digest, no doubt): its status, key and row read without a parse. ``,"at":"…"}`` can only end
-# a whole line: inside a string every quote is escaped, so a line torn short never ends so.
-_PLAIN_OUTCOME = re.compile(
-    rb'\{"status":"(sent|failed|invalid|skipped)","key":"[^"\\]*","local_id":(?:null|"[^"\\]*"),'
-    rb'"row":([1-9][0-9]{0,17}),.*,"at":"[^"\\]*"\}\r?\n?',
-    re.DOTALL,
-)
 _READ_MARKER = b'{"type":"' + READ.encode() + b'"'
 _CODES: dict[object, int] = {status: code for code, status in enumerate(STATUSES, start=1)}
 _BYTE_CODES = {str(status).encode(): code for status, code in _CODES.items()}
@@ -97,9 +88,9 @@ class _Scan:
         """Take one line; False when the scan cannot be sure (the full path decides)."""
         if whole_attempt(line):
             return True  # an attempt marker: it settles no row
-        plain = _PLAIN_OUTCOME.fullmatch(line)
+        plain = PLAIN_OUTCOME.fullmatch(line)
         if plain is not None:  # nearly every other line: the parse is spared
-            return self._ended(int(plain[2]), _BYTE_CODES[plain[1]])
+            return self._ended(int(plain["row"]), _BYTE_CODES[plain["status"]])
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -111,7 +102,7 @@ class _Scan:
         kind = record.get("type")
         if kind == RUN:
             self.headers.append(record)
-            self.reading = _of_this_input(record, self.digest, self.fmt)
+            self.reading = of_this_input(record, self.digest, self.fmt)
         elif kind == READ and self.reading and record.get("input_sha256") == self.digest:
             self.rows = record.get("rows")
         return kind != REPLACED and isinstance(kind, str)
@@ -136,7 +127,7 @@ class _Scan:
         return True
 
 
-def _of_this_input(header: dict[str, Any], digest: str, fmt: str | None) -> bool:
+def of_this_input(header: dict[str, Any], digest: str, fmt: str | None) -> bool:
     """Whether a run header is of this input, read the same way, by this version."""
     settings = header.get("settings")
     return (

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import stat
 import time
 from collections import Counter
@@ -57,6 +58,15 @@ RUN_START = b'{"type":"run"'  # how a run header's line begins
 _ATTEMPT_HEAD = b'{"type":"attempt","key":"'
 _ATTEMPT_MID, _ATTEMPT_END = b'","at":"', b'"}\n'
 _BACKSLASH, _QUOTE = ord("\\"), ord('"')
+# An outcome line as ``Outcome.record`` writes it with nothing after ``at`` (no fix, no
+# digest, no doubt, no reason): its status, key and row read without a parse. ``,"at":"…"}``
+# can only end a whole line: inside a string every quote is escaped, so a line torn short
+# never ends so, and a field written after ``at`` would end it instead.
+PLAIN_OUTCOME = re.compile(
+    rb'\{"status":"(?P<status>sent|failed|invalid|skipped)","key":"(?P<key>[^"\\]*)",'
+    rb'"local_id":(?:null|"[^"\\]*"),"row":(?P<row>[1-9][0-9]{0,17}),.*,"at":"[^"\\]*"\}\r?\n?',
+    re.DOTALL,
+)
 
 _FIRST_LINE_FORMS = (RUN_START, b'{"status":"')
 _FIRST_LINE_LIMIT = 1 << 20

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from broadcaster.idempotency import derive_key
 from broadcaster.journal import JournalState
@@ -24,6 +25,9 @@ from broadcaster.keytable import KeyTable
 from broadcaster.outcome import SUPPRESSED, Status
 from broadcaster.plan import Invalid, Message, Planned
 from broadcaster.suppression import Suppression
+
+# What a row of the journal's was (settledlines): its message's first row, a twin, invalid.
+RowKind = Literal["message", "duplicate", "invalid"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +151,42 @@ class Triage:
             return self._reused_local_id(planned, first)
         key = self._alias.get(planned.key, planned.key)
         return self._duplicate(planned.line, key, self._first.get(key))
+
+    def settled_row(self, line: int, key: str, kind: RowKind) -> Settled | None:
+        """What ``decide`` makes of the row at ``line`` when it settles it, told from the
+        journal's word alone (settledlines): the row's ``key``, and whether it is its
+        message's first row, a duplicate, or invalid. None, with nothing changed, when more
+        than that is needed (the row is then planned and decided in full): a suppression
+        list (it needs the number), an owner of the message other than the row, a count of
+        records short of the rows, a fix."""
+        if self._suppression.numbers or self._fixed(key) is not None:
+            return None
+        if kind == "invalid":
+            return self._settled_by_count(key, self._invalid, self._journal.invalid, "invalid")
+        if kind == "duplicate":
+            if self._first.get(key) is None or key in self._first_digest or key in self._alias:
+                return None
+            return self._settled_by_count(key, self._duplicates, self._journal.skipped, "skipped")
+        return self._settled_first_row(line, key)
+
+    @staticmethod
+    def _settled_by_count(
+        key: str, rows: Counter[str], records: Counter[str], status: Status
+    ) -> Settled | None:
+        """The n-th row of ``key`` is settled while the journal holds n records of it."""
+        if rows[key] >= records[key]:
+            return None
+        rows[key] += 1
+        return Settled(status)
+
+    def _settled_first_row(self, line: int, key: str) -> Settled | None:
+        if key in self._first or key in self._content or key in self._recorded_content:
+            return None  # a twin, or another row's message: decide tells which
+        earlier = self._journal.statuses.get(key)
+        if earlier == "sent" or (earlier == "failed" and not self._retry_failed):
+            self._first[key] = line
+            return Settled(earlier)
+        return None
 
     def _suppressed(self, message: Message) -> Withheld | Settled | None:
         """A message to a suppressed number, not sent already: withheld."""

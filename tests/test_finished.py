@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from broadcaster import __version__, campaign, engine
 from broadcaster import plan as plan_module
 from broadcaster.cli import main
-from broadcaster.finished import _PLAIN_OUTCOME, finished, read_finished
+from broadcaster.finished import finished, read_finished
+from broadcaster.journal import PLAIN_OUTCOME
 from broadcaster.outcome import Outcome
 from broadcaster.plan import Defaults, Planned
 from broadcaster.record import Record
@@ -170,10 +171,17 @@ class TestAResumeOfAFinishedCampaign:
         assert planned == []  # its first row read, to know the file is there, and no more
         assert "every row has its record" in short.err
 
+        by_line = tmp_path / "by-line.jsonl"
+        shutil.copy(copy, by_line)
         monkeypatch.setattr(campaign, "may_be_finished", lambda _: False)
+        assert main(["resume", str(by_line)]) == 1
+        lines = capsys.readouterr()
+        assert planned == []  # each row settled by its line (settledlines)
+        monkeypatch.setattr(campaign, "_settled_lines", lambda *_: None)
         assert main(["resume", str(copy)]) == 1
         full = capsys.readouterr()
         assert planned == [2, 3, 4, 5]  # the full path planned every row
+        assert lines.out.replace(str(by_line), "R") == full.out.replace(str(copy), "R")
         assert short.out.replace(str(results), "R") == full.out.replace(str(copy), "R")
         assert "earlier   4 settled by earlier runs: 2 sent, 1 skipped, 1 invalid" in short.out
         tail = [orjson.loads(line) for line in results.read_bytes().splitlines()[-2:]]
@@ -247,19 +255,20 @@ class TestPlainOutcomeLines:
     ) -> None:
         record = Outcome(status, key, row, local_id=key, error=error, at=at).record()  # type: ignore[arg-type]
         line = orjson.dumps(record) + b"\n"
-        plain = _PLAIN_OUTCOME.fullmatch(line)
+        plain = PLAIN_OUTCOME.fullmatch(line)
         if plain is not None:
-            assert (plain[1].decode(), int(plain[2])) == (status, row)
+            read = (plain["status"].decode(), plain["key"].decode(), int(plain["row"]))
+            assert read == (status, key, row)
         torn = line[: min(cut, len(line) - 2)] + b"\n"  # cut short, then a fresh line begun
-        assert _PLAIN_OUTCOME.fullmatch(torn) is None
+        assert PLAIN_OUTCOME.fullmatch(torn) is None
 
     def test_plain_records_are_read_fast_and_others_parsed(self) -> None:
         plain = orjson.dumps(Outcome("sent", "k", 2, local_id="k", at="t").record()) + b"\n"
-        assert _PLAIN_OUTCOME.fullmatch(plain) is not None
+        assert PLAIN_OUTCOME.fullmatch(plain) is not None
         for extra in ({"replaces": "old"}, {"in_doubt": True}, {"digest": "d"}):
             other = orjson.dumps(Outcome("sent", "k", 2, at="t").record() | extra) + b"\n"
-            assert _PLAIN_OUTCOME.fullmatch(other) is None
+            assert PLAIN_OUTCOME.fullmatch(other) is None
         escaped = orjson.dumps(Outcome("sent", 'k"1', 2, at="t").record()) + b"\n"
-        assert _PLAIN_OUTCOME.fullmatch(escaped) is None
+        assert PLAIN_OUTCOME.fullmatch(escaped) is None
         inside = Outcome("failed", "k", 2, error='x,"at":"y"}', at="t").record()
         assert b',\\"at\\":\\"y\\"}' in orjson.dumps(inside)  # escaped inside a string

@@ -1,0 +1,153 @@
+"""The rows a journal settled, known by their line: a resumed run need not plan them again.
+
+A campaign resumed at row 900,000 of a million read, planned and keyed every row before it
+only for triage to find each one's record: well over a minute before its first message left.
+Yet when the input is the one the journal's runs read (the same SHA-256, read the same way,
+by this version, with every option that shapes a message unchanged), each row's record holds
+the row's key, and the key is all triage needs to settle a row whose record is plain (no fix,
+no digest, no doubt, no reason: ``PLAIN_OUTCOME``).
+
+So a scan of the journal keeps, for each line with such records, the key and what the row
+was: its message's first row (``sent``, ``failed``), a duplicate of one (``skipped``), or
+invalid. ``Triage.settled_row`` settles the row with them as ``decide`` would, or declines,
+changing nothing, whenever the row needs more than its key; the row is then planned in full.
+A line with records that disagree (two keys, or two kinds), or with any other outcome record
+(a fix, a withheld row, one in doubt), is not kept: it is planned in full too.
+
+Each key is kept as its 18 bytes (24 URL-safe base64 characters): 19 bytes a line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import orjson
+
+from broadcaster.finished import of_this_input
+from broadcaster.journal import PLAIN_OUTCOME, RUN_START, whole_attempt
+from broadcaster.triage import RowKind
+
+# The settings that shape a row's message, and so its key (plan.Defaults, and how it is read).
+SHAPING = ("campaign", "inbox_id", "creator_id", "text", "media_url", "template_id", "region")
+
+_KEY_BYTES = 18
+_KINDS: dict[bytes, int] = {b"sent": 1, b"failed": 1, b"skipped": 2, b"invalid": 3}
+_NAMES: dict[int, RowKind] = {1: "message", 2: "duplicate", 3: "invalid"}
+_UNKNOWN = 255  # records that disagree, or one that is not plain: planned in full
+
+
+class SettledLines:
+    """``lines.get(line)``: the key and kind of the row at ``line``, or None."""
+
+    __slots__ = ("_keys", "_kinds")
+
+    def __init__(self) -> None:
+        self._kinds = bytearray()  # by line: 0 none, 1-3 a kind, 255 unknown
+        self._keys = bytearray()  # by line: 18 bytes
+
+    def __len__(self) -> int:
+        return sum(1 for kind in self._kinds if kind in _NAMES)
+
+    def get(self, line: int) -> tuple[str, RowKind] | None:
+        if not 0 <= line < len(self._kinds):
+            return None
+        kind = _NAMES.get(self._kinds[line])
+        if kind is None:
+            return None
+        start = line * _KEY_BYTES
+        return base64.urlsafe_b64encode(self._keys[start : start + _KEY_BYTES]).decode(), kind
+
+    def note(self, line: int, status: bytes, key: bytes) -> None:
+        """A plain record of the row at ``line``."""
+        raw = _raw_key(key)
+        if raw is None:
+            self.unknown(line)
+            return
+        self._reach(line)
+        start = line * _KEY_BYTES
+        kind, was = _KINDS[status], self._kinds[line]
+        if was == 0:
+            self._kinds[line] = kind
+            self._keys[start : start + _KEY_BYTES] = raw
+        elif was != kind or self._keys[start : start + _KEY_BYTES] != raw:
+            self._kinds[line] = _UNKNOWN
+
+    def unknown(self, line: int) -> None:
+        """A record of the row at ``line`` the scan cannot settle it by."""
+        if line >= 0:
+            self._reach(line)
+            self._kinds[line] = _UNKNOWN
+
+    def _reach(self, line: int) -> None:
+        if line >= len(self._kinds):
+            grown = max(line + 1, 2 * len(self._kinds))
+            self._kinds.extend(bytes(grown - len(self._kinds)))
+            self._keys.extend(bytes(grown * _KEY_BYTES - len(self._keys)))
+
+
+def settled_lines(
+    lines: Iterable[bytes], digest: str, fmt: str | None, shaping: Mapping[str, object]
+) -> SettledLines:
+    """The lines settled by the journal's runs of this input (``digest``, read as ``fmt``)
+    made with these ``shaping`` settings; other runs' records are not looked at."""
+    settled = SettledLines()
+    ours = False  # whether the records that follow are of a run of this input, shaped alike
+    for line in lines:
+        if whole_attempt(line):
+            continue
+        plain = PLAIN_OUTCOME.fullmatch(line)
+        if plain is not None:
+            if ours:
+                settled.note(int(plain["row"]), plain["status"], plain["key"])
+            continue
+        record = _parsed(line)
+        if line.startswith(RUN_START):
+            ours = record is not None and _shaped_alike(record, digest, fmt, shaping)
+        elif record is not None and record.get("status") is not None and ours:
+            row = record.get("row")
+            if type(row) is int:
+                settled.unknown(row)
+    return settled
+
+
+def read_settled_lines(
+    path: str, digest: str, fmt: str | None, shaping: Mapping[str, object]
+) -> SettledLines:
+    with contextlib.suppress(FileNotFoundError), Path(path).open("rb") as handle:
+        return settled_lines(handle, digest, fmt, shaping)
+    return SettledLines()
+
+
+def _parsed(line: bytes) -> dict[str, object] | None:
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return record if type(record) is dict else None
+
+
+def _shaped_alike(
+    header: dict[str, object], digest: str, fmt: str | None, shaping: Mapping[str, object]
+) -> bool:
+    settings = header.get("settings")
+    return (
+        of_this_input(header, digest, fmt)
+        and isinstance(settings, dict)
+        and all(name in settings and settings[name] == shaping[name] for name in SHAPING)
+    )
+
+
+def _raw_key(key: bytes) -> bytes | None:
+    """A key's 18 bytes, if it is 24 URL-safe base64 characters that say them (a row's own
+    local_id may be any other text: its row is planned in full)."""
+    if len(key) != 4 * _KEY_BYTES // 3:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(key)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == _KEY_BYTES and base64.urlsafe_b64encode(raw) == key else None

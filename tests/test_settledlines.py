@@ -1,0 +1,268 @@
+"""A resumed run settles the rows the journal settled by their line, without planning them,
+exactly as planning and triage would (settledlines, ``Triage.settled_row``)."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pytest_aiohttp import AiohttpServer
+from test_send import fast, outcomes, sandbox, send
+
+from broadcaster import __version__, campaign
+from broadcaster import plan as plan_module
+from broadcaster.journal import JournalState
+from broadcaster.outcome import Outcome
+from broadcaster.plan import Invalid, Message, Planned
+from broadcaster.settledlines import SHAPING, settled_lines
+from broadcaster.suppression import Suppression
+from broadcaster.triage import Decision, Duplicate, Rejected, RowKind, Settled, Triage
+
+DIGEST = "ab" * 32
+SHAPES: dict[str, object] = dict.fromkeys(SHAPING) | {"campaign": "spring", "region": "US"}
+
+
+def key(n: int) -> str:
+    return base64.urlsafe_b64encode(n.to_bytes(18, "big")).decode()
+
+
+def header(digest: str = DIGEST, **changed: object) -> bytes:
+    settings = {**SHAPES, "format": None, **changed}
+    record = {"type": "run", "input_sha256": digest, "settings": settings, "version": __version__}
+    return orjson.dumps(record) + b"\n"
+
+
+def outcome(status: str, row: int, k: str, **extra: Any) -> bytes:
+    at = "2026-11-27T01:00:00.000+00:00"
+    record = Outcome(status, k, row, local_id=k, at=at, **extra).record()  # type: ignore[arg-type]
+    return orjson.dumps(record) + b"\n"
+
+
+class TestScan:
+    def test_plain_records_of_this_input_give_each_line_its_key_and_kind(self) -> None:
+        lines = [
+            header(),
+            b'{"type":"attempt","key":"' + key(1).encode() + b'","at":"x"}\n',
+            outcome("sent", 2, key(1)),
+            outcome("failed", 3, key(2)),
+            outcome("skipped", 4, key(1)),
+            outcome("invalid", 5, key(3)),
+        ]
+        settled = settled_lines(lines, DIGEST, None, SHAPES)
+        assert [settled.get(line) for line in range(1, 7)] == [
+            None,
+            (key(1), "message"),
+            (key(2), "message"),
+            (key(1), "duplicate"),
+            (key(3), "invalid"),
+            None,
+        ]
+        assert len(settled) == 4
+
+    @pytest.mark.parametrize(
+        "other",
+        [
+            header(digest="cd" * 32),  # another input
+            header(format="jsonl"),  # read another way
+            header(text="Other {{name}}"),  # another message
+            header(campaign="autumn"),  # other keys
+            b'{"type":"run","input_sha256":"' + DIGEST.encode() + b'","settings":{"text":',  # torn
+        ],
+    )
+    def test_only_runs_of_this_input_shaped_alike_count(self, other: bytes) -> None:
+        lines = [header(), outcome("sent", 2, key(1)), other, outcome("sent", 3, key(2))]
+        settled = settled_lines(lines, DIGEST, None, SHAPES)
+        assert (settled.get(2), settled.get(3)) == ((key(1), "message"), None)
+
+    def test_another_versions_run_does_not_count(self) -> None:
+        old = orjson.loads(header())
+        old["version"] = "0.0.1"
+        lines = [orjson.dumps(old) + b"\n", outcome("sent", 2, key(1))]
+        assert settled_lines(lines, DIGEST, None, SHAPES).get(2) is None
+
+    @pytest.mark.parametrize(
+        "later",
+        [
+            outcome("sent", 2, key(9)),  # another key for the line
+            outcome("skipped", 2, key(1)),  # another kind
+            outcome("failed", 2, key(1), in_doubt=True),  # not plain: in doubt
+            outcome("skipped", 2, key(1), reason="suppressed"),  # withheld
+            outcome("sent", 2, key(1), replaces=key(7)),  # a fix
+        ],
+    )
+    def test_a_line_whose_records_disagree_or_are_not_plain_is_planned(self, later: bytes) -> None:
+        lines = [header(), outcome("failed", 2, key(1)), later, outcome("sent", 3, key(2))]
+        settled = settled_lines(lines, DIGEST, None, SHAPES)
+        assert (settled.get(2), settled.get(3)) == (None, (key(2), "message"))
+
+    def test_a_rows_own_local_id_is_not_kept_its_row_is_planned(self) -> None:
+        lines = [header(), outcome("sent", 2, "order-1"), outcome("sent", 3, "A" * 23 + "=")]
+        settled = settled_lines(lines, DIGEST, None, SHAPES)
+        assert (settled.get(2), settled.get(3)) == (None, None)
+
+
+# A row: a message (its key from a small pool, so twins), one with its own local_id (its
+# digest from the pool), or an invalid row (identical ones share a key).
+_ROWS = st.lists(
+    st.one_of(
+        st.tuples(st.just("message"), st.integers(0, 5)),
+        st.tuples(st.just("own"), st.integers(0, 5)),
+        st.tuples(st.just("invalid"), st.integers(0, 2)),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+def planned_rows(rows: list[tuple[str, int]]) -> list[Planned]:
+    out: list[Planned] = []
+    for index, (kind, n) in enumerate(rows):
+        line = index + 2
+        if kind == "invalid":
+            out.append(Invalid(line, f"invalid-{n}", ()))
+        elif kind == "own":
+            body = {"phone_number": f"1415555000{n}", "text": "x", "local_id": f"own-{index}"}
+            out.append(Message(line, f"own-{index}", body, digest=key(n)))
+        else:
+            out.append(Message(line, key(n), {"phone_number": f"1415555000{n}", "text": "x"}))
+    return out
+
+
+def first_run(
+    planned: list[Planned], cut: int, failed: set[int]
+) -> tuple[JournalState, dict[int, tuple[str, RowKind]]]:
+    """The journal a run that stopped after ``cut`` rows left, and its plain records by line
+    (what the scan keeps; own local_ids' rows are never kept)."""
+    triage, journal = Triage("spring", JournalState()), JournalState()
+    known: dict[int, tuple[str, RowKind]] = {}
+    for row in planned[:cut]:
+        decision = triage.decide(row)
+        own = isinstance(row, Message) and row.own_local_id
+        if isinstance(decision, Message):
+            status = "failed" if decision.line in failed else "sent"
+            journal.note(decision.key, status, decision.digest)  # type: ignore[arg-type]
+            if not own:
+                known[decision.line] = (decision.key, "message")
+        elif isinstance(decision, Duplicate):
+            journal.note(decision.key, "skipped")
+            if not own:
+                known[decision.line] = (decision.key, "duplicate")
+        elif isinstance(decision, Rejected):
+            journal.note(decision.key, "invalid")
+            known[decision.line] = (decision.key, "invalid")
+    return journal, known
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ROWS, st.integers(0, 30), st.sets(st.integers(2, 32)), st.booleans())
+def test_a_row_settled_by_its_line_is_decided_as_in_full(
+    rows: list[tuple[str, int]], cut: int, failed: set[int], retry_failed: bool
+) -> None:
+    """Row by row, a resumed run's decisions are the same whether the journal's rows are
+    settled by their line or planned in full; so is everything triage remembers, since every
+    later row is decided alike too."""
+    planned = planned_rows(rows)
+    journal, known = first_run(planned, cut, failed)
+    full = Triage("spring", journal, retry_failed)
+    fast = Triage("spring", journal, retry_failed)
+    used = 0
+    for row in planned:
+        expected: Decision = full.decide(row)
+        settled = fast.settled_row(row.line, *known[row.line]) if row.line in known else None
+        used += settled is not None
+        assert (settled or fast.decide(row)) == expected
+    assert used <= len(known)
+
+
+async def test_a_resume_settles_the_journals_rows_without_planning_them(
+    aiohttp_server: AiohttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run stopped by --limit, with twins, invalid rows and a failure, resumed: the same
+    records and summary as a resume that plans every row, and no settled row planned."""
+    server, _ = await sandbox(aiohttp_server, opted_out=frozenset({"14155550003"}))
+    path = tmp_path / "spring.csv"
+    phone = "1415555{:04d}".format
+    phones = [phone(0), phone(1), phone(0), "not a phone", phone(3), phone(1), "12", phone(0)]
+    phones += [phone(n) for n in range(4, 30)] + [phone(1), "not a phone", phone(3), phone(5)]
+    path.write_text("phone_number,name\n" + "".join(f"{p},P\n" for p in phones))
+    journal = tmp_path / "spring.jsonl"
+    args = [str(path), *fast(server), "--results", str(journal)]
+    assert (await send([*args, "--limit", "8"]))[0] == 1  # the opted-out number failed
+    planned_lines: list[int] = []
+    real_plan = plan_module.plan
+
+    def counting(record: Any, defaults: Any) -> Planned:
+        planned_lines.append(record.line)
+        return real_plan(record, defaults)
+
+    monkeypatch.setattr("broadcaster.engine.plan", counting)
+    twin = tmp_path / "twin.jsonl"
+    shutil.copy(journal, twin)
+    code, out = await send([*args, "--limit", "2"])
+    settled = {o["row"] for o in outcomes(str(twin))}
+    assert settled
+    assert not settled & set(planned_lines)  # every settled row went unplanned
+    monkeypatch.setattr(campaign, "_settled_lines", lambda *_: None)
+    planned_lines.clear()
+    twin_args = [str(path), *fast(server), "--results", str(twin), "--limit", "2"]
+    code_full, out_full = await send(twin_args)
+    assert settled <= set(planned_lines)
+    assert (code, summary(out, journal)) == (code_full, summary(out_full, twin))
+    assert rows_of(journal) == rows_of(twin)
+
+
+def summary(out: str, journal: Path) -> list[str]:
+    """The summary but its timings, with the journal's path said alike."""
+    lines = out.replace(str(journal), "J").splitlines()
+    return [line for line in lines if not line.startswith(("time ", "requests "))]
+
+
+def rows_of(journal: Path) -> list[tuple[int, str, str]]:
+    return sorted((o["row"], o["status"], o["key"]) for o in outcomes(str(journal)))
+
+
+class TestDeclines:
+    """Whatever the row needs beyond its key, ``settled_row`` leaves to ``decide``, changing
+    nothing: a journal whose records do not say what the scan expects is never trusted."""
+
+    def test_a_twin_beyond_the_journals_records_is_left_to_decide(self) -> None:
+        journal = JournalState()
+        journal.note(key(1), "sent")
+        journal.note(key(1), "skipped")
+        triage = Triage("spring", journal)
+        assert triage.settled_row(2, key(1), "duplicate") is None  # no first row yet
+        assert triage.settled_row(2, key(1), "message") == Settled("sent")
+        assert triage.settled_row(3, key(1), "duplicate") == Settled("skipped")
+        assert triage.settled_row(4, key(1), "duplicate") is None  # one record, two twins
+        assert triage.decide(Message(4, key(1), {"text": "x"})) == Duplicate(4, key(1), 2)
+
+    def test_a_first_row_met_twice_or_never_sent_is_left_to_decide(self) -> None:
+        journal = JournalState()
+        journal.note(key(1), "sent")
+        journal.note(key(2), "failed")
+        triage = Triage("spring", journal, retry_failed=True)
+        assert triage.settled_row(2, key(1), "message") == Settled("sent")
+        assert triage.settled_row(3, key(1), "message") is None  # a second first row
+        assert triage.settled_row(4, key(2), "message") is None  # to be tried again
+        assert triage.settled_row(5, key(3), "message") is None  # no record at all
+        assert triage.decide(Message(4, key(2), {"text": "x"})) == Message(4, key(2), {"text": "x"})
+
+    def test_invalid_rows_beyond_the_records_a_fix_or_a_suppression_are_left(self) -> None:
+        journal = JournalState()
+        journal.note(key(1), "invalid")
+        journal.note(key(2), "sent")
+        journal.replacements[key(2)] = key(9)
+        triage = Triage("spring", journal)
+        assert triage.settled_row(2, key(1), "invalid") == Settled("invalid")
+        assert triage.settled_row(3, key(1), "invalid") is None
+        assert triage.settled_row(4, key(2), "message") is None  # a fix stands for it
+        suppressed = Triage(
+            "spring", journal, suppression=Suppression(frozenset({14155550100}), ("stop.txt",))
+        )
+        assert suppressed.settled_row(2, key(1), "invalid") is None
