@@ -22,7 +22,7 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from broadcaster.bench import bare, paced, runner, units
+from broadcaster.bench import bare, largest, paced, runner, units
 from broadcaster.bench.bare import SEND_PATH, Schedule, post_all, post_at
 from broadcaster.bench.cpu import stat_ticks, steady_percent
 from broadcaster.bench.machine import cpu_model, event_loop, os_name
@@ -659,3 +659,25 @@ class TestMachine:
     def test_the_os_is_the_distribution_and_the_kernel(self) -> None:
         release = 'NAME="Debian"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n'
         assert os_name(release).startswith("Debian GNU/Linux 12 (bookworm), ")
+
+
+class TestHalfway:
+    def test_the_journal_is_cut_as_a_stop_leaves_it(self, tmp_path: Path) -> None:
+        """After the n-th outcome, nothing; before it, the attempts of the messages still in
+        flight are left out (each would be in doubt, and looked up)."""
+
+        def attempt(key: str) -> bytes:
+            return orjson.dumps({"type": "attempt", "key": key, "at": "t"}) + b"\n"
+
+        def outcome(key: str) -> bytes:
+            return orjson.dumps({"status": "sent", "key": key, "row": 2}) + b"\n"
+
+        lines = [b'{"type":"run"}\n', attempt("a"), attempt("b"), outcome("b"), attempt("c")]
+        lines += [outcome("a"), attempt("d"), outcome("c"), outcome("d"), b'{"type":"read"}\n']
+        journal = tmp_path / "j.jsonl"
+        journal.write_bytes(b"".join(lines))
+        cut = largest._cut(journal, tmp_path / "cut.jsonl", 2).read_bytes()
+        kept = [b'{"type":"run"}\n', attempt("a"), attempt("b"), outcome("b"), outcome("a")]
+        assert cut == b"".join(kept)  # c was in flight; d left after the stop
+        whole = largest._cut(journal, tmp_path / "whole.jsonl", 9).read_bytes()
+        assert whole == journal.read_bytes()

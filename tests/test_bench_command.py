@@ -23,9 +23,9 @@ from broadcaster.cli import main
 TINY = ["--sizes", "100,300", "--rows", "200", "--repeat", "1", "--pacing-seconds", "0.5"]
 # One line per target: throughput 1; pacing 2 a rate and the steady CPU (the bare loop's
 # figure beside it, not a line of its own); memory 1 a size; validate, dryrun and resume 2 each;
-# help 1.
+# halfway none (a figure, no target); help 1.
 VERDICTS = {"throughput": 1, "pacing": 7, "memory": 2, "validate": 2, "dryrun": 2, "resume": 2}
-VERDICTS["help"] = 1
+VERDICTS |= {"halfway": 0, "help": 1}
 VERDICT_LINE = re.compile(r"(PASS|FAIL|SKIP)  (.+): (.+) \(target (.+)\)")
 
 
@@ -78,6 +78,7 @@ def test_every_step_runs_against_the_sandbox(tmp_path: Path) -> None:
     assert all(VERDICT_LINE.fullmatch(line) for line in verdicts), verdicts
     assert len(verdicts) == sum(VERDICTS.values())
     assert "SKIP  validate wall time at 300 rows: " in ran.stdout  # the target is for 1M
+    assert "bench: halfway 1/1: broadcaster resume --limit 1 (stopped halfway" in ran.stderr
     assert "bench: memory: sending 300 rows unpaced to the sandbox…" in ran.stderr
     # 0.5 s of messages at 480/m is 4, from the engine and then from the bare loop.
     assert "bench: pacing: posting the same 4 bodies at 480/m from a bare loop…" in ran.stderr

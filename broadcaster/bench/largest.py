@@ -1,5 +1,5 @@
-"""Steps ``validate``, ``dryrun`` and ``resume``: what a user runs on the whole campaign
-before and after sending it, at the largest size.
+"""Steps ``validate``, ``dryrun``, ``resume`` and ``halfway``: what a user runs on the whole
+campaign before and after sending it, or after a crash, at the largest size.
 
 Their targets are set for a million rows; at another size the figure is shown, and the
 verdict says the target was not tried (SKIP), rather than judging a smaller run by it.
@@ -7,14 +7,18 @@ verdict says the target was not tried (SKIP), rather than judging a smaller run 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
+
+import orjson
 
 from broadcaster.bench import units
 from broadcaster.bench.process import Usage, median_usage
 from broadcaster.bench.results import StepResult, Table, runs
 from broadcaster.bench.verdicts import Verdict, at_most, only_at
 from broadcaster.bench.workspace import BROADCASTER, Bench
+from broadcaster.exits import Exit
 
 TARGET_ROWS = 1_000_000
 # step: (wall seconds at most, peak MB at most), at TARGET_ROWS
@@ -46,8 +50,56 @@ def resume(bench: Bench) -> StepResult:
     return _at_largest(bench, "resume", "broadcaster resume (nothing left to send)", argv)
 
 
+def halfway(bench: Bench) -> StepResult:
+    """``resume`` of a campaign stopped halfway, as a crash leaves it (its journal cut after
+    half the rows' records), until it sends again: ``--limit 1`` ends it at its first message
+    (exit 3, rows left). No target: the wait a user has before a resume goes on."""
+    rows = bench.options.largest
+    stopped = _cut(bench.finished_journal(rows), bench.workdir / "halfway.jsonl", rows // 2)
+    resumed = bench.workdir / "halfway.results.jsonl"
+
+    def argv(_: Path) -> list[str]:
+        shutil.copyfile(stopped, resumed)  # every run resumes the same stop
+        return [*BROADCASTER, "resume", str(resumed), "--limit", "1", "--quiet"]
+
+    what = "broadcaster resume --limit 1 (stopped halfway: until it sends again)"
+    return _at_largest(bench, "halfway", what, argv, ends=frozenset({Exit.INCOMPLETE}))
+
+
+def _cut(journal: Path, to: Path, outcomes: int) -> Path:
+    """The journal as a stop after its first ``outcomes`` outcome records leaves it: the
+    attempts of the messages still in flight then are left out, as a Ctrl-C's wait for them
+    would leave them (in doubt after a crash, each would be looked up in a history the
+    bench's server does not keep)."""
+    in_flight: set[str] = set()
+    with journal.open("rb") as source:
+        end = 0
+        for line in iter(source.readline, b""):
+            outcome = line.startswith(b'{"status":')
+            if outcome and not outcomes:
+                break
+            if outcome or line.startswith(b'{"type":"attempt"'):
+                key = orjson.loads(line)["key"]
+                (in_flight.discard if outcome else in_flight.add)(key)
+                outcomes -= outcome
+            end = source.tell()
+        source.seek(0)
+        with to.open("wb") as out:
+            while source.tell() < end:
+                line = source.readline()
+                attempt = line.startswith(b'{"type":"attempt"')
+                if not attempt or orjson.loads(line)["key"] not in in_flight:
+                    out.write(line)
+    return to
+
+
 def _at_largest(
-    bench: Bench, name: str, what: str, argv: Callable[[Path], list[str]]
+    bench: Bench,
+    name: str,
+    what: str,
+    argv: Callable[[Path], list[str]],
+    *,
+    ends: frozenset[int] = frozenset({0}),
 ) -> StepResult:
     rows, repeat = bench.options.largest, bench.options.repeat
     csv = bench.campaign(rows)
@@ -55,14 +107,14 @@ def _at_largest(
     for run in range(1, repeat + 1):
         command = argv(csv)
         bench.say(f"{name} {run}/{repeat}: {what} of {rows:,} rows")
-        measured.append(bench.measure(command))
+        measured.append(bench.measure(command, ends=ends))
     usage = median_usage(measured)
     return StepResult(
         name=name,
         title=f"{what}, {rows:,} rows; {runs(repeat)}",
         table=Table(("rows", "wall time", "rows/s", "peak RSS"), (units.sized_row(rows, usage),)),
         figures={"rows": rows, "runs": repeat, **units.usage_figures(usage)},
-        verdicts=_verdicts(name, rows, usage),
+        verdicts=_verdicts(name, rows, usage) if name in TARGETS else (),
     )
 
 

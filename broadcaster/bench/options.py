@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass
 
 # In the order they run, whatever order --steps names them in.
-STEPS = ("throughput", "pacing", "memory", "validate", "dryrun", "resume", "help")
+STEPS = (
+    "throughput", "pacing", "memory", "validate", "dryrun", "resume", "halfway", "help",
+)  # fmt: skip
 SERVERS = ("auto", "nginx", "sandbox")
 # The sandbox's own inbox and member: what the bench sends as when it runs the server itself.
 OWN_INBOX_ID = 101

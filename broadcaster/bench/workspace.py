@@ -85,11 +85,18 @@ class Bench:
         return self._url
 
     def measure(
-        self, argv: list[str], *, sampled: bool = False, env: Mapping[str, str] | None = None
+        self,
+        argv: list[str],
+        *,
+        sampled: bool = False,
+        env: Mapping[str, str] | None = None,
+        ends: frozenset[int] = frozenset({0}),
     ) -> Usage:
-        """One child measured; ``env`` adds to (or overrides) the children's environment."""
+        """One child measured; ``env`` adds to (or overrides) the children's environment;
+        ``ends``: the exit codes it may end with."""
         children = self.env if env is None else {**self.env, **env}
-        return measure(argv, children, sample_every=SAMPLE_EVERY if sampled else None)
+        every = SAMPLE_EVERY if sampled else None
+        return measure(argv, children, sample_every=every, ends=ends)
 
     def campaign(self, rows: int) -> Path:
         """The campaign file of ``rows`` rows, written once per run."""
