@@ -57,13 +57,13 @@ from broadcaster.pacer import Pacer
 from broadcaster.preview import confirmed, first_messages, preview_lines
 from broadcaster.progress import Progress, terminal
 from broadcaster.rate import Rate
-from broadcaster.reader import STDIN, input_digest, read_rows
+from broadcaster.reader import STDIN, input_digest, read_as, read_rows
 from broadcaster.record import Record
 from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
 from broadcaster.schedule import Schedule, window_lines
 from broadcaster.settings import Settings
-from broadcaster.settledlines import SHAPING, SettledLines, read_settled_lines
+from broadcaster.settledlines import SHAPING, SettledLines, may_settle, read_settled_lines
 from broadcaster.summary import all_rows, counted, summary, test_summary
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
@@ -120,7 +120,8 @@ async def send_campaign(
                 with _signals(engine, enabled=handle_signals):
                     await engine.run(records, progress.tick, _reread(settings, digest))
                 elapsed = timing.clock() - started
-            _mark_read(recorder, engine.tally, digest)
+            if settled is None or not _rewritten(settings, digest):
+                _mark_read(recorder, engine.tally, digest)
         finally:
             progress.close()
             if isinstance(recorder, Journal):
@@ -203,7 +204,7 @@ def _if_finished(settings: Settings, digest: str | None, timing: Timing, out: Te
     started = timing.clock()
     journal = Journal.open(settings.results_path, read=False)  # locked while it is read
     try:
-        fmt = settings.record()["format"]
+        fmt = read_as(settings.format, settings.input)
         done = read_finished(settings.results_path, digest, fmt) if digest is not None else None
         if done is None:
             return None
@@ -483,7 +484,25 @@ def _settled_lines(
         return None
     recorded = settings.record()
     shaping = {name: recorded[name] for name in SHAPING}
-    return read_settled_lines(settings.results_path, digest, recorded["format"], shaping)
+    fmt = read_as(settings.format, settings.input)
+    if not may_settle(state.headers, digest, fmt, shaping):
+        return None  # no run of this input shaped alike: the scan would keep nothing
+    return read_settled_lines(settings.results_path, digest, fmt, shaping)
+
+
+def _rewritten(settings: Settings, digest: str | None) -> bool:
+    """Whether the input is another file now than when the run began: rows settled by their
+    line (settledlines) may then have been other rows, so the run is not marked read to its
+    end, and a resume reads every row of the new file by its content."""
+    if input_digest(settings.input) == digest:
+        return False
+    log.warning(
+        "input rewritten",
+        input=settings.input,
+        note="the input changed while this run read it: run resume again, which checks every "
+        "row of the file as it is now, and sends any that was not sent",
+    )
+    return True
 
 
 def _engine(  # noqa: PLR0913 - a run's parts, each made apart before it

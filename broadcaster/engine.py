@@ -219,6 +219,7 @@ class Engine:
         self._idle = asyncio.Event()
         self._idle.set()
         self._queued = 0
+        self._settled_lines = settings.settled_lines  # until the first pass ends
         self._run = datetime.fromtimestamp(self._timing.wall_clock(), UTC).isoformat()  # began
 
     async def run(
@@ -285,6 +286,7 @@ class Engine:
 
     async def _produce(self, records: Iterable[Record], reread: Reread | None) -> None:
         done = await self._read(records, first=True)
+        self._settled_lines = None  # the first pass's only: its memory goes with it
         while done and reread is not None and self.stopped_by is None:
             await self._idle.wait()  # messages of this pass may yet find their window closed
             waiting = self._gate.take_waiting()
@@ -343,7 +345,7 @@ class Engine:
         """A row the journal settled, counted as such without planning it (settledlines);
         False for a row to plan: one it does not know, or whose own local_id or fix of a
         record (a column of its own) triage must see."""
-        lines = self._settings.settled_lines
+        lines = self._settled_lines
         known = None if lines is None else lines.get(record.line)
         if known is None or "local_id" in record.fields or REPLACES in record.fields:
             return False

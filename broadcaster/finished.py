@@ -31,9 +31,11 @@ from broadcaster import __version__
 from broadcaster.inputs import STDIN
 from broadcaster.journal import PLAIN_OUTCOME, READ, REPLACED, RUN, whole_attempt
 from broadcaster.outcome import STATUSES, Status
+from broadcaster.reader import read_as
 from broadcaster.settings import Settings
 
 _TAIL_BYTES = 1 << 16
+_SLACK_ROWS = 1 << 16  # lines a row may be past 4 a record (multi-line rows, blank lines)
 _READ_MARKER = b'{"type":"' + READ.encode() + b'"'
 _CODES: dict[object, int] = {status: code for code, status in enumerate(STATUSES, start=1)}
 _BYTE_CODES = {str(status).encode(): code for status, code in _CODES.items()}
@@ -83,6 +85,7 @@ class _Scan:
     headers: list[dict[str, Any]] = field(default_factory=list)
     rows: object = None
     reading: bool = False  # whether the records that follow are of a run of this input
+    records: int = 0  # outcome records of this input so far
 
     def add(self, line: bytes) -> bool:
         """Take one line; False when the scan cannot be sure (the full path decides)."""
@@ -120,6 +123,9 @@ class _Scan:
     def _ended(self, row: int, code: int) -> bool:
         if not self.reading:
             return False  # another input's rows: settled by key, triage's call
+        self.records += 1
+        if not plausible_row(row, self.records):
+            return False
         latest = self.latest
         if row >= len(latest):
             latest.extend(bytes(max(row + 1, 2 * len(latest)) - len(latest)))
@@ -128,14 +134,23 @@ class _Scan:
 
 
 def of_this_input(header: dict[str, Any], digest: str, fmt: str | None) -> bool:
-    """Whether a run header is of this input, read the same way, by this version."""
+    """Whether a run header is of this input, read the same way (``fmt``: ``read_as`` the
+    input: the same bytes named ``c.jsonl`` once and ``c.csv`` then are other rows), by this
+    version."""
     settings = header.get("settings")
     return (
         header.get("input_sha256") == digest
         and header.get("version") == __version__
         and isinstance(settings, dict)
-        and settings.get("format") == fmt
+        and read_as(settings.get("format"), str(settings.get("input"))) == fmt
     )
+
+
+def plausible_row(row: int, records: int) -> bool:
+    """Whether a row number can be a line of an input that ``records`` records so far were of:
+    a scan that keeps a byte a line grows no further for a record a hand, or a damaged
+    journal, numbered far past the others (a billion bytes for one line 10**9)."""
+    return row <= 4 * records + _SLACK_ROWS
 
 
 def _verdict(latest: bytearray, rows: object, headers: list[dict[str, Any]]) -> Finished | None:

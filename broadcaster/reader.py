@@ -44,6 +44,12 @@ def format_of(path: str) -> Format | None:
     return _SUFFIXES.get(suffixes[-1]) if suffixes else None
 
 
+def read_as(fmt: str | None, path: str) -> str | None:
+    """How an input is read: its ``--format``, else what its name implies; None when it is
+    told from the first bytes (the same bytes tell it alike)."""
+    return fmt or format_of(path)
+
+
 @contextlib.contextmanager
 def read_rows(path: str, fmt: Format | None = None) -> Iterator[Iterator[Record]]:
     """Open ``path`` (``-`` for stdin) and yield an iterator over its rows."""

@@ -3,18 +3,27 @@
 A campaign resumed at row 900,000 of a million read, planned and keyed every row before it
 only for triage to find each one's record: well over a minute before its first message left.
 Yet when the input is the one the journal's runs read (the same SHA-256, read the same way,
-by this version, with every option that shapes a message unchanged), each row's record holds
-the row's key, and the key is all triage needs to settle a row whose record is plain (no fix,
-no digest, no doubt, no reason: ``PLAIN_OUTCOME``).
+by this version, with every option that shapes a message unchanged), the record of a row that
+was sent, failed, or skipped as a duplicate holds the row's message key, and the key is all
+triage needs to settle such a row whose record is plain (no fix, no digest, no doubt, no
+reason: ``PLAIN_OUTCOME``).
 
 So a scan of the journal keeps, for each line with such records, the key and what the row
-was: its message's first row (``sent``, ``failed``), a duplicate of one (``skipped``), or
-invalid. ``Triage.settled_row`` settles the row with them as ``decide`` would, or declines,
-changing nothing, whenever the row needs more than its key; the row is then planned in full.
-A line with records that disagree (two keys, or two kinds), or with any other outcome record
-(a fix, a withheld row, one in doubt), is not kept: it is planned in full too.
+was: its message's first row (``sent``, ``failed``) or a duplicate of one (``skipped``).
+``Triage.settled_row`` settles the row with them as ``decide`` would, or declines, changing
+nothing, whenever the row needs more than its key; the row is then planned in full. Not kept,
+and so planned in full:
 
-Each key is kept as its 18 bytes (24 URL-safe base64 characters): 19 bytes a line.
+- a line with records that disagree (two keys, or two kinds), or with any other outcome record
+  (a fix, a withheld row, one in doubt);
+- an invalid row: what made it invalid may be gone (``--tz-fallback`` given since, newer
+  number ranges), and a row the send window refused is recorded invalid under its message's
+  key, which its twins need triage to have met;
+- a row numbered far past the records before it (``finished.plausible_row``: a damaged or
+  hand-edited journal must not make the scan hold a byte for every line up to it).
+
+Each key is kept as its 18 bytes (24 URL-safe base64 characters), in arrays trimmed to the
+last line kept: 19 bytes a line of the input, until the first pass over it ends.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from pathlib import Path
 
 import orjson
 
-from broadcaster.finished import of_this_input
+from broadcaster.finished import of_this_input, plausible_row
 from broadcaster.journal import PLAIN_OUTCOME, RUN_START, whole_attempt
 from broadcaster.triage import RowKind
 
@@ -35,9 +44,9 @@ from broadcaster.triage import RowKind
 SHAPING = ("campaign", "inbox_id", "creator_id", "text", "media_url", "template_id", "region")
 
 _KEY_BYTES = 18
-_KINDS: dict[bytes, int] = {b"sent": 1, b"failed": 1, b"skipped": 2, b"invalid": 3}
-_NAMES: dict[int, RowKind] = {1: "message", 2: "duplicate", 3: "invalid"}
-_UNKNOWN = 255  # records that disagree, or one that is not plain: planned in full
+_KINDS: dict[bytes, int] = {b"sent": 1, b"failed": 1, b"skipped": 2}
+_NAMES: dict[int, RowKind] = {1: "message", 2: "duplicate"}
+_UNKNOWN = 255  # records that disagree, an invalid row's, one that is not plain: planned
 
 
 class SettledLines:
@@ -46,11 +55,16 @@ class SettledLines:
     __slots__ = ("_keys", "_kinds")
 
     def __init__(self) -> None:
-        self._kinds = bytearray()  # by line: 0 none, 1-3 a kind, 255 unknown
+        self._kinds = bytearray()  # by line: 0 none, 1-2 a kind, 255 unknown
         self._keys = bytearray()  # by line: 18 bytes
 
     def __len__(self) -> int:
         return sum(1 for kind in self._kinds if kind in _NAMES)
+
+    @property
+    def lines(self) -> int:
+        """The lines it has room for (0 to the last line kept)."""
+        return len(self._kinds)
 
     def get(self, line: int) -> tuple[str, RowKind] | None:
         if not 0 <= line < len(self._kinds):
@@ -64,7 +78,7 @@ class SettledLines:
     def note(self, line: int, status: bytes, key: bytes) -> None:
         """A plain record of the row at ``line``."""
         raw = _raw_key(key)
-        if raw is None:
+        if raw is None or status not in _KINDS:
             self.unknown(line)
             return
         self._reach(line)
@@ -82,9 +96,15 @@ class SettledLines:
             self._reach(line)
             self._kinds[line] = _UNKNOWN
 
+    def trim(self) -> None:
+        """Drop the room grown past the last line kept."""
+        last = len(self._kinds.rstrip(b"\x00"))
+        del self._kinds[last:]
+        del self._keys[last * _KEY_BYTES :]
+
     def _reach(self, line: int) -> None:
         if line >= len(self._kinds):
-            grown = max(line + 1, 2 * len(self._kinds))
+            grown = max(line + 1, len(self._kinds) * 3 // 2)
             self._kinds.extend(bytes(grown - len(self._kinds)))
             self._keys.extend(bytes(grown * _KEY_BYTES - len(self._keys)))
 
@@ -92,26 +112,44 @@ class SettledLines:
 def settled_lines(
     lines: Iterable[bytes], digest: str, fmt: str | None, shaping: Mapping[str, object]
 ) -> SettledLines:
-    """The lines settled by the journal's runs of this input (``digest``, read as ``fmt``)
-    made with these ``shaping`` settings; other runs' records are not looked at."""
+    """The lines settled by the journal's runs of this input (``digest``, read as ``fmt``:
+    ``reader.read_as``) made with these ``shaping`` settings; other runs' records are not
+    looked at."""
     settled = SettledLines()
     ours = False  # whether the records that follow are of a run of this input, shaped alike
+    records = 0
     for line in lines:
         if whole_attempt(line):
             continue
         plain = PLAIN_OUTCOME.fullmatch(line)
-        if plain is not None:
-            if ours:
-                settled.note(int(plain["row"]), plain["status"], plain["key"])
+        record = None if plain is not None else _parsed(line)
+        if record is not None and line.startswith(RUN_START):
+            ours = _shaped_alike(record, digest, fmt, shaping)
             continue
-        record = _parsed(line)
-        if line.startswith(RUN_START):
-            ours = record is not None and _shaped_alike(record, digest, fmt, shaping)
-        elif record is not None and record.get("status") is not None and ours:
-            row = record.get("row")
-            if type(row) is int:
-                settled.unknown(row)
+        row = int(plain["row"]) if plain is not None else _row(record)
+        if row is None:
+            ours = ours and not line.startswith(RUN_START)  # a torn header: whose, unknown
+            continue
+        records += 1
+        if not ours or not plausible_row(row, records):
+            continue
+        if plain is not None:
+            settled.note(row, plain["status"], plain["key"])
+        else:
+            settled.unknown(row)
+    settled.trim()
     return settled
+
+
+def may_settle(
+    headers: Iterable[Mapping[str, object]],
+    digest: str,
+    fmt: str | None,
+    shaping: Mapping[str, object],
+) -> bool:
+    """Whether any of a journal's run headers is of this input shaped alike: if none is, the
+    scan would keep nothing."""
+    return any(_shaped_alike(header, digest, fmt, shaping) for header in headers)
 
 
 def read_settled_lines(
@@ -120,6 +158,14 @@ def read_settled_lines(
     with contextlib.suppress(FileNotFoundError), Path(path).open("rb") as handle:
         return settled_lines(handle, digest, fmt, shaping)
     return SettledLines()
+
+
+def _row(record: dict[str, object] | None) -> int | None:
+    """An outcome record's row, or None for any other line."""
+    if record is None or record.get("status") is None:
+        return None
+    row = record.get("row")
+    return row if type(row) is int and row > 0 else None
 
 
 def _parsed(line: bytes) -> dict[str, object] | None:
@@ -131,11 +177,11 @@ def _parsed(line: bytes) -> dict[str, object] | None:
 
 
 def _shaped_alike(
-    header: dict[str, object], digest: str, fmt: str | None, shaping: Mapping[str, object]
+    header: Mapping[str, object], digest: str, fmt: str | None, shaping: Mapping[str, object]
 ) -> bool:
     settings = header.get("settings")
     return (
-        of_this_input(header, digest, fmt)
+        of_this_input(dict(header), digest, fmt)
         and isinstance(settings, dict)
         and all(name in settings and settings[name] == shaping[name] for name in SHAPING)
     )

@@ -26,8 +26,8 @@ from broadcaster.outcome import SUPPRESSED, Status
 from broadcaster.plan import Invalid, Message, Planned
 from broadcaster.suppression import Suppression
 
-# What a row of the journal's was (settledlines): its message's first row, a twin, invalid.
-RowKind = Literal["message", "duplicate", "invalid"]
+# What a row of the journal's was (settledlines): its message's first row, or a twin.
+RowKind = Literal["message", "duplicate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,15 +154,13 @@ class Triage:
 
     def settled_row(self, line: int, key: str, kind: RowKind) -> Settled | None:
         """What ``decide`` makes of the row at ``line`` when it settles it, told from the
-        journal's word alone (settledlines): the row's ``key``, and whether it is its
-        message's first row, a duplicate, or invalid. None, with nothing changed, when more
-        than that is needed (the row is then planned and decided in full): a suppression
-        list (it needs the number), an owner of the message other than the row, a count of
-        records short of the rows, a fix."""
+        journal's word alone (settledlines): the row's message ``key``, and whether the row
+        is that message's first row or a duplicate. A settled row never reaches the gate, so
+        this is the row's decision. None, with nothing changed, when more than that is needed
+        (the row is then planned and decided in full): a suppression list (it needs the
+        number), an owner of the message other than the row, fewer records than rows, a fix."""
         if self._suppression.numbers or self._fixed(key) is not None:
             return None
-        if kind == "invalid":
-            return self._settled_by_count(key, self._invalid, self._journal.invalid, "invalid")
         if kind == "duplicate":
             if self._first.get(key) is None or key in self._first_digest or key in self._alias:
                 return None

@@ -58,6 +58,19 @@ class TestTheScan:
         assert (done.rows, done.statuses) == (4, {"sent": 2, "invalid": 1, "skipped": 1})
         assert done.headers == [header(), header()]
 
+    def test_a_row_far_past_the_others_is_left_to_the_full_path(self) -> None:
+        """One damaged record at row 10**10 would have had the scan hold 10 GB."""
+        journal = lines(header(), outcome("sent", 2), outcome("sent", 10**10), read(2))
+        assert finished(journal, DIGEST) is None
+        assert finished(lines(header(), outcome("sent", 2), read(1)), DIGEST) is not None
+
+    def test_the_same_bytes_named_otherwise_are_read_otherwise(self) -> None:
+        jsonl = header()
+        jsonl["settings"]["input"] = "/data/c.jsonl"
+        journal = lines(jsonl, outcome("invalid", 2), read(1))
+        assert finished(journal, DIGEST, "jsonl") is not None
+        assert finished(journal, DIGEST, "csv") is None  # c.csv: other rows
+
     def test_a_row_without_its_record_is_not_finished(self) -> None:
         assert finished(lines(header(), outcome("sent", 2), read(2)), DIGEST) is None
 
@@ -176,7 +189,10 @@ class TestAResumeOfAFinishedCampaign:
         monkeypatch.setattr(campaign, "may_be_finished", lambda _: False)
         assert main(["resume", str(by_line)]) == 1
         lines = capsys.readouterr()
-        assert planned == []  # each row settled by its line (settledlines)
+        records = [orjson.loads(line) for line in by_line.read_bytes().splitlines()]
+        invalid = sorted({r["row"] for r in records if r.get("status") == "invalid"})
+        assert planned == invalid  # the rest settled by their line (settledlines)
+        planned.clear()
         monkeypatch.setattr(campaign, "_settled_lines", lambda *_: None)
         assert main(["resume", str(copy)]) == 1
         full = capsys.readouterr()

@@ -5,22 +5,28 @@ from __future__ import annotations
 
 import base64
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+import structlog
+from aiohttp.test_utils import TestServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_aiohttp import AiohttpServer
-from test_send import fast, outcomes, sandbox, send
+from structlog.testing import capture_logs
+from test_send import fast, outcomes, records, sandbox, send
 
 from broadcaster import __version__, campaign
 from broadcaster import plan as plan_module
 from broadcaster.journal import JournalState
 from broadcaster.outcome import Outcome
 from broadcaster.plan import Invalid, Message, Planned
-from broadcaster.settledlines import SHAPING, settled_lines
+from broadcaster.reader import input_digest
+from broadcaster.sandbox import SandboxState
+from broadcaster.settledlines import SHAPING, may_settle, settled_lines
 from broadcaster.suppression import Suppression
 from broadcaster.triage import Decision, Duplicate, Rejected, RowKind, Settled, Triage
 
@@ -60,10 +66,10 @@ class TestScan:
             (key(1), "message"),
             (key(2), "message"),
             (key(1), "duplicate"),
-            (key(3), "invalid"),
+            None,  # invalid: what made it so may be gone, and it may be a window's refusal
             None,
         ]
-        assert len(settled) == 4
+        assert len(settled) == 3
 
     @pytest.mark.parametrize(
         "other",
@@ -72,6 +78,7 @@ class TestScan:
             header(format="jsonl"),  # read another way
             header(text="Other {{name}}"),  # another message
             header(campaign="autumn"),  # other keys
+            header(input="spring.jsonl"),  # these bytes read as JSONL: other rows
             b'{"type":"run","input_sha256":"' + DIGEST.encode() + b'","settings":{"text":',  # torn
         ],
     )
@@ -100,6 +107,18 @@ class TestScan:
         lines = [header(), outcome("failed", 2, key(1)), later, outcome("sent", 3, key(2))]
         settled = settled_lines(lines, DIGEST, None, SHAPES)
         assert (settled.get(2), settled.get(3)) == (None, (key(2), "message"))
+
+    def test_a_row_far_past_the_others_is_not_kept_nor_grown_to(self) -> None:
+        """A damaged or hand-edited journal's row 10**10 would have had the scan hold 190 GB."""
+        lines = [header(), outcome("sent", 2, key(1)), outcome("sent", 10**10, key(2))]
+        settled = settled_lines(lines, DIGEST, None, SHAPES)
+        assert (settled.get(2), settled.get(10**10)) == ((key(1), "message"), None)
+        assert settled.lines == 3  # lines 0 to 2, trimmed to the last kept
+
+    def test_the_scan_runs_only_when_a_run_of_this_input_is_there(self) -> None:
+        ours, other = orjson.loads(header()), orjson.loads(header(digest="cd" * 32))
+        assert may_settle([other, ours], DIGEST, None, SHAPES)
+        assert not may_settle([other], DIGEST, None, SHAPES)
 
     def test_a_rows_own_local_id_is_not_kept_its_row_is_planned(self) -> None:
         lines = [header(), outcome("sent", 2, "order-1"), outcome("sent", 3, "A" * 23 + "=")]
@@ -154,8 +173,7 @@ def first_run(
             if not own:
                 known[decision.line] = (decision.key, "duplicate")
         elif isinstance(decision, Rejected):
-            journal.note(decision.key, "invalid")
-            known[decision.line] = (decision.key, "invalid")
+            journal.note(decision.key, "invalid")  # not kept: planned in full
     return journal, known
 
 
@@ -184,37 +202,119 @@ async def test_a_resume_settles_the_journals_rows_without_planning_them(
     aiohttp_server: AiohttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A run stopped by --limit, with twins, invalid rows and a failure, resumed: the same
-    records and summary as a resume that plans every row, and no settled row planned."""
-    server, _ = await sandbox(aiohttp_server, opted_out=frozenset({"14155550003"}))
-    path = tmp_path / "spring.csv"
+    records and summary as a resume that plans every row, and no settled row planned but the
+    invalid ones."""
+    server, state = await sandbox(aiohttp_server, opted_out=frozenset({"14155550003"}))
     phone = "1415555{:04d}".format
     phones = [phone(0), phone(1), phone(0), "not a phone", phone(3), phone(1), "12", phone(0)]
     phones += [phone(n) for n in range(4, 30)] + [phone(1), "not a phone", phone(3), phone(5)]
-    path.write_text("phone_number,name\n" + "".join(f"{p},P\n" for p in phones))
+    source = tmp_path / "spring.csv"
+    source.write_text("phone_number,name\n" + "".join(f"{p},P\n" for p in phones))
     journal = tmp_path / "spring.jsonl"
-    args = [str(path), *fast(server), "--results", str(journal)]
-    assert (await send([*args, "--limit", "8"]))[0] == 1  # the opted-out number failed
-    planned_lines: list[int] = []
+    first = await send([str(source), *fast(server), "--results", str(journal), "--limit", "8"])
+    assert first[0] == 1  # the opted-out number failed
+    planned: list[int] = []
     real_plan = plan_module.plan
 
     def counting(record: Any, defaults: Any) -> Planned:
-        planned_lines.append(record.line)
+        planned.append(record.line)
         return real_plan(record, defaults)
 
     monkeypatch.setattr("broadcaster.engine.plan", counting)
-    twin = tmp_path / "twin.jsonl"
+    before = {o["row"]: o["status"] for o in outcomes(str(journal))}
+    result = await resume_both(
+        monkeypatch,
+        state,
+        source,
+        journal,
+        server,
+        options=["--limit", "2"],
+        between=lambda: planned.append(-1),
+    )
+    assert result["by line"] == result["in full"]
+    by_line, in_full = planned[: planned.index(-1)], planned[planned.index(-1) :]
+    settled = {row for row, status in before.items() if status != "invalid"}
+    assert len(settled) == 11
+    assert not settled & set(by_line)  # none planned by line
+    assert {5, 8} <= set(by_line)  # the invalid rows are, every run
+    assert set(before) <= set(in_full)  # in full: every one
+
+
+WINDOW = ["--window", "00:00-24:00", "--tz", "recipient"]
+
+
+NO_ZONE_TWIN = "chat_id,phone_number,tz,name\n7,,,A\n7,,America/New_York,A\n,4155550100,,B\n"
+NO_ZONE = "chat_id,phone_number,name\n7,,A\n,4155550100,B\n,4155550101,C\n"
+FALLBACK = [*WINDOW, "--tz-fallback", "America/Chicago"]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # A row the window refused (no zone: invalid, under its message's key), and its twin:
+        # the twin stays a duplicate, never sent (the first row's key must be met).
+        (NO_ZONE_TWIN, WINDOW),
+        # The refused row's record says to give --tz-fallback: given, the row is sent.
+        (NO_ZONE, FALLBACK),
+    ],
+)
+async def test_a_row_the_window_refused_is_planned_again(
+    aiohttp_server: AiohttpServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[str, list[str]],
+) -> None:
+    rows, then = case
+    server, state = await sandbox(aiohttp_server)
+    source = tmp_path / "in.csv"
+    source.write_text(rows)
+    journal = tmp_path / "j.jsonl"
+    await send([str(source), *fast(server), "--results", str(journal), *WINDOW, "--limit", "1"])
+    result = await resume_both(monkeypatch, state, source, journal, server, options=then)
+    assert result["by line"] == result["in full"]
+
+
+async def test_the_same_bytes_read_as_jsonl_then_as_csv_are_other_rows(
+    aiohttp_server: AiohttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Named c.jsonl, CSV text is invalid JSON row by row; renamed c.csv, its rows are sent,
+    not settled by the JSONL reading's records (nor taken for a finished campaign)."""
+    server, state = await sandbox(aiohttp_server)
+    text = "phone_number,name\n" + "".join(f"141555501{n:02d},P\n" for n in range(4))
+    jsonl, csv = tmp_path / "c.jsonl", tmp_path / "c.csv"
+    jsonl.write_text(text)
+    journal = tmp_path / "j.jsonl"
+    assert (await send([str(jsonl), *fast(server), "--results", str(journal)]))[0] == 1
+    jsonl.rename(csv)
+    result = await resume_both(monkeypatch, state, csv, journal, server, options=[])
+    assert result["by line"] == result["in full"]
+    assert result["by line"][1] == 4
+
+
+async def resume_both(
+    monkeypatch: pytest.MonkeyPatch,
+    state: SandboxState,
+    source: Path,
+    journal: Path,
+    server: TestServer,
+    *,
+    options: list[str],
+    between: Callable[[], None] = lambda: None,
+) -> dict[str, tuple[int, int, list[tuple[int, str, str]], list[str]]]:
+    """The same resume of a copy of ``journal`` by line (as it runs) and in full (no rows
+    settled by line; ``between`` is called before it): each one's exit code, requests,
+    records and summary."""
+    twin = journal.with_name("twin.jsonl")
     shutil.copy(journal, twin)
-    code, out = await send([*args, "--limit", "2"])
-    settled = {o["row"] for o in outcomes(str(twin))}
-    assert settled
-    assert not settled & set(planned_lines)  # every settled row went unplanned
-    monkeypatch.setattr(campaign, "_settled_lines", lambda *_: None)
-    planned_lines.clear()
-    twin_args = [str(path), *fast(server), "--results", str(twin), "--limit", "2"]
-    code_full, out_full = await send(twin_args)
-    assert settled <= set(planned_lines)
-    assert (code, summary(out, journal)) == (code_full, summary(out_full, twin))
-    assert rows_of(journal) == rows_of(twin)
+    ran: dict[str, tuple[int, int, list[tuple[int, str, str]], list[str]]] = {}
+    for name, results in (("by line", journal), ("in full", twin)):
+        if name == "in full":
+            monkeypatch.setattr(campaign, "_settled_lines", lambda *_: None)
+            between()
+        before = state.requests
+        code, out = await send([str(source), *fast(server), "--results", str(results), *options])
+        ran[name] = (code, state.requests - before, rows_of(results), summary(out, results))
+    return ran
 
 
 def summary(out: str, journal: Path) -> list[str]:
@@ -253,16 +353,36 @@ class TestDeclines:
         assert triage.settled_row(5, key(3), "message") is None  # no record at all
         assert triage.decide(Message(4, key(2), {"text": "x"})) == Message(4, key(2), {"text": "x"})
 
-    def test_invalid_rows_beyond_the_records_a_fix_or_a_suppression_are_left(self) -> None:
+    def test_a_fix_or_a_suppression_is_left_to_decide(self) -> None:
         journal = JournalState()
-        journal.note(key(1), "invalid")
+        journal.note(key(1), "sent")
         journal.note(key(2), "sent")
         journal.replacements[key(2)] = key(9)
         triage = Triage("spring", journal)
-        assert triage.settled_row(2, key(1), "invalid") == Settled("invalid")
-        assert triage.settled_row(3, key(1), "invalid") is None
         assert triage.settled_row(4, key(2), "message") is None  # a fix stands for it
-        suppressed = Triage(
-            "spring", journal, suppression=Suppression(frozenset({14155550100}), ("stop.txt",))
-        )
-        assert suppressed.settled_row(2, key(1), "invalid") is None
+        stop = Suppression(frozenset({14155550100}), ("stop.txt",))
+        suppressed = Triage("spring", journal, suppression=stop)
+        assert suppressed.settled_row(2, key(1), "message") is None
+        assert triage.settled_row(2, key(1), "message") == Settled("sent")
+
+
+async def test_an_input_rewritten_during_the_run_is_not_marked_read(
+    aiohttp_server: AiohttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows settled by their line are the lines of the file as it was when the run began: if
+    it is another file at the end, the run says so, and does not mark it read, so that the
+    next resume checks every row by its content."""
+    server, _ = await sandbox(aiohttp_server)
+    source = tmp_path / "in.csv"
+    source.write_text("phone_number,name\n" + "".join(f"141555501{n:02d},P\n" for n in range(4)))
+    journal = tmp_path / "j.jsonl"
+    args = [str(source), *fast(server), "--results", str(journal)]
+    await send([*args, "--limit", "2"])
+    digests = iter([input_digest(str(source)), "b" * 64])  # as it began, then at its end
+    monkeypatch.setattr(campaign, "input_digest", lambda _: next(digests))
+    structlog.reset_defaults()
+    with capture_logs() as logs:
+        code, _ = await send(args)
+    assert code == 0
+    assert any(log["event"] == "input rewritten" for log in logs)
+    assert not any(r.get("type") == "read" for r in records(str(journal))[-3:])
