@@ -39,7 +39,7 @@ from broadcaster.engine import (
 )
 from broadcaster.errors import CredentialsError, NotConfirmed, UsageError
 from broadcaster.exits import Exit
-from broadcaster.finished import may_be_finished, read_finished
+from broadcaster.finished import DECIDING, may_be_finished, read_finished
 from broadcaster.header import RunHeader, last_run
 from broadcaster.isotime import aware_time
 from broadcaster.journal import (
@@ -205,7 +205,9 @@ def _if_finished(settings: Settings, digest: str | None, timing: Timing, out: Te
     journal = Journal.open(settings.results_path, read=False)  # locked while it is read
     try:
         fmt = read_as(settings.format, settings.input)
-        done = read_finished(settings.results_path, digest, fmt) if digest is not None else None
+        recorded = settings.record()
+        given = {name: recorded[name] for name in DECIDING}
+        done = None if digest is None else read_finished(settings.results_path, digest, fmt, given)
         if done is None:
             return None
         journal.state.headers.extend(done.headers)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -35,6 +35,13 @@ from broadcaster.reader import read_as
 from broadcaster.settings import Settings
 
 _TAIL_BYTES = 1 << 16
+# The settings that decide whether a row is valid, and what it sends: plan's defaults, and the
+# send window (a row with no zone is refused). A finished campaign's rows stand as recorded
+# only while its runs were given these as this one is.
+DECIDING = (
+    "campaign", "inbox_id", "creator_id", "text", "media_url", "template_id", "region",
+    "window", "days", "tz", "tz_fallback",
+)  # fmt: skip
 _SLACK_ROWS = 1 << 16  # lines a row may be past 4 a record (multi-line rows, blank lines)
 _READ_MARKER = b'{"type":"' + READ.encode() + b'"'
 _CODES: dict[object, int] = {status: code for code, status in enumerate(STATUSES, start=1)}
@@ -59,7 +66,12 @@ def may_be_finished(settings: Settings) -> bool:
     )
 
 
-def finished(lines: Iterable[bytes], digest: str, fmt: str | None = None) -> Finished | None:
+def finished(
+    lines: Iterable[bytes],
+    digest: str,
+    fmt: str | None = None,
+    given: Mapping[str, object] | None = None,
+) -> Finished | None:
     """The journal's verdict on the input with this ``digest``, or None when it is not
     finished, or the scan cannot be sure. One pass: a torn line must be told from a record,
     so a line is parsed unless it is a whole attempt marker or a plain outcome line.
@@ -68,7 +80,7 @@ def finished(lines: Iterable[bytes], digest: str, fmt: str | None = None) -> Fin
     the same file read another way has other rows. A journal that also holds another input's
     outcomes is left to the full path, since a key settled there settles rows here by key,
     which a scan by line cannot see."""
-    scan = _Scan(digest, fmt)
+    scan = _Scan(digest, fmt, given)
     for line in lines:
         if not scan.add(line):
             return None
@@ -81,6 +93,7 @@ class _Scan:
 
     digest: str
     fmt: str | None
+    given: Mapping[str, object] | None  # this run's DECIDING settings (None: not compared)
     latest: bytearray = field(default_factory=bytearray)  # a status code per input line
     headers: list[dict[str, Any]] = field(default_factory=list)
     rows: object = None
@@ -105,7 +118,9 @@ class _Scan:
         kind = record.get("type")
         if kind == RUN:
             self.headers.append(record)
-            self.reading = of_this_input(record, self.digest, self.fmt)
+            self.reading = of_this_input(record, self.digest, self.fmt) and given_alike(
+                record, self.given
+            )
         elif kind == READ and self.reading and record.get("input_sha256") == self.digest:
             self.rows = record.get("rows")
         return kind != REPLACED and isinstance(kind, str)
@@ -146,6 +161,17 @@ def of_this_input(header: dict[str, Any], digest: str, fmt: str | None) -> bool:
     )
 
 
+def given_alike(header: Mapping[str, Any], given: Mapping[str, object] | None) -> bool:
+    """Whether a run was given what this one is of the settings that decide whether a row is
+    valid (``DECIDING``): a row refused for want of ``--tz-fallback`` or ``--creator-id`` is
+    sent once it is given, and only the full path looks at the row again."""
+    settings = header.get("settings")
+    return given is None or (
+        isinstance(settings, dict)
+        and all(settings.get(name) == value for name, value in given.items())
+    )
+
+
 def plausible_row(row: int, records: int) -> bool:
     """Whether a row number can be a line of an input that ``records`` records so far were of:
     a scan that keeps a byte a line grows no further for a record a hand, or a damaged
@@ -163,12 +189,14 @@ def _verdict(latest: bytearray, rows: object, headers: list[dict[str, Any]]) -> 
     return Finished(rows, +counts, headers)  # + drops the statuses no row has
 
 
-def read_finished(path: str, digest: str, fmt: str | None = None) -> Finished | None:
+def read_finished(
+    path: str, digest: str, fmt: str | None = None, given: Mapping[str, object] | None = None
+) -> Finished | None:
     with contextlib.suppress(FileNotFoundError), Path(path).open("rb") as handle:
         if not _read_lately(handle, digest):
             return None  # no run read this input to its end lately: spare the full pass
         handle.seek(0)
-        return finished(handle, digest, fmt)
+        return finished(handle, digest, fmt, given)
     return None
 
 

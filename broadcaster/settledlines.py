@@ -40,8 +40,9 @@ from broadcaster.finished import of_this_input, plausible_row
 from broadcaster.journal import PLAIN_OUTCOME, RUN_START, whole_attempt
 from broadcaster.triage import RowKind
 
-# The settings that shape a row's message, and so its key (plan.Defaults, and how it is read).
-SHAPING = ("campaign", "inbox_id", "creator_id", "text", "media_url", "template_id", "region")
+# The settings a message's key is made of (plan.Defaults but the creator, who sends it: not
+# what is sent). An invalid row, which other settings may make valid, is never kept.
+SHAPING = ("campaign", "inbox_id", "text", "media_url", "template_id", "region")
 
 _KEY_BYTES = 18
 _KINDS: dict[bytes, int] = {b"sent": 1, b"failed": 1, b"skipped": 2}

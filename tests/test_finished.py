@@ -71,6 +71,14 @@ class TestTheScan:
         assert finished(journal, DIGEST, "jsonl") is not None
         assert finished(journal, DIGEST, "csv") is None  # c.csv: other rows
 
+    def test_a_run_given_other_deciding_settings_says_nothing_of_the_rows(self) -> None:
+        """A row refused for want of --creator-id (or --tz-fallback) is valid once given it."""
+        given = header()
+        given["settings"]["creator_id"] = 55
+        journal = lines(given, outcome("invalid", 2), read(1))
+        assert finished(journal, DIGEST, None, {"creator_id": 55}) is not None
+        assert finished(journal, DIGEST, None, {"creator_id": 56}) is None
+
     def test_a_row_without_its_record_is_not_finished(self) -> None:
         assert finished(lines(header(), outcome("sent", 2), read(2)), DIGEST) is None
 

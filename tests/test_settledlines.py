@@ -386,3 +386,20 @@ async def test_an_input_rewritten_during_the_run_is_not_marked_read(
     assert code == 0
     assert any(log["event"] == "input rewritten" for log in logs)
     assert not any(r.get("type") == "read" for r in records(str(journal))[-3:])
+
+
+async def test_a_finished_campaigns_refused_row_is_sent_once_the_fallback_is_given(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    """A chat has no zone: refused, its record says to give --tz-fallback. Given it, a resume
+    of the finished campaign sends the row (it said every row had its record, and sent
+    nothing, while report said a row was not ended)."""
+    server, state = await sandbox(aiohttp_server)
+    source = tmp_path / "tz.csv"
+    source.write_text("chat_id,phone_number,name\n7,,A\n,4155550100,B\n")
+    journal = tmp_path / "tz.jsonl"
+    args = [str(source), *fast(server), "--results", str(journal), *WINDOW]
+    assert (await send(args))[0] == 1  # one row invalid
+    code, out = await send([*args, "--tz-fallback", "America/New_York"])
+    assert (code, state.requests) == (0, 2)
+    assert "rows      2: 1 sent, 0 failed, 0 invalid" in out
