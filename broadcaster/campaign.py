@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, Self, TextIO
 
 import structlog
 from yarl import URL
@@ -96,7 +96,10 @@ async def send_campaign(
             settings.results_path, None if settings.input == STDIN else settings.input
         )
     safety = _Safety.read(settings)
-    with read_rows(settings.input, settings.format) as rows:
+    with (
+        _Stopper(enabled=handle_signals) as stopper,
+        read_rows(settings.input, settings.format) as rows,
+    ):
         records = _primed(rows)  # a file that cannot be read fails before the journal is touched
         digest = input_digest(settings.input)
         if may_be_finished(settings):
@@ -117,8 +120,8 @@ async def send_campaign(
             async with _sender(settings, credentials) as (sender, sandbox):
                 engine = _engine(settings, sender, recorder, timing, safety, settled=settled)
                 started, began = timing.clock(), timing.wall_clock()
-                with _signals(engine, enabled=handle_signals):
-                    await engine.run(records, progress.tick, _reread(settings, digest))
+                stopper.attach(engine)
+                await engine.run(records, progress.tick, _reread(settings, digest))
                 elapsed = timing.clock() - started
             if settled is None or not _rewritten(settings, digest):
                 _mark_read(recorder, engine.tally, digest)
@@ -597,27 +600,68 @@ def _opt_outs(settings: Settings) -> OptOutFile | None:
     return OptOutFile.open(settings.record_opt_outs, settings.region)
 
 
-@contextlib.contextmanager
-def _signals(engine: Engine, enabled: bool) -> Iterator[None]:
-    if not enabled:
-        yield
-        return
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, _on_signal, engine, signum.name)
-    try:
-        yield
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+class _Stopper:
+    """Where a SIGINT or SIGTERM goes: to the run's engine once it is made; before, while the
+    journal and the input are read (seconds for large ones, with no await between), a
+    handler of Python's own notes it, and the engine stops as it is made, before it sends
+    anything. The event loop's Ctrl-C handling cancelled the run then: no summary."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self._enabled = enabled
+        self._engine: Engine | None = None
+        self._pending: str | None = None
+        self._before: dict[signal.Signals, Any] = {}
+
+    def __enter__(self) -> Self:
+        if self._enabled:
+            for signum in _STOPPING:
+                self._before[signum] = signal.signal(signum, self._noted)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if not self._enabled:
+            return
+        if self._engine is not None:
+            loop = asyncio.get_running_loop()
+            for signum in _STOPPING:
+                loop.remove_signal_handler(signum)
+        for signum, handler in self._before.items():
+            signal.signal(signum, handler)
+
+    def attach(self, engine: Engine) -> None:
+        """The run's engine: signals go to it from now on (a noted one stops it now)."""
+        self._engine = engine
+        if self._enabled:
+            loop = asyncio.get_running_loop()
+            for signum in _STOPPING:
+                loop.add_signal_handler(signum, self.signal, signum.name)
+        if self._pending is not None:
+            engine.stop(self._pending)
+
+    def signal(self, name: str) -> None:
+        engine = self._engine
+        if engine is not None and name == self._pending:
+            # The noted signal, handed on by the event loop too (uvloop has it in its wakeup
+            # pipe from the start): once, not a second Ctrl-C that would abort requests.
+            self._pending = None
+            return
+        if engine is None:
+            if self._pending is None:
+                log.warning("stopping", signal=name, note="before anything is sent")
+            self._pending = name
+        elif engine.stopped_by is None:
+            note = "finishing requests in flight; again to stop now"
+            log.warning("stopping", signal=name, note=note)
+            engine.stop(name)
+        else:
+            log.warning("stopping now", signal=name)
+            engine.stop(name)
+
+    def _noted(self, signum: int, _frame: object) -> None:
+        self.signal(signal.Signals(signum).name)
 
 
-def _on_signal(engine: Engine, name: str) -> None:
-    if engine.stopped_by is None:
-        log.warning("stopping", signal=name, note="finishing requests in flight; again to stop now")
-    else:
-        log.warning("stopping now", signal=name)
-    engine.stop(name)
+_STOPPING = (signal.SIGINT, signal.SIGTERM)
 
 
 def _count_rows(settings: Settings) -> int | None:

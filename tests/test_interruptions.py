@@ -7,6 +7,7 @@ commit count, so nothing here sleeps or polls.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import random
 import signal
@@ -16,8 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from pytest_aiohttp import AiohttpServer
+from test_send import fast, sandbox
 
+from broadcaster import campaign as campaign_module
+from broadcaster.campaign import send_campaign
+from broadcaster.cli import main_parser
+from broadcaster.options import settings_from
 from broadcaster.rate import Rate
 from broadcaster.sandbox import STATE, SandboxConfig, SandboxState, create_app
 
@@ -210,3 +217,56 @@ async def test_requests_in_flight_at_a_kill_are_looked_up_not_sent_again(
     assert found <= in_doubt
     assert f"{len(found):,} committed (recorded sent, not sent again)" in out
     assert Counter(r["status"] for r in outcomes) == {"sent": ROWS}
+
+
+async def test_a_signal_before_the_run_sends_stops_it_with_its_summary(
+    aiohttp_server: AiohttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while a large journal is read (seconds, before the engine exists): the event
+    loop's own handling cancelled the run, which ended 130 with no summary. Now the signal
+    waits for the engine, which stops before sending anything, and says so."""
+    server, state = await sandbox(aiohttp_server)
+    path = campaign(tmp_path)
+    received: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, _: received.append(signum))
+    opened = campaign_module._recorder
+
+    def recorder(*args: Any) -> Any:
+        journal = opened(*args)
+        os.kill(os.getpid(), signal.SIGTERM)  # while the journal is read
+        return journal
+
+    monkeypatch.setattr(campaign_module, "_recorder", recorder)
+    args = main_parser().parse_args(["send", path, *fast(server)])
+    env = {"HEYMARKET_API_KEY": "k"}
+    out = io.StringIO()
+    try:
+        code = await send_campaign(settings_from(args, env), env, out, handle_signals=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert received == []  # the run's handler had it, not the fallback
+    assert (code, state.requests) == (143, 0)
+    assert "stopped   by SIGTERM" in out.getvalue()
+    assert f"broadcaster resume {path}.results.jsonl" in out.getvalue()
+
+
+def test_the_noted_signal_handed_on_again_by_the_loop_stops_the_engine_once() -> None:
+    """uvloop has a signal in its wakeup pipe from the start: the one noted before the engine
+    was made comes again once attached, and must not count as a second Ctrl-C (an abort)."""
+
+    class Engine:
+        stopped_by: str | None = None
+        stops: list[str] = []  # noqa: RUF012 - one per test
+
+        def stop(self, reason: str) -> None:
+            self.stops.append(reason)
+            self.stopped_by = reason
+
+    stopper = campaign_module._Stopper(enabled=False)
+    stopper.signal("SIGINT")
+    engine = Engine()
+    stopper.attach(engine)  # type: ignore[arg-type]
+    stopper.signal("SIGINT")  # the loop's copy of it
+    assert engine.stops == ["SIGINT"]
+    stopper.signal("SIGINT")  # a second Ctrl-C
+    assert engine.stops == ["SIGINT", "SIGINT"]
