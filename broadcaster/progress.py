@@ -4,9 +4,10 @@ On a terminal, one status line on stderr, redrawn every second; elsewhere (CI, a
 a ``progress`` event every ``interval`` seconds, its figures as separate fields to graph, and a
 last one at the end (so a graph ends on the final figures, and a log file holds them).
 
-The ETA divides the rows left by the recent rate of settled rows, never by more than the asked
-rate (rows that need no request settle at once, and would make the first minutes look faster
-than the campaign will be). The recent rate is measured over the last ``WINDOW`` seconds of
+The ETA divides the rows left by the recent rate of the rows this run ended (not those an
+earlier run settled, which a resume passes by the thousand a second), never by more than the
+asked rate (rows that need no request settle at once, and would make the first minutes look
+faster than the campaign will be). The recent rate is measured over the last ``WINDOW`` seconds of
 sending: time under a pause (a 429, no connection: the engine says so at each tick) is left out,
 as it says nothing of the rate once the pause ends; a stall without a pause counts, and hides
 the ETA once nothing settled for the whole window. While a pause holds every request, the ETA is
@@ -70,7 +71,7 @@ class Progress:
         held = 0.0 if self._pause is None else min(elapsed, self._pause.left)
         self._sending += elapsed - held  # a pause that began since the last tick counts from now
         self._tally, self._pause = tally, pause
-        self._history.append((self._sending, tally.settled))
+        self._history.append((self._sending, _ended_here(tally)))
         while self._history[0][0] < self._sending - WINDOW:
             self._history.popleft()
         if self._stream is not None:
@@ -142,7 +143,9 @@ class Progress:
         return line if len(line) <= room else line[: room - 1] + "…"
 
     def recent_rate(self) -> float | None:
-        """Rows settled a second of sending, over the window; None before two readings."""
+        """Rows this run ended a second of sending, over the window; None before two readings.
+        Rows an earlier run settled end at once, thousands a second when a resume passes
+        them: counted, they made an unpaced resume's ETA a few seconds for minutes of work."""
         if len(self._history) < 2:  # noqa: PLR2004
             return None
         (start, first), (end, last) = self._history[0], self._history[-1]
@@ -166,7 +169,9 @@ class Progress:
         if (self._pause is not None or waiting) and not recent:
             recent = None  # nothing settles while paused or waiting: no measure of the rate after
         if waiting and self._asked.unpaced:
-            return math.inf  # the rows left go as soon as the wait ends
+            # Rows going meanwhile (others wait for a lookup) give the rate; else the rows left
+            # go as soon as the wait ends (a window).
+            return recent or math.inf
         if self._asked.unpaced:
             return recent
         # No history yet: the asked rate. Nothing settled lately without a pause (a stall): no
@@ -222,3 +227,8 @@ def terminal() -> TextIO | None:
     """stderr when it is a terminal, else None (progress goes to the log instead)."""
     stream = sys.stderr  # None when the process was started with stderr closed
     return stream if stream is not None and stream.isatty() else None
+
+
+def _ended_here(tally: Tally) -> int:
+    """Rows that reached an end in this run (not settled by an earlier one)."""
+    return tally.settled - tally.earlier.total()

@@ -120,8 +120,32 @@ class TestProgress:
         tally.earlier["sent"] += 3000
         clock.now += 1
         progress.tick(tally)
-        assert progress.recent_rate() == pytest.approx(3020 / 3)  # resumed rows settle at once
-        assert progress.eta(tally.settled) == pytest.approx((10_000 - 8020) / 10)
+        assert progress.recent_rate() == pytest.approx(20 / 3)  # this run's: not the 3,000
+        assert progress.eta(tally.settled) == pytest.approx((10_000 - 8020) / (20 / 3))
+
+    def test_an_unpaced_resumes_eta_is_its_own_rows_rate(self) -> None:
+        """A trial: "129,529/200,500 rows · 11771.9 rows/s · ETA 6s" as a resume passed rows an
+        earlier run settled, at about 2,600 rows a second of its own: it took 27 s more."""
+        clock, tally = Clock(), Tally()
+        progress = Progress(200_000, Rate(0), clock, io.StringIO(), interval=10)
+        progress.tick(tally)
+        for _ in range(5):
+            clock.now += 1
+            tally.earlier["sent"] += 20_000  # passed, settled by an earlier run
+            tally.sent += 2_000
+            progress.tick(tally)
+        assert progress.recent_rate() == pytest.approx(2_000)
+        assert progress.eta(tally.settled) == pytest.approx((200_000 - 110_000) / 2_000)
+
+    def test_unpaced_rows_waiting_on_a_lookup_leave_the_others_rate_in_the_eta(self) -> None:
+        """16 messages in flight at a crash wait 13 s for their lookup while the rest go: the
+        ETA said 13 s for a run that took 58 s more."""
+        clock, tally = Clock(), Tally()
+        progress = Progress(10_000, Rate(0), clock, io.StringIO(), interval=10)
+        progress.tick(tally)
+        tally.waiting, tally.wait_left = "16 messages in flight at the crash", 13.0
+        run_ticks(progress, clock, tally, 5, 100)
+        assert progress.eta(tally.settled) == pytest.approx(13 + (10_000 - 500) / 100)
 
     def test_a_dry_runs_eta_is_its_own_not_the_campaigns(self) -> None:
         """A dry run is not paced: at 8,000 rows a second its ETA was hours (at 480/m)."""
