@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import shlex
 import signal
 from collections import Counter
@@ -37,7 +38,7 @@ from broadcaster.engine import (
     Sender,
     Timing,
 )
-from broadcaster.errors import CredentialsError, NotConfirmed, UsageError
+from broadcaster.errors import CredentialsError, InputError, NotConfirmed, UsageError
 from broadcaster.exits import Exit
 from broadcaster.finished import DECIDING, may_be_finished, read_finished
 from broadcaster.header import RunHeader, last_run
@@ -63,7 +64,13 @@ from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
 from broadcaster.schedule import Schedule, window_lines
 from broadcaster.settings import Settings
-from broadcaster.settledlines import SHAPING, SettledLines, may_settle, read_settled_lines
+from broadcaster.settledlines import (
+    CREATOR,
+    SHAPING,
+    SettledLines,
+    may_settle,
+    read_settled_lines,
+)
 from broadcaster.summary import all_rows, counted, summary, test_summary
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
@@ -88,7 +95,13 @@ async def send_campaign(
     handle_signals: bool = True,
 ) -> int:
     """Run the campaign; print the summary to ``out``; return the exit code."""
-    timing = timing or Timing()
+    with _Stopper(enabled=handle_signals) as stopper:
+        return await _campaign(settings, environ, out, timing or Timing(), stopper)
+
+
+async def _campaign(
+    settings: Settings, environ: Mapping[str, str], out: TextIO, timing: Timing, stopper: _Stopper
+) -> int:
     check_base_url(settings.base_url, allow_insecure_http=settings.allow_insecure_http)
     credentials = None if settings.sandbox or settings.dry_run else credentials_from(environ)
     if settings.test_to is None:  # a test send writes no journal
@@ -96,14 +109,11 @@ async def send_campaign(
             settings.results_path, None if settings.input == STDIN else settings.input
         )
     safety = _Safety.read(settings)
-    with (
-        _Stopper(enabled=handle_signals) as stopper,
-        read_rows(settings.input, settings.format) as rows,
-    ):
+    with read_rows(settings.input, settings.format) as rows:
         records = _primed(rows)  # a file that cannot be read fails before the journal is touched
         digest = input_digest(settings.input)
         if may_be_finished(settings):
-            code = _if_finished(settings, digest, timing, out)
+            code = _if_finished(settings, digest, timing, out, stopper)
             if code is not None:
                 return code
         total = _count_rows(settings)
@@ -114,16 +124,20 @@ async def send_campaign(
             _confirm(settings, total)
         recorder = _recorder(settings, safety.test_to)
         settled = _settled_lines(settings, recorder, digest, safety)
+        by_line = settled is not None
         shown = _preview(settings, recorder)
         try:
             _announce(settings, recorder, digest)
             async with _sender(settings, credentials) as (sender, sandbox):
                 engine = _engine(settings, sender, recorder, timing, safety, settled=settled)
+                del settled  # the engine's until its first pass ends, then nobody's
                 started, began = timing.clock(), timing.wall_clock()
                 stopper.attach(engine)
                 await engine.run(records, progress.tick, _reread(settings, digest))
+                stopper.detach()
                 elapsed = timing.clock() - started
-            if settled is None or not _rewritten(settings, digest):
+            rewritten = by_line and _rewritten(settings, digest)
+            if not rewritten:
                 _mark_read(recorder, engine.tally, digest)
         finally:
             progress.close()
@@ -131,7 +145,9 @@ async def send_campaign(
                 recorder.close()
     if total is None and not engine.tally.input_done and settings.input != STDIN:
         total = _count_rows(replace(settings, quiet=False))  # a stopped run says what is left
-    ended = Ended(elapsed, total, sandbox, shown, _source(credentials), _tested(recorder), began)
+    ended = Ended(
+        elapsed, total, sandbox, shown, _source(credentials), _tested(recorder), began, rewritten
+    )
     return _report(settings, engine, ended, out)
 
 
@@ -200,7 +216,9 @@ def _recorder(settings: Settings, test_to: str | None) -> Journal | MemoryJourna
     return Journal.open(settings.results_path)
 
 
-def _if_finished(settings: Settings, digest: str | None, timing: Timing, out: TextIO) -> int | None:
+def _if_finished(
+    settings: Settings, digest: str | None, timing: Timing, out: TextIO, stopper: _Stopper
+) -> int | None:
     """A campaign whose every row has its record ends here, its input not read again
     (``finished``): the summary and the journal's new run as the full path would leave them.
     None when the full path must run."""
@@ -213,6 +231,8 @@ def _if_finished(settings: Settings, digest: str | None, timing: Timing, out: Te
         done = None if digest is None else read_finished(settings.results_path, digest, fmt, given)
         if done is None:
             return None
+        if stopper.pending is not None:  # asked to stop while the journal was read
+            return Exit.for_stop(stopper.pending)
         journal.state.headers.extend(done.headers)
         last = last_run(journal.state.headers)
         _check_campaign(settings, last, recorded=True)
@@ -488,7 +508,7 @@ def _settled_lines(
     ):
         return None
     recorded = settings.record()
-    shaping = {name: recorded[name] for name in SHAPING}
+    shaping = {name: recorded[name] for name in (*SHAPING, CREATOR)}
     fmt = read_as(settings.format, settings.input)
     if not may_settle(state.headers, digest, fmt, shaping):
         return None  # no run of this input shaped alike: the scan would keep nothing
@@ -499,8 +519,11 @@ def _rewritten(settings: Settings, digest: str | None) -> bool:
     """Whether the input is another file now than when the run began: rows settled by their
     line (settledlines) may then have been other rows, so the run is not marked read to its
     end, and a resume reads every row of the new file by its content."""
-    if input_digest(settings.input) == digest:
-        return False
+    try:
+        if input_digest(settings.input) == digest:
+            return False
+    except (OSError, InputError):
+        pass  # moved or made unreadable: not the file that was read, as far as can be told
     log.warning(
         "input rewritten",
         input=settings.input,
@@ -545,9 +568,8 @@ def _engine(  # noqa: PLR0913 - a run's parts, each made apart before it
         sample=safety.sample,
         test_to=safety.test_to,
         source="<stdin>" if settings.input == STDIN else settings.input,
-        settled_lines=settled,
     )
-    return Engine(engine_settings, sender, recorder, pacer, timing)
+    return Engine(engine_settings, sender, recorder, pacer, timing, settled_lines=settled)
 
 
 def _schedule(settings: Settings) -> Schedule | None:
@@ -601,64 +623,73 @@ def _opt_outs(settings: Settings) -> OptOutFile | None:
 
 
 class _Stopper:
-    """Where a SIGINT or SIGTERM goes: to the run's engine once it is made; before, while the
-    journal and the input are read (seconds for large ones, with no await between), a
-    handler of Python's own notes it, and the engine stops as it is made, before it sends
-    anything. The event loop's Ctrl-C handling cancelled the run then: no summary."""
+    """Where a SIGINT or SIGTERM goes, through one handler of Python's own for the whole run
+    (a signal reaches it even while no await lets the event loop run: reading a large journal
+    takes seconds).
+
+    - Before the engine is made: the signal is noted, and the engine stops as it is made,
+      before it sends anything, with its summary. A second one stops now (as a default
+      handler would: nothing was sent), also out of a read that blocks, such as the
+      confirmation's question. (The event loop's own Ctrl-C handling cancelled the run there,
+      and it ended 130 with no summary.)
+    - While it runs: handed to the engine in the event loop (a first one stops dispatching, a
+      second cancels requests in flight), each delivery once.
+    - After it has run: ignored once; the summary is a moment away.
+    """
 
     def __init__(self, *, enabled: bool) -> None:
         self._enabled = enabled
         self._engine: Engine | None = None
-        self._pending: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._done = False  # the engine has run
+        self._waved = False  # a signal after it, let pass
+        self.pending: str | None = None  # a signal noted before the engine was made
         self._before: dict[signal.Signals, Any] = {}
 
     def __enter__(self) -> Self:
         if self._enabled:
             for signum in _STOPPING:
-                self._before[signum] = signal.signal(signum, self._noted)
+                self._before[signum] = signal.signal(signum, self._received)
         return self
 
     def __exit__(self, *_: object) -> None:
-        if not self._enabled:
-            return
-        if self._engine is not None:
-            loop = asyncio.get_running_loop()
-            for signum in _STOPPING:
-                loop.remove_signal_handler(signum)
         for signum, handler in self._before.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
     def attach(self, engine: Engine) -> None:
         """The run's engine: signals go to it from now on (a noted one stops it now)."""
-        self._engine = engine
-        if self._enabled:
-            loop = asyncio.get_running_loop()
-            for signum in _STOPPING:
-                loop.add_signal_handler(signum, self.signal, signum.name)
-        if self._pending is not None:
-            engine.stop(self._pending)
+        self._engine, self._loop = engine, asyncio.get_running_loop()
+        if self.pending is not None:
+            log.warning("stopping", signal=self.pending, note="before anything is sent")
+            engine.stop(self.pending)
 
-    def signal(self, name: str) -> None:
-        engine = self._engine
-        if engine is not None and name == self._pending:
-            # The noted signal, handed on by the event loop too (uvloop has it in its wakeup
-            # pipe from the start): once, not a second Ctrl-C that would abort requests.
-            self._pending = None
+    def detach(self) -> None:
+        """The engine has run."""
+        self._engine, self._done = None, True
+
+    def _received(self, signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if self._engine is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop, self._engine, name)
             return
-        if engine is None:
-            if self._pending is None:
-                log.warning("stopping", signal=name, note="before anything is sent")
-            self._pending = name
-        elif engine.stopped_by is None:
+        if self._done and not self._waved:
+            self._waved = True  # the summary is a moment away: a second one stops now
+            return
+        if not self._done and self.pending is None:
+            self.pending = name
+            # Not logged here: a handler may interrupt a write to the same stream.
+            os.write(2, f"stopping ({name}): before anything is sent; again to stop now\n".encode())
+            return
+        raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(Exit.SIGTERM)
+
+    @staticmethod
+    def _stop(engine: Engine, name: str) -> None:
+        if engine.stopped_by is None:
             note = "finishing requests in flight; again to stop now"
             log.warning("stopping", signal=name, note=note)
-            engine.stop(name)
         else:
             log.warning("stopping now", signal=name)
-            engine.stop(name)
-
-    def _noted(self, signum: int, _frame: object) -> None:
-        self.signal(signal.Signals(signum).name)
+        engine.stop(name)
 
 
 _STOPPING = (signal.SIGINT, signal.SIGTERM)
@@ -688,6 +719,7 @@ class Ended:
     credentials: str  # the variables the credentials came from, for a 401
     tested: list[str] = field(default_factory=list)  # a test send's outcomes
     started_at: float = 0.0  # on the wall clock
+    rewritten: bool = False  # the input was another file by the end (rows settled by line)
 
 
 class RunEnd(Protocol):
@@ -728,6 +760,8 @@ def _report(settings: Settings, engine: RunEnd, ended: Ended, out: TextIO) -> in
             "resume"
         )
     code = _exit_code(engine, test=settings.test_to is not None)
+    if ended.rewritten and code == Exit.OK:
+        code = Exit.INCOMPLETE  # a row settled by its line may have been another row
     tally = engine.tally
     log.info(  # the run in one line, for a log collector that never sees stdout
         "finished",
@@ -816,6 +850,12 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
     lines += ended.tested
     if settings.test_to is not None:  # no journal: nothing to resume, or to look up
         return [*lines, f"stopped   by {engine.stopped_by}"] if engine.stopped_by else lines
+    if ended.rewritten:
+        said = "the rows it settled by their line may have been other rows"
+        lines += [
+            f"input     changed while this run read it: {said}. To check every row as it is now:",
+            _resume(settings),
+        ]
     return lines + _left_lines(settings, engine.tally) + _stop_lines(settings, engine)
 
 

@@ -141,19 +141,21 @@ class EngineSettings:
     sample: frozenset[int] | None = None  # --sample: the positions of the rows to take
     test_to: str | None = None  # --test-to: every message goes to this number instead
     source: str | None = None  # the input's name, for the lines about its rows
-    # The rows the journal settled, by line (a resume need not plan them): settledlines
-    settled_lines: SettledLines | None = None
 
 
 class Engine:
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the settled lines apart: dropped after the first pass
         self,
         settings: EngineSettings,
         sender: Sender,
         recorder: Recorder,
         pacer: Pacer,
         timing: Timing | None = None,
+        *,
+        settled_lines: SettledLines | None = None,
     ) -> None:
+        """``settled_lines``: the rows the journal settled, by line (settledlines), for the
+        first pass not to plan them; dropped when it ends."""
         self.tally = Tally()
         self.unauthorized: Reply | None = None
         self.stuck: Reply | None = None  # the reply a message ran out of attempts on, run stuck
@@ -219,7 +221,7 @@ class Engine:
         self._idle = asyncio.Event()
         self._idle.set()
         self._queued = 0
-        self._settled_lines = settings.settled_lines  # until the first pass ends
+        self._settled_lines = settled_lines  # until the first pass ends
         self._run = datetime.fromtimestamp(self._timing.wall_clock(), UTC).isoformat()  # began
 
     async def run(

@@ -41,8 +41,10 @@ from broadcaster.journal import PLAIN_OUTCOME, RUN_START, whole_attempt
 from broadcaster.triage import RowKind
 
 # The settings a message's key is made of (plan.Defaults but the creator, who sends it: not
-# what is sent). An invalid row, which other settings may make valid, is never kept.
+# what is sent; whether one is given decides whether a row is valid, so that is compared too).
+# An invalid row, which other settings may make valid, is never kept.
 SHAPING = ("campaign", "inbox_id", "text", "media_url", "template_id", "region")
+CREATOR = "creator_id"
 
 _KEY_BYTES = 18
 _KINDS: dict[bytes, int] = {b"sent": 1, b"failed": 1, b"skipped": 2}
@@ -185,6 +187,7 @@ def _shaped_alike(
         of_this_input(dict(header), digest, fmt)
         and isinstance(settings, dict)
         and all(name in settings and settings[name] == shaping[name] for name in SHAPING)
+        and (settings.get(CREATOR) is None) == (shaping.get(CREATOR) is None)
     )
 
 

@@ -22,6 +22,7 @@ from pytest_aiohttp import AiohttpServer
 from test_send import fast, sandbox
 
 from broadcaster import campaign as campaign_module
+from broadcaster import finished as finished_module
 from broadcaster.campaign import send_campaign
 from broadcaster.cli import main_parser
 from broadcaster.options import settings_from
@@ -250,23 +251,67 @@ async def test_a_signal_before_the_run_sends_stops_it_with_its_summary(
     assert f"broadcaster resume {path}.results.jsonl" in out.getvalue()
 
 
-def test_the_noted_signal_handed_on_again_by_the_loop_stops_the_engine_once() -> None:
-    """uvloop has a signal in its wakeup pipe from the start: the one noted before the engine
-    was made comes again once attached, and must not count as a second Ctrl-C (an abort)."""
+class Stoppable:
+    """As much of an engine as a stop reaches."""
 
-    class Engine:
-        stopped_by: str | None = None
-        stops: list[str] = []  # noqa: RUF012 - one per test
+    def __init__(self) -> None:
+        self.stopped_by: str | None = None
+        self.stops: list[str] = []
 
-        def stop(self, reason: str) -> None:
-            self.stops.append(reason)
-            self.stopped_by = reason
+    def stop(self, reason: str) -> None:
+        self.stops.append(reason)
+        self.stopped_by = reason
 
+
+async def test_a_signal_reaches_the_engine_once_each_time_it_comes() -> None:
+    """Noted before the engine is made, it stops it as it is; then each one is handed to it
+    once (uvloop had a noted one in its wakeup pipe too, and handed it on again)."""
     stopper = campaign_module._Stopper(enabled=False)
-    stopper.signal("SIGINT")
-    engine = Engine()
+    stopper._received(signal.SIGINT, None)
+    engine = Stoppable()
     stopper.attach(engine)  # type: ignore[arg-type]
-    stopper.signal("SIGINT")  # the loop's copy of it
     assert engine.stops == ["SIGINT"]
-    stopper.signal("SIGINT")  # a second Ctrl-C
+    stopper._received(signal.SIGINT, None)  # a second Ctrl-C, in the loop
+    await asyncio.sleep(0)
     assert engine.stops == ["SIGINT", "SIGINT"]
+
+
+def test_before_the_engine_a_second_signal_stops_now_and_after_it_one_is_let_pass() -> None:
+    """A read that blocks (the confirmation's question, stdin) must not keep a Ctrl-C out;
+    after the run, the summary is a moment away."""
+    stopper = campaign_module._Stopper(enabled=False)
+    stopper._received(signal.SIGINT, None)
+    assert stopper.pending == "SIGINT"
+    with pytest.raises(KeyboardInterrupt):
+        stopper._received(signal.SIGINT, None)
+    with pytest.raises(SystemExit) as ended:
+        stopper._received(signal.SIGTERM, None)
+    assert ended.value.code == 143
+    after = campaign_module._Stopper(enabled=False)
+    after.detach()
+    after._received(signal.SIGINT, None)  # let pass
+    with pytest.raises(KeyboardInterrupt):
+        after._received(signal.SIGINT, None)
+
+
+async def test_a_signal_while_a_finished_campaign_is_told_ends_it_unrecorded(
+    aiohttp_server: AiohttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was noted, then the run wrote its header and read marker and exited 0."""
+    server, _ = await sandbox(aiohttp_server)
+    path = campaign(tmp_path)
+    args = main_parser().parse_args(["send", path, *fast(server)])
+    env = {"HEYMARKET_API_KEY": "k"}
+    settings = settings_from(args, env)
+    assert await send_campaign(settings, env, io.StringIO(), handle_signals=False) == 0
+    before = Path(f"{path}.results.jsonl").read_bytes()
+    told = finished_module.read_finished
+
+    def read_finished(*args: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)  # while the journal is read
+        return told(*args)
+
+    monkeypatch.setattr(campaign_module, "read_finished", read_finished)
+    code = await send_campaign(settings, env, io.StringIO(), handle_signals=True)
+    assert code == 143
+    assert Path(f"{path}.results.jsonl").read_bytes() == before

@@ -79,6 +79,7 @@ class TestScan:
             header(text="Other {{name}}"),  # another message
             header(campaign="autumn"),  # other keys
             header(input="spring.jsonl"),  # these bytes read as JSONL: other rows
+            header(creator_id=55),  # a creator given: rows without one were invalid here
             b'{"type":"run","input_sha256":"' + DIGEST.encode() + b'","settings":{"text":',  # torn
         ],
     )
@@ -382,10 +383,34 @@ async def test_an_input_rewritten_during_the_run_is_not_marked_read(
     monkeypatch.setattr(campaign, "input_digest", lambda _: next(digests))
     structlog.reset_defaults()
     with capture_logs() as logs:
-        code, _ = await send(args)
-    assert code == 0
+        code, out = await send(args)
+    assert code == 3
+    assert "input     changed while this run read it" in out
+    assert f"broadcaster resume {journal}" in out
     assert any(log["event"] == "input rewritten" for log in logs)
     assert not any(r.get("type") == "read" for r in records(str(journal))[-3:])
+
+
+async def test_an_input_moved_away_during_the_run_still_gets_its_summary(
+    aiohttp_server: AiohttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Archived as the run ended: its digest cannot be taken again. It said "cannot write the
+    output" and exited 2 with no summary."""
+    server, _ = await sandbox(aiohttp_server)
+    source = tmp_path / "in.csv"
+    source.write_text("phone_number,name\n" + "".join(f"141555501{n:02d},P\n" for n in range(4)))
+    args = [str(source), *fast(server), "--results", str(tmp_path / "j.jsonl")]
+    await send([*args, "--limit", "2"])
+    real = input_digest
+
+    def moved(path: str) -> str | None:
+        monkeypatch.setattr(campaign, "input_digest", lambda _: real("/no/such/file.csv"))
+        return real(path)
+
+    monkeypatch.setattr(campaign, "input_digest", moved)
+    code, out = await send(args)
+    assert code == 3
+    assert "rows      4: 2 sent" in out
 
 
 async def test_a_finished_campaigns_refused_row_is_sent_once_the_fallback_is_given(
