@@ -51,9 +51,10 @@ def resume(bench: Bench) -> StepResult:
 
 
 def halfway(bench: Bench) -> StepResult:
-    """``resume`` of a campaign stopped halfway, as a crash leaves it (its journal cut after
-    half the rows' records), until it sends again: ``--limit 1`` ends it at its first message
-    (exit 3, rows left). No target: the wait a user has before a resume goes on."""
+    """``resume`` of a campaign stopped halfway (its journal cut after half the rows' records,
+    as a stop leaves it), with ``--limit 1``: start-up, the journal, the rows settled by their
+    line, the first message, and the end (the input hashed again and the rows left counted;
+    exit 3). No target: about what a stopped campaign costs before it goes on."""
     rows = bench.options.largest
     stopped = _cut(bench.finished_journal(rows), bench.workdir / "halfway.jsonl", rows // 2)
     resumed = bench.workdir / "halfway.results.jsonl"
@@ -62,7 +63,7 @@ def halfway(bench: Bench) -> StepResult:
         shutil.copyfile(stopped, resumed)  # every run resumes the same stop
         return [*BROADCASTER, "resume", str(resumed), "--limit", "1", "--quiet"]
 
-    what = "broadcaster resume --limit 1 (stopped halfway: until it sends again)"
+    what = "broadcaster resume --limit 1 (stopped halfway: start to exit, one message sent)"
     return _at_largest(bench, "halfway", what, argv, ends=frozenset({Exit.INCOMPLETE}))
 
 
