@@ -58,7 +58,7 @@ from broadcaster.pacer import Pacer
 from broadcaster.preview import confirmed, first_messages, preview_lines
 from broadcaster.progress import Progress, terminal
 from broadcaster.rate import Rate
-from broadcaster.reader import STDIN, input_digest, read_as, read_rows
+from broadcaster.reader import STDIN, count_rows, input_digest, read_as, read_rows
 from broadcaster.record import Record
 from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
@@ -704,8 +704,7 @@ def _count_rows(settings: Settings) -> int | None:
         return None
     if settings.quiet and settings.log_file is None and settings.sample is None:
         return None
-    with read_rows(settings.input, settings.format) as rows:
-        return sum(1 for _ in rows)
+    return count_rows(settings.input, settings.format)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from yarl import URL
 from broadcaster.journal import JournalState
 from broadcaster.plan import Message
 from broadcaster.rate import format_duration
-from broadcaster.reader import STDIN, read_rows
+from broadcaster.reader import STDIN, count_rows
 from broadcaster.remaining import triaged_rows
 from broadcaster.settings import Settings
 from broadcaster.summary import LABEL as _LABEL
@@ -123,8 +123,7 @@ def _sampled(settings: Settings) -> frozenset[int]:
     from broadcaster.testsend import sample  # noqa: PLC0415 - only for --sample
 
     assert settings.sample is not None  # noqa: S101 - the caller's
-    with read_rows(settings.input, settings.format) as rows:
-        return sample(sum(1 for _ in rows), settings.sample)
+    return sample(count_rows(settings.input, settings.format), settings.sample)
 
 
 def _on_a_terminal() -> bool:

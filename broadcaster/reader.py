@@ -51,14 +51,27 @@ def read_as(fmt: str | None, path: str) -> str | None:
 
 
 @contextlib.contextmanager
-def read_rows(path: str, fmt: Format | None = None) -> Iterator[Iterator[Record]]:
-    """Open ``path`` (``-`` for stdin) and yield an iterator over its rows."""
+def read_rows(
+    path: str, fmt: Format | None = None, *, counting: bool = False
+) -> Iterator[Iterator[Record]]:
+    """Open ``path`` (``-`` for stdin) and yield an iterator over its rows (``counting``: the
+    rows may be placeholders, for a count: a CSV's fields are not made)."""
     with _open_binary(path) as raw, contextlib.ExitStack() as wrappers:
         with _damage_reported(path):
             stream = _decompressed(raw, wrappers)
             chosen = fmt or format_of(path) or _sniff(stream)
-        rows = csv_rows(stream, path, wrappers) if chosen == "csv" else jsonl_rows(stream, path)
+        rows = (
+            csv_rows(stream, path, wrappers, counting=counting)
+            if chosen == "csv"
+            else jsonl_rows(stream, path)
+        )
         yield _guarded(rows, path)
+
+
+def count_rows(path: str, fmt: Format | None = None) -> int:
+    """How many rows ``read_rows`` gives: progress's total, counted before a run."""
+    with read_rows(path, fmt, counting=True) as rows:
+        return sum(1 for _ in rows)
 
 
 def input_digest(path: str) -> str | None:

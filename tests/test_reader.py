@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from reading import Write, rows_of
 
 from broadcaster.errors import InputError
-from broadcaster.reader import format_of, input_digest
+from broadcaster.reader import count_rows, format_of, input_digest
 
 
 class TestFormatOf:
@@ -106,3 +106,21 @@ class TestArbitraryBytes:
         lines = [record.line for record in records]
         assert lines == sorted(set(lines))
         assert all(line >= 1 for line in lines)
+        assert count_rows(path) == len(records)  # the count is of the same rows
+
+    @settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        cells=st.lists(
+            st.lists(st.sampled_from(["a", "", '"q,"', '"l\nx"', "x" * 20, "\ud800"]), max_size=4),
+            max_size=12,
+        )
+    )
+    def test_a_count_is_of_the_rows_a_run_reads(self, write: Write, cells: list[list[str]]) -> None:
+        """Ragged rows, quoted commas and line breaks, blank lines, bad UTF-8: counted alike."""
+        text = "phone_number,name\n" + "".join(",".join(row) + "\n" for row in cells)
+        path = write("rows.csv", text.encode("utf-8", "surrogatepass"))
+        try:
+            expected = len(rows_of(path))
+        except InputError:
+            return
+        assert count_rows(path) == expected
