@@ -71,7 +71,7 @@ class Progress:
         held = 0.0 if self._pause is None else min(elapsed, self._pause.left)
         self._sending += elapsed - held  # a pause that began since the last tick counts from now
         self._tally, self._pause = tally, pause
-        self._history.append((self._sending, _ended_here(tally)))
+        self._history.append((self._sending, tally.ended))
         while self._history[0][0] < self._sending - WINDOW:
             self._history.popleft()
         if self._stream is not None:
@@ -227,8 +227,3 @@ def terminal() -> TextIO | None:
     """stderr when it is a terminal, else None (progress goes to the log instead)."""
     stream = sys.stderr  # None when the process was started with stderr closed
     return stream if stream is not None and stream.isatty() else None
-
-
-def _ended_here(tally: Tally) -> int:
-    """Rows that reached an end in this run (not settled by an earlier one)."""
-    return tally.settled - tally.earlier.total()

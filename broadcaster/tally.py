@@ -78,10 +78,14 @@ class Tally:
             self.last_request = at
 
     @property
+    def ended(self) -> int:
+        """Rows that reached an end in this run (not settled by an earlier one)."""
+        return self.sent + self.failed + self.invalid + self.duplicates + self.withheld.total()
+
+    @property
     def settled(self) -> int:
         """Rows that reached an end, in this run or an earlier one."""
-        ended = self.sent + self.failed + self.invalid + self.duplicates + self.withheld.total()
-        return ended + self.earlier.total()
+        return self.ended + self.earlier.total()
 
     @property
     def unsettled(self) -> int:
