@@ -148,7 +148,7 @@ class _Scan:
         return True
 
 
-def of_this_input(header: dict[str, Any], digest: str, fmt: str | None) -> bool:
+def of_this_input(header: Mapping[str, Any], digest: str, fmt: str | None) -> bool:
     """Whether a run header is of this input, read the same way (``fmt``: ``read_as`` the
     input: the same bytes named ``c.jsonl`` once and ``c.csv`` then are other rows), by this
     version."""

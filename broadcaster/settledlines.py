@@ -184,7 +184,7 @@ def _shaped_alike(
 ) -> bool:
     settings = header.get("settings")
     return (
-        of_this_input(dict(header), digest, fmt)
+        of_this_input(header, digest, fmt)
         and isinstance(settings, dict)
         and all(name in settings and settings[name] == shaping[name] for name in SHAPING)
         and (settings.get(CREATOR) is None) == (shaping.get(CREATOR) is None)

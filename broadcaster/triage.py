@@ -164,18 +164,11 @@ class Triage:
         if kind == "duplicate":
             if self._first.get(key) is None or key in self._first_digest or key in self._alias:
                 return None
-            return self._settled_by_count(key, self._duplicates, self._journal.skipped, "skipped")
+            if self._duplicates[key] >= self._journal.skipped[key]:
+                return None  # the n-th twin is settled while the journal holds n records
+            self._duplicates[key] += 1
+            return Settled("skipped")
         return self._settled_first_row(line, key)
-
-    @staticmethod
-    def _settled_by_count(
-        key: str, rows: Counter[str], records: Counter[str], status: Status
-    ) -> Settled | None:
-        """The n-th row of ``key`` is settled while the journal holds n records of it."""
-        if rows[key] >= records[key]:
-            return None
-        rows[key] += 1
-        return Settled(status)
 
     def _settled_first_row(self, line: int, key: str) -> Settled | None:
         if key in self._first or key in self._content or key in self._recorded_content:
