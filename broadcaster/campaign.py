@@ -40,7 +40,13 @@ from broadcaster.engine import (
 )
 from broadcaster.errors import CredentialsError, InputError, NotConfirmed, UsageError
 from broadcaster.exits import Exit
-from broadcaster.finished import DECIDING, may_be_finished, read_finished
+from broadcaster.finished import (
+    DECIDING,
+    ENDED,
+    ended_statuses,
+    may_be_finished,
+    read_finished,
+)
 from broadcaster.header import RunHeader, last_run
 from broadcaster.isotime import aware_time
 from broadcaster.journal import (
@@ -271,9 +277,15 @@ class _Untouched:
 
 
 def _mark_read(recorder: Journal | MemoryJournal, tally: Tally, digest: str | None) -> None:
-    """The run read its whole input: how many rows, for a later run to tell it is finished."""
+    """The run read its whole input: how many rows, for a later run to tell it is finished;
+    and, when it left every row ended, at which status, for that run to trust without a pass
+    over the journal (``finished.ended_statuses``)."""
     if isinstance(recorder, Journal) and tally.input_done and digest is not None:
-        recorder.mark(READ, {"rows": tally.rows, "input_sha256": digest})
+        marker: dict[str, object] = {"rows": tally.rows, "input_sha256": digest}
+        ended = ended_statuses(tally, fixes=bool(recorder.state.replacements))
+        if ended is not None:
+            marker[ENDED] = ended
+        recorder.mark(READ, marker)
 
 
 def _announce(settings: Settings, recorder: Journal | MemoryJournal, digest: str | None) -> None:

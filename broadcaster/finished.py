@@ -3,16 +3,22 @@
 Re-running a finished campaign (a resume after the last row, a scheduled job run twice) would
 read, plan and triage every row again only to send nothing: a minute for a million rows. When
 the input is the one the journal's runs read (the same SHA-256) and a run of this version read
-it to its end (a ``read`` marker: ``{"type": "read", "rows": N, "input_sha256": ...}``), a scan
-of the journal settles it: if every one of the N rows has an outcome recorded under a run of
-that input, nothing is left, and each row stands as its line's latest record says, exactly as
-triage would settle it, since the same row of the same file has the same key.
+it to its end (a ``read`` marker: ``{"type": "read", "rows": N, "input_sha256": ...}``), the
+journal settles it, in one of two ways.
 
-The scan keeps one byte per input line, and no key. It declines, leaving the decision to the
-full path, whenever it could differ from it: a line of the journal that is not a record, a
-fix (``replaces``, a ``replaced`` marker), a row withheld (its record has a ``reason``: a
-later run sends it once the reason no longer holds), ``--retry-failed``, another version, a dry run,
-stdin, or a row without its record.
+- **The marker says so.** A run that leaves every row ended as a later run would settle it
+  (none withheld, no fix: ``ended_statuses``) adds how many rows stand at each status
+  (``"ended": {"sent": N, ...}``). When that marker is the journal's last line, nothing was
+  written since, and a run of this input given alike (its header, the last) finds what it
+  left: no pass over the journal at all.
+- **A scan** of the journal otherwise: if every one of the N rows has an outcome recorded
+  under a run of that input, nothing is left, and each row stands as its line's latest record
+  says, exactly as triage would settle it, since the same row of the same file has the same
+  key. The scan keeps one byte per input line, and no key. It declines, leaving the decision
+  to the full path, whenever it could differ from it: a line of the journal that is not a
+  record, a fix (``replaces``, a ``replaced`` marker), a row withheld (its record has a
+  ``reason``: a later run sends it once the reason no longer holds), ``--retry-failed``,
+  another version, a dry run, stdin, or a row without its record.
 """
 
 from __future__ import annotations
@@ -28,13 +34,16 @@ from typing import Any, BinaryIO
 import orjson
 
 from broadcaster import __version__
+from broadcaster.header import read_last_run_record
 from broadcaster.inputs import STDIN
 from broadcaster.journal import PLAIN_OUTCOME, READ, REPLACED, RUN, whole_attempt
 from broadcaster.outcome import STATUSES, Status
 from broadcaster.reader import read_as
 from broadcaster.settings import Settings
+from broadcaster.tally import Tally
 
 _TAIL_BYTES = 1 << 16
+ENDED = "ended"  # a read marker's field: every row ended, so many at each status
 # The settings that decide whether a row is valid, and what it sends: plan's defaults, and the
 # send window (a row with no zone is refused). A finished campaign's rows stand as recorded
 # only while its runs were given these as this one is.
@@ -193,18 +202,70 @@ def read_finished(
     path: str, digest: str, fmt: str | None = None, given: Mapping[str, object] | None = None
 ) -> Finished | None:
     with contextlib.suppress(FileNotFoundError), Path(path).open("rb") as handle:
-        if not _read_lately(handle, digest):
+        tail = _tail(handle)
+        if not (_READ_MARKER in tail and digest.encode() in tail):
             return None  # no run read this input to its end lately: spare the full pass
+        said = _said_at_the_end(path, tail, digest, fmt, given)
+        if said is not None:
+            return said
         handle.seek(0)
         return finished(handle, digest, fmt, given)
     return None
 
 
-def _read_lately(handle: BinaryIO, digest: str) -> bool:
-    """Whether the journal's tail holds a ``read`` marker of this input: where the last run
-    that read it to its end left one. Without one the scan could only decline, after reading
-    every line (a journal from before the marker, a run stopped midway)."""
+def ended_statuses(tally: Tally, *, fixes: bool) -> dict[str, int] | None:
+    """What a run's ``read`` marker says when the run leaves every row of its input ended as
+    a later run would settle it: how many rows stand at each status. None when a row has not
+    ended, or stands for a reason a later run looks at again: a withheld row (its reason may
+    no longer hold), a fix from --failed-csv in the journal (``fixes``)."""
+    if not tally.input_done or tally.unsettled or fixes:
+        return None
+    if tally.withheld or tally.earlier_withheld:
+        return None
+    ran = {"sent": tally.sent, "failed": tally.failed, "invalid": tally.invalid}
+    counts = tally.earlier + Counter({**ran, "skipped": tally.duplicates})
+    return {status: counts[status] for status in STATUSES if counts[status]}
+
+
+def _said_at_the_end(
+    path: str, tail: bytes, digest: str, fmt: str | None, given: Mapping[str, object] | None
+) -> Finished | None:
+    """The verdict of the journal's last line, when it is the ``read`` marker of a run of this
+    input, given alike, that left every row ended (``ended_statuses``): nothing was written
+    since, so a full pass would find what that run left. None otherwise."""
+    statuses = _ended_marker(tail.rstrip(b"\r\n").rpartition(b"\n")[2], digest)
+    if statuses is None:
+        return None
+    header = read_last_run_record(path)  # the marker's run: nothing was written since
+    if header is None or not of_this_input(header, digest, fmt) or not given_alike(header, given):
+        return None
+    return Finished(statuses.total(), +statuses, [header])
+
+
+def _ended_marker(line: bytes, digest: str) -> Counter[Status] | None:
+    """The statuses a ``read`` marker of this input says every row ended at, or None."""
+    try:
+        marker = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if type(marker) is not dict or marker.get("type") != READ:
+        return None
+    rows, ended = marker.get("rows"), marker.get(ENDED)
+    if marker.get("input_sha256") != digest or type(rows) is not int or type(ended) is not dict:
+        return None
+    counts = [ended.get(status, 0) for status in STATUSES]
+    if any(type(count) is not int for count in counts):
+        return None
+    statuses = Counter(dict(zip(STATUSES, counts, strict=True)))
+    # Every status named is one of STATUSES with a positive count (+ drops the rest).
+    whole = rows > 0 and statuses.total() == rows and len(ended) == len(+statuses)
+    return statuses if whole else None
+
+
+def _tail(handle: BinaryIO) -> bytes:
+    """The journal's last bytes: where the last run that read this input to its end left its
+    ``read`` marker. Without one the scan could only decline, after reading every line (a
+    journal from before the marker, a run stopped midway)."""
     size = handle.seek(0, os.SEEK_END)
     handle.seek(max(0, size - _TAIL_BYTES))
-    tail = handle.read()
-    return _READ_MARKER in tail and digest.encode() in tail
+    return handle.read()

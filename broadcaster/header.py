@@ -84,8 +84,15 @@ def last_run(headers: list[dict[str, Any]]) -> RunHeader | None:
 
 def read_last_run(path: str) -> RunHeader | None:
     """The journal's last readable run header, without the state of every key (what
-    ``resume`` needs): searched for from the end, a chunk at a time, where a resumed
-    campaign's last run began; in a chunk, at memchr's speed rather than line by line."""
+    ``resume`` needs)."""
+    record = read_last_run_record(path)
+    return None if record is None else RunHeader.read(record)
+
+
+def read_last_run_record(path: str) -> dict[str, Any] | None:
+    """The journal's last readable run header as its record: searched for from the end, a
+    chunk at a time, where a resumed campaign's last run began; in a chunk, at memchr's speed
+    rather than line by line."""
     with contextlib.suppress(FileNotFoundError), Path(path).open("rb") as handle:
         end = handle.seek(0, os.SEEK_END)
         rest = b""  # the start of the line the later chunk began in the middle of
@@ -104,7 +111,7 @@ def read_last_run(path: str) -> RunHeader | None:
     return None
 
 
-def _last_run_in(lines: bytes) -> RunHeader | None:
+def _last_run_in(lines: bytes) -> dict[str, Any] | None:
     """The last readable run header among whole ``lines``."""
     start = lines.rfind(RUN_START)
     while start >= 0:
@@ -112,9 +119,12 @@ def _last_run_in(lines: bytes) -> RunHeader | None:
             end = lines.find(b"\n", start)
             with contextlib.suppress(orjson.JSONDecodeError):
                 record = orjson.loads(lines[start : len(lines) if end < 0 else end])
-                header = RunHeader.read(record) if isinstance(record, dict) else None
-                if header is not None and record.get("type") == RUN:
-                    return header
+                if (
+                    isinstance(record, dict)
+                    and RunHeader.read(record) is not None
+                    and record.get("type") == RUN
+                ):
+                    return record
         start = lines.rfind(RUN_START, 0, start)
     return None
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from broadcaster import __version__, campaign, engine
+from broadcaster import finished as finished_module
 from broadcaster import plan as plan_module
 from broadcaster.cli import main
-from broadcaster.finished import finished, read_finished
+from broadcaster.finished import ended_statuses, finished, read_finished
 from broadcaster.journal import PLAIN_OUTCOME
 from broadcaster.outcome import Outcome
 from broadcaster.plan import Defaults, Planned
 from broadcaster.record import Record
+from broadcaster.tally import Tally
 
 DIGEST = "d" * 64
 
@@ -34,6 +37,13 @@ def outcome(status: str, row: int, **extra: Any) -> dict[str, Any]:
 
 def read(rows: int, digest: str = DIGEST) -> dict[str, Any]:
     return {"type": "read", "rows": rows, "input_sha256": digest}
+
+
+def read_ended(ended: dict[str, Any], rows: object = None, digest: str = DIGEST) -> dict[str, Any]:
+    """A read marker of a run that left every row ended."""
+    counted = sum(n for n in ended.values() if type(n) is int)
+    return {"type": "read", "rows": counted if rows is None else rows, "input_sha256": digest,
+            "ended": ended}  # fmt: skip
 
 
 def lines(*records: dict[str, Any] | bytes) -> list[bytes]:
@@ -296,3 +306,140 @@ class TestPlainOutcomeLines:
         assert PLAIN_OUTCOME.fullmatch(escaped) is None
         inside = Outcome("failed", "k", 2, error='x,"at":"y"}', at="t").record()
         assert b',\\"at\\":\\"y\\"}' in orjson.dumps(inside)  # escaped inside a string
+
+
+def write(path: Path, *records: dict[str, Any] | bytes) -> str:
+    path.write_bytes(b"".join(line + b"\n" for line in lines(*records)))
+    return str(path)
+
+
+class TestTheEndedMarker:
+    """A run that leaves every row ended says at which status in its read marker, and a later
+    run whose journal ends with it trusts it without a pass over the journal."""
+
+    def test_a_journal_that_ends_with_it_is_finished_without_a_pass(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def no_pass(*_: object) -> None:
+            raise AssertionError("the journal was read line by line")
+
+        monkeypatch.setattr(finished_module, "finished", no_pass)
+        ended = {"sent": 2, "skipped": 1, "invalid": 1}
+        path = write(tmp_path / "r.jsonl", header(), b"not a record", read_ended(ended))
+        done = read_finished(path, DIGEST)
+        assert done is not None
+        assert (done.rows, done.statuses, done.headers) == (4, ended, [header()])
+
+    @pytest.mark.parametrize(
+        "marker",
+        [
+            read_ended({"sent": 2}, rows=3),  # the statuses do not add up to the rows
+            read_ended({"sent": 2, "lost": 1}, rows=3),
+            read_ended({"sent": -1, "failed": 3}),
+            read_ended({"sent": True}, rows=1),
+            read_ended({"sent": 0, "failed": 2}),
+            read_ended({"sent": 2}, rows=True),
+            read_ended({"sent": 2}, digest="e" * 64),
+            {"type": "read", "rows": 2, "input_sha256": DIGEST, "ended": [2]},
+            {"type": "pause", "rows": 2, "input_sha256": DIGEST, "ended": {"sent": 2}},
+        ],
+    )
+    def test_a_marker_that_does_not_say_it_whole_is_not_trusted(
+        self, tmp_path: Path, marker: dict[str, Any]
+    ) -> None:
+        path = write(tmp_path / "r.jsonl", header(), marker)
+        assert read_finished(path, DIGEST) is None
+
+    @pytest.mark.parametrize(
+        "after",
+        [
+            [{"type": "pause", "seconds": 1}],  # anything written since: a pass decides
+            [header()],
+            [b'{"type":"read","rows":2,"input_sha256":"' + DIGEST.encode() + b'","ended":{"se'],
+        ],
+    )
+    def test_only_the_last_line_is_trusted(self, tmp_path: Path, after: list[Any]) -> None:
+        path = write(tmp_path / "r.jsonl", header(), read_ended({"sent": 2}), *after)
+        assert read_finished(path, DIGEST) is None
+        blank = write(tmp_path / "b.jsonl", header(), read_ended({"sent": 2}), b"", b"")
+        assert read_finished(blank, DIGEST) is not None
+
+    def test_the_run_that_wrote_it_must_be_of_this_input_read_and_given_alike(
+        self, tmp_path: Path
+    ) -> None:
+        given = header()
+        given["settings"]["creator_id"] = 55
+        path = write(tmp_path / "r.jsonl", given, read_ended({"invalid": 1}))
+        assert read_finished(path, DIGEST, None, {"creator_id": 55}) is not None
+        assert read_finished(path, DIGEST, None, {"creator_id": 56}) is None
+        assert read_finished(path, DIGEST, "jsonl", {"creator_id": 55}) is None
+        old = write(tmp_path / "o.jsonl", header(version="0.0.1"), read_ended({"sent": 1}))
+        assert read_finished(old, DIGEST) is None
+        other = write(tmp_path / "x.jsonl", header("e" * 64), read_ended({"sent": 1}))
+        assert read_finished(other, DIGEST) is None
+
+    def test_it_counts_this_runs_rows_and_the_earlier_ones_by_status(self) -> None:
+        tally = Tally(rows=7, sent=2, failed=1, duplicates=1, input_done=True)
+        tally.earlier.update({"sent": 2, "invalid": 1})
+        assert ended_statuses(tally, fixes=False) == {
+            "sent": 4, "failed": 1, "invalid": 1, "skipped": 1,
+        }  # fmt: skip
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"input_done": False},
+            {"rows": 8},  # a row not ended: queued, in flight, stopped
+            {"withheld": Counter({"suppressed": 1}), "rows": 8},
+        ],
+    )
+    def test_a_row_not_ended_or_withheld_says_nothing(self, change: dict[str, Any]) -> None:
+        tally = Tally(rows=7, sent=7, input_done=True)
+        assert ended_statuses(tally, fixes=False) == {"sent": 7}
+        assert ended_statuses(tally, fixes=True) is None  # a fix: settled by key, triage's call
+        for name, value in change.items():
+            setattr(tally, name, value)
+        assert ended_statuses(tally, fixes=False) is None
+
+    def test_a_row_withheld_by_an_earlier_run_says_nothing(self) -> None:
+        tally = Tally(rows=2, sent=1, input_done=True)
+        tally.earlier.update({"skipped": 1})
+        tally.earlier_withheld.update({"deadline": 1})
+        assert ended_statuses(tally, fixes=False) is None
+
+
+class TestWhatRunsWrite:
+    def test_the_scan_and_the_marker_say_the_same_of_a_campaign_ended_over_runs(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        source = tmp_path / "c.csv"
+        source.write_text(CSV + "+14155550103,Di\n+14155550101,Bob\n")
+        results = tmp_path / "r.jsonl"
+        argv = ["send", str(source), *OPTIONS, "--results", str(results), "--quiet"]
+        assert main([*argv, "--limit", "2"]) == 3  # stopped: no read marker
+        records = [orjson.loads(line) for line in results.read_bytes().splitlines()]
+        assert not any(record.get("type") == "read" for record in records)
+        assert main(argv) == 1
+        marker = orjson.loads(results.read_bytes().splitlines()[-1])
+        assert marker["ended"] == {"sent": 3, "invalid": 1, "skipped": 2}
+        digest = marker["input_sha256"]
+        by_marker = read_finished(str(results), digest, "csv")
+        by_scan = finished(results.read_bytes().splitlines(), digest, "csv")
+        assert by_marker is not None
+        assert by_scan is not None
+        assert (by_marker.rows, by_marker.statuses) == (by_scan.rows, by_scan.statuses)
+        capsys.readouterr()
+        assert main(["resume", str(results)]) == 1
+        assert orjson.loads(results.read_bytes().splitlines()[-1]) == marker  # said again
+
+    def test_a_run_with_a_row_withheld_writes_no_statuses(self, tmp_path: Path) -> None:
+        source = tmp_path / "c.csv"
+        source.write_text(CSV)
+        suppress = tmp_path / "s.txt"
+        suppress.write_text("+14155550101\n")
+        results = tmp_path / "r.jsonl"
+        argv = ["send", str(source), *OPTIONS, "--results", str(results), "--quiet"]
+        assert main([*argv, "--suppress", str(suppress)]) == 1
+        marker = orjson.loads(results.read_bytes().splitlines()[-1])
+        assert marker["type"] == "read"
+        assert "ended" not in marker  # a later run without the list sends the row
