@@ -68,6 +68,10 @@ PLAIN_OUTCOME = re.compile(
     re.DOTALL,
 )
 
+# A message's records take more than this (its outcome ~300 bytes, its attempt ~90): the
+# journal's size over it guesses its keys low, and the map of them is made that big at once.
+_BYTES_A_KEY = 512
+_STATUS_NAMES: dict[bytes, Status] = {status.encode(): status for status in STATUSES}
 _FIRST_LINE_FORMS = (RUN_START, b'{"status":"')
 _FIRST_LINE_LIMIT = 1 << 20
 
@@ -118,6 +122,20 @@ class JournalState:
                 self.in_doubt.pop(key, None)
         else:
             self.damaged += 1
+
+    def plain(self, status: bytes, key: bytes) -> bool:
+        """A plain outcome line's record (``PLAIN_OUTCOME``: no fix, digest, doubt or
+        reason), applied as ``apply`` would its parse; False, applying nothing, for a key
+        that is not UTF-8 (the parse then says the line is damaged)."""
+        try:
+            text = key.decode()
+        except UnicodeDecodeError:
+            return False
+        named: Status = _STATUS_NAMES[status]
+        self.note(text, named)
+        if named != "skipped":  # a duplicate's record says nothing of its message
+            self.in_doubt.pop(text, None)
+        return True
 
     def _marker(self, record: dict[str, Any]) -> None:
         kind, key = record["type"], record.get("key")
@@ -182,12 +200,17 @@ def attempted(line: bytes) -> tuple[str, str] | None:
         return None
 
 
-def read_state(lines: Iterable[bytes]) -> JournalState:
-    state = JournalState()
+def read_state(lines: Iterable[bytes], expected: int = 0) -> JournalState:
+    """The state the journal's ``lines`` say; ``expected``: about how many keys they hold
+    (a low guess)."""
+    state = JournalState(statuses=Statuses(expected=expected))
     for line in lines:
         marker = attempted(line)
         if marker is not None:
             state.in_doubt[marker[0]] = marker[1]
+            continue
+        plain = PLAIN_OUTCOME.fullmatch(line)
+        if plain is not None and state.plain(plain["status"], plain["key"]):
             continue
         if not line.strip():
             continue
@@ -202,7 +225,7 @@ def read_journal(path: str) -> JournalState:
     """The state of a journal on disk; an empty state when there is none."""
     try:
         with Path(path).open("rb") as handle:
-            return read_state(handle)
+            return read_state(handle, os.fstat(handle.fileno()).st_size // _BYTES_A_KEY)
     except FileNotFoundError:
         return JournalState()
     except OSError as exc:

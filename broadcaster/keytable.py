@@ -33,8 +33,13 @@ class KeyTable:
 
     __slots__ = ("_count", "_shards")
 
-    def __init__(self) -> None:
-        self._shards = [_Shard(_FIRST_SLOTS) for _ in range(_SHARDS)]
+    def __init__(self, expected: int = 0) -> None:
+        """``expected``: about how many keys it will hold, when that is known (a resume's keys
+        already recorded): its room made at once rather than grown to, a key moved a time or
+        two on the way. Room for more than it gets is memory kept for nothing, so a guess
+        should be low."""
+        slots = max(_FIRST_SLOTS, expected * 4 // 3 // _SHARDS + 1)
+        self._shards = [_Shard(slots) for _ in range(_SHARDS)]
         self._count = 0
 
     def __len__(self) -> int:
@@ -145,8 +150,8 @@ class Statuses:
 
     __slots__ = ("_table",)
 
-    def __init__(self, items: Mapping[str, Status] | None = None) -> None:
-        self._table = KeyTable()
+    def __init__(self, items: Mapping[str, Status] | None = None, expected: int = 0) -> None:
+        self._table = KeyTable(expected or len(items or {}))
         for key, status in (items or {}).items():
             self[key] = status
 

@@ -106,7 +106,7 @@ class Triage:
         self._withheld: Counter[tuple[str, str]] = Counter()
         # key -> its first line, compact (every key of the input is in it); and the message's
         # digest for the keys that are a row's own local_id (a rarer kind of row)
-        self._first = KeyTable()
+        self._first = KeyTable(len(journal.statuses))  # a resume meets those keys again
         self._first_digest: dict[str, str] = {}
         self._duplicates: Counter[str] = Counter()
         self._invalid: Counter[str] = Counter()
@@ -171,13 +171,14 @@ class Triage:
         return self._settled_first_row(line, key)
 
     def _settled_first_row(self, line: int, key: str) -> Settled | None:
-        if key in self._first or key in self._content or key in self._recorded_content:
-            return None  # a twin, or another row's message: decide tells which
+        if key in self._content or key in self._recorded_content:
+            return None  # another row's message: decide tells which
         earlier = self._journal.statuses.get(key)
-        if earlier == "sent" or (earlier == "failed" and not self._retry_failed):
-            self._first[key] = line
-            return Settled(earlier)
-        return None
+        if not (earlier == "sent" or (earlier == "failed" and not self._retry_failed)):
+            return None
+        if self._first.setdefault(key, line) is not None:
+            return None  # a twin (its first line kept as it was): decide tells which
+        return Settled(earlier)
 
     def _suppressed(self, message: Message) -> Withheld | Settled | None:
         """A message to a suppressed number, not sent already: withheld."""

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from broadcaster.errors import JournalBusyError, JournalWriteError, UsageError
 from broadcaster.journal import (
     Journal,
+    JournalState,
     MemoryJournal,
     attempted,
     check_results_path,
@@ -330,3 +333,54 @@ class TestAttemptMarkers:
             for line in Path(path).read_bytes().splitlines()
         }
         assert parsed == expected
+
+
+_OUTCOMES = st.builds(
+    Outcome,
+    status=st.sampled_from(["sent", "failed", "invalid", "skipped"]),
+    key=st.sampled_from(["k1", "k2", "ké", 'k"q', "k\\b"]),
+    row=st.integers(1, 5),
+    local_id=st.none() | st.just("own"),
+    digest=st.none() | st.just("d1"),
+    in_doubt=st.none() | st.just("2026-11-27T00:00:00+00:00"),
+    reason=st.none() | st.sampled_from(["suppressed", "deadline"]),
+    replaces=st.none() | st.just("k9"),
+    at=st.just("2026-11-27T00:00:01.000+00:00"),
+)
+_LINES = st.lists(
+    _OUTCOMES.map(lambda outcome: orjson.dumps(outcome.record()) + b"\n")
+    | st.sampled_from(["k1", "k2", "ké"]).map(
+        lambda key: orjson.dumps({"type": "attempt", "key": key, "at": "t0"}) + b"\n"
+    )
+    | st.just(b'{"status":"sent","key":"k1","ro\n')  # torn
+    | st.just(b'{"status":"sent","key":"k\xff","local_id":null,"row":1,"id":null,"at":"t"}\n'),
+    max_size=25,
+)
+
+
+@settings(max_examples=300)
+@given(_LINES)
+def test_plain_lines_read_fast_make_the_state_their_parse_makes(journal: list[bytes]) -> None:
+    """read_state reads most outcome lines without a parse (PLAIN_OUTCOME): the state must be
+    the one each line's parse, applied in turn, makes."""
+    fast = read_state(journal)
+    parsed = JournalState()
+    for line in journal:
+        try:
+            parsed.apply(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            parsed.damaged += 1
+    keys = ["k1", "k2", "ké", 'k"q', "k\\b", "k\udcff"]
+    assert [fast.statuses.get(key) for key in keys] == [parsed.statuses.get(k) for k in keys]
+    assert len(fast.statuses) == len(parsed.statuses)
+    assert (fast.skipped, fast.invalid, fast.withheld) == (
+        parsed.skipped,
+        parsed.invalid,
+        parsed.withheld,
+    )
+    assert (fast.in_doubt, fast.digests, fast.replacements, fast.damaged) == (
+        parsed.in_doubt,
+        parsed.digests,
+        parsed.replacements,
+        parsed.damaged,
+    )
