@@ -64,7 +64,14 @@ from broadcaster.pacer import Pacer
 from broadcaster.preview import confirmed, first_messages, preview_lines
 from broadcaster.progress import Progress, terminal
 from broadcaster.rate import Rate
-from broadcaster.reader import STDIN, count_rows, input_digest, read_as, read_rows
+from broadcaster.reader import (
+    STDIN,
+    count_rows,
+    file_identity,
+    input_digest,
+    read_as,
+    read_rows,
+)
 from broadcaster.record import Record
 from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
@@ -115,9 +122,10 @@ async def _campaign(
             settings.results_path, None if settings.input == STDIN else settings.input
         )
     safety = _Safety.read(settings)
-    with read_rows(settings.input, settings.format) as rows:
+    identity = file_identity(settings.input)  # the rows read and the digest: of one file
+    with read_rows(settings.input, settings.format, identity=identity) as rows:
         records = _primed(rows)  # a file that cannot be read fails before the journal is touched
-        digest = input_digest(settings.input)
+        digest = input_digest(settings.input, identity)
         if may_be_finished(settings):
             code = _if_finished(settings, digest, timing, out, stopper)
             if code is not None:
@@ -235,8 +243,8 @@ def _if_finished(
         recorded = settings.record()
         given = {name: recorded[name] for name in DECIDING}
         done = None if digest is None else read_finished(settings.results_path, digest, fmt, given)
-        if done is None:
-            return None
+        if done is None or (settings.suppress and done.statuses["failed"]):
+            return None  # a failed row to a number suppressed since ends withheld: triage's call
         if stopper.pending is not None:  # asked to stop while the journal was read
             return Exit.for_stop(stopper.pending)
         journal.state.headers.extend(done.headers)
@@ -603,12 +611,13 @@ def _reread(settings: Settings, digest: str | None) -> Reread | None:
         return None
 
     def reread() -> contextlib.AbstractContextManager[Iterator[Record]]:
-        if input_digest(settings.input) != digest:
+        identity = file_identity(settings.input)
+        if input_digest(settings.input, identity) != digest:
             raise UsageError(
                 f"{settings.input} changed while rows waited for their send window: the run "
                 "stops here, and a resumed run reads it as it is"
             )
-        return read_rows(settings.input, settings.format)
+        return read_rows(settings.input, settings.format, identity=identity)
 
     return reread
 

@@ -19,6 +19,9 @@ journal settles it, in one of two ways.
   record, a fix (``replaces``, a ``replaced`` marker), a row withheld (its record has a
   ``reason``: a later run sends it once the reason no longer holds), ``--retry-failed``,
   another version, a dry run, stdin, or a row without its record.
+
+Either way, ``campaign`` takes the full path for a finished campaign with failed rows when
+``--suppress`` is given: a failed row to a number suppressed since ends withheld there.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import contextlib
 import gzip
 import hashlib
 import io
+import os
 import stat
 import sys
 import zlib
@@ -50,13 +51,34 @@ def read_as(fmt: str | None, path: str) -> str | None:
     return fmt or format_of(path)
 
 
+Identity = tuple[int, int]  # a file as stored: its device and inode
+
+
+def file_identity(path: str) -> Identity | None:
+    """The file ``path`` names now; None for stdin, or a path that names none. Given to
+    ``read_rows`` and ``input_digest``, it holds both to that one file: a file put in the
+    path's place between the two (a rename) is refused, not read as the rows of another."""
+    if path == STDIN:
+        return None
+    try:
+        stored = Path(path).stat()
+    except OSError:
+        return None
+    return stored.st_dev, stored.st_ino
+
+
 @contextlib.contextmanager
 def read_rows(
-    path: str, fmt: Format | None = None, *, counting: bool = False
+    path: str,
+    fmt: Format | None = None,
+    *,
+    counting: bool = False,
+    identity: Identity | None = None,
 ) -> Iterator[Iterator[Record]]:
     """Open ``path`` (``-`` for stdin) and yield an iterator over its rows (``counting``: the
-    rows may be placeholders, for a count: a CSV's fields are not made)."""
-    with _open_binary(path) as raw, contextlib.ExitStack() as wrappers:
+    rows may be placeholders, for a count: a CSV's fields are not made; ``identity``: the
+    file it must be, ``file_identity``)."""
+    with _open_binary(path, identity) as raw, contextlib.ExitStack() as wrappers:
         with _damage_reported(path):
             stream = _decompressed(raw, wrappers)
             chosen = fmt or format_of(path) or _sniff(stream)
@@ -74,10 +96,11 @@ def count_rows(path: str, fmt: Format | None = None) -> int:
         return sum(1 for _ in rows)
 
 
-def input_digest(path: str) -> str | None:
+def input_digest(path: str, identity: Identity | None = None) -> str | None:
     """The SHA-256 of the file as stored (None for stdin): a run header records it, and a later
     run or report tells by it whether the input is the one a run read. A path that is not a
-    regular file (a pipe: ``<(zcat x.csv.gz)``) raises ``InputError``: it cannot be read twice."""
+    regular file (a pipe: ``<(zcat x.csv.gz)``) raises ``InputError``: it cannot be read twice.
+    ``identity``: the file it must be (``file_identity``)."""
     if path == STDIN:
         return None
     # Opened again, a pipe would wait for ever for a writer that is gone.
@@ -88,13 +111,25 @@ def input_digest(path: str) -> str | None:
         )
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
+        _check_identity(handle, path, identity)
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
+def _check_identity(handle: IO[bytes], path: str, identity: Identity | None) -> None:
+    if identity is None:
+        return
+    stored = os.fstat(handle.fileno())
+    if (stored.st_dev, stored.st_ino) != identity:
+        raise InputError(
+            f"{path}: another file took its place as it was opened (one renamed over it): "
+            "run the command again"
+        )
+
+
 @contextlib.contextmanager
-def _open_binary(path: str) -> Iterator[IO[bytes]]:
+def _open_binary(path: str, identity: Identity | None = None) -> Iterator[IO[bytes]]:
     if path == STDIN:
         yield sys.stdin.buffer
         return
@@ -107,6 +142,7 @@ def _open_binary(path: str) -> Iterator[IO[bytes]]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     with handle:
+        _check_identity(handle, path, identity)
         yield handle
 
 

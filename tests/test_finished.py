@@ -443,3 +443,68 @@ class TestWhatRunsWrite:
         marker = orjson.loads(results.read_bytes().splitlines()[-1])
         assert marker["type"] == "read"
         assert "ended" not in marker  # a later run without the list sends the row
+
+    def test_a_sample_writes_no_statuses(self, tmp_path: Path) -> None:
+        source = tmp_path / "c.csv"
+        source.write_text(CSV)
+        results = tmp_path / "r.jsonl"
+        argv = ["send", str(source), *OPTIONS, "--results", str(results), "--quiet"]
+        assert main([*argv, "--sample", "2"]) == 3  # the rows left wait
+        assert not [line for line in results.read_bytes().splitlines() if b"ended" in line]
+
+
+class TestSuppressionSinceAFailure:
+    def test_a_failed_row_suppressed_since_takes_the_full_path(
+        self,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        source = tmp_path / "c.csv"
+        source.write_text(  # Bob's inbox is not the sandbox's: the API refuses the row
+            "phone_number,first_name,inbox_id\n+14155550101,Ann,\n+14155550102,Bob,999\n"
+        )
+        results = tmp_path / "r.jsonl"
+        assert main(["send", str(source), *OPTIONS, "--results", str(results), "--quiet"]) == 1
+        assert orjson.loads(results.read_bytes().splitlines()[-1])["ended"] == {
+            "sent": 1,
+            "failed": 1,
+        }
+        suppress = tmp_path / "s.txt"
+        suppress.write_text("+14155550102\n")
+        copy = tmp_path / "copy.jsonl"
+        shutil.copy(results, copy)
+        capsys.readouterr()
+        assert main(["resume", str(results), "--suppress", str(suppress)]) == 0
+        short = capsys.readouterr()
+        monkeypatch.setattr(campaign, "may_be_finished", lambda _: False)
+        assert main(["resume", str(copy), "--suppress", str(suppress)]) == 0
+        full = capsys.readouterr()
+        assert "every row has its record" not in short.err
+        assert "1 suppressed" in short.out
+        assert short.out.replace(str(results), "R") == full.out.replace(str(copy), "R")
+
+
+def test_a_file_renamed_over_the_input_as_a_run_opens_it_sends_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows of one file under the digest of another would have a later run of that other
+    file find it finished, its rows never sent."""
+    source, replacement = tmp_path / "c.csv", tmp_path / "new.csv"
+    source.write_text(CSV)
+    replacement.write_text("phone_number,first_name\n+14155550177,Zed\n")
+    primed = campaign._primed
+
+    def swapped(rows: Any) -> Any:
+        records = primed(rows)
+        replacement.replace(source)  # after the rows were opened, before the digest
+        return records
+
+    monkeypatch.setattr(campaign, "_primed", swapped)
+    results = tmp_path / "r.jsonl"
+    assert main(["send", str(source), *OPTIONS, "--results", str(results)]) == 2
+    assert "another file took its place" in capsys.readouterr().err
+    assert not results.exists()
+    monkeypatch.setattr(campaign, "_primed", primed)
+    assert main(["send", str(source), *OPTIONS, "--results", str(results), "--quiet"]) == 0
+    assert "rows      1: 1 sent" in capsys.readouterr().out

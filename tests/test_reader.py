@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from reading import Write, rows_of
 
 from broadcaster.errors import InputError
-from broadcaster.reader import count_rows, format_of, input_digest
+from broadcaster.reader import count_rows, file_identity, format_of, input_digest, read_rows
 
 
 class TestFormatOf:
@@ -124,3 +124,30 @@ class TestArbitraryBytes:
         except InputError:
             return
         assert count_rows(path) == expected
+
+
+class TestFileIdentity:
+    """The rows a run reads and the digest its journal records are of one file, even when
+    another is renamed over the path between the two opens."""
+
+    def test_a_file_renamed_over_the_path_is_refused(self, tmp_path: Path) -> None:
+        path, other = tmp_path / "c.csv", tmp_path / "new.csv"
+        path.write_text("phone_number\n+14155550101\n")
+        other.write_text("phone_number\n+14155550199\n")
+        identity = file_identity(str(path))
+        assert identity is not None
+        assert input_digest(str(path), identity) == input_digest(str(path))
+        with read_rows(str(path), identity=identity) as rows:
+            assert len(list(rows)) == 1
+        other.replace(path)
+        with pytest.raises(InputError, match=r"c\.csv: another file took its place"):
+            input_digest(str(path), identity)
+        with (
+            pytest.raises(InputError, match="another file took its place"),
+            read_rows(str(path), identity=identity),
+        ):
+            pass
+
+    def test_stdin_and_a_missing_path_have_none(self, tmp_path: Path) -> None:
+        assert file_identity("-") is None
+        assert file_identity(str(tmp_path / "none.csv")) is None

@@ -24,7 +24,7 @@ from broadcaster import plan as plan_module
 from broadcaster.journal import JournalState
 from broadcaster.outcome import Outcome
 from broadcaster.plan import Invalid, Message, Planned
-from broadcaster.reader import input_digest
+from broadcaster.reader import Identity, input_digest
 from broadcaster.sandbox import SandboxState
 from broadcaster.settledlines import SHAPING, may_settle, settled_lines
 from broadcaster.suppression import Suppression
@@ -380,7 +380,7 @@ async def test_an_input_rewritten_during_the_run_is_not_marked_read(
     args = [str(source), *fast(server), "--results", str(journal)]
     await send([*args, "--limit", "2"])
     digests = iter([input_digest(str(source)), "b" * 64])  # as it began, then at its end
-    monkeypatch.setattr(campaign, "input_digest", lambda _: next(digests))
+    monkeypatch.setattr(campaign, "input_digest", lambda *_: next(digests))
     structlog.reset_defaults()
     with capture_logs() as logs:
         code, out = await send(args)
@@ -403,9 +403,9 @@ async def test_an_input_moved_away_during_the_run_still_gets_its_summary(
     await send([*args, "--limit", "2"])
     real = input_digest
 
-    def moved(path: str) -> str | None:
-        monkeypatch.setattr(campaign, "input_digest", lambda _: real("/no/such/file.csv"))
-        return real(path)
+    def moved(path: str, identity: Identity | None = None) -> str | None:
+        monkeypatch.setattr(campaign, "input_digest", lambda *_: real("/no/such/file.csv"))
+        return real(path, identity)
 
     monkeypatch.setattr(campaign, "input_digest", moved)
     code, out = await send(args)
