@@ -59,6 +59,9 @@ test: lint typecheck unit
 bench: $(VENV)/.fast
 	@sh tools/install-if-missing.sh bench nginx "the bench's server" \
 	  "the bench will use the sandbox, which shares the cores with the engine" nginx
+	@# Byte-compiled, as pip installs a package (PYTHONDONTWRITEBYTECODE would otherwise
+	@# leave every process of the bench compiling the package before it starts).
+	$(BIN)/python -m compileall -q broadcaster
 	$(BIN)/broadcaster bench --markdown benchmarks/RESULTS.md
 
 clean:

@@ -23,9 +23,9 @@ from broadcaster.cli import main
 TINY = ["--sizes", "100,300", "--rows", "200", "--repeat", "1", "--pacing-seconds", "0.5"]
 # One line per target: throughput 1; pacing 2 a rate and the steady CPU (the bare loop's
 # figure beside it, not a line of its own); memory 1 a size; validate, dryrun and resume 2 each;
-# halfway none (a figure, no target); help 1.
+# walk and halfway none (figures, no target); help 1.
 VERDICTS = {"throughput": 1, "pacing": 7, "memory": 2, "validate": 2, "dryrun": 2, "resume": 2}
-VERDICTS |= {"halfway": 0, "help": 1}
+VERDICTS |= {"walk": 0, "halfway": 0, "help": 1}
 VERDICT_LINE = re.compile(r"(PASS|FAIL|SKIP)  (.+): (.+) \(target (.+)\)")
 
 
@@ -79,6 +79,9 @@ def test_every_step_runs_against_the_sandbox(tmp_path: Path) -> None:
     assert len(verdicts) == sum(VERDICTS.values())
     assert "SKIP  validate wall time at 300 rows: " in ran.stdout  # the target is for 1M
     assert "bench: halfway 1/1: broadcaster resume --limit 1 (stopped halfway" in ran.stderr
+    assert "bench: walk 1/1: broadcaster resume (nothing left to send; its journal walked)" in (
+        ran.stderr
+    )
     assert "bench: memory: sending 300 rows unpaced to the sandbox…" in ran.stderr
     # 0.5 s of messages at 480/m is 4, from the engine and then from the bare loop.
     assert "bench: pacing: posting the same 4 bodies at 480/m from a bare loop…" in ran.stderr

@@ -1,5 +1,5 @@
-"""Steps ``validate``, ``dryrun``, ``resume`` and ``halfway``: what a user runs on the whole
-campaign before and after sending it, or after a crash, at the largest size.
+"""Steps ``validate``, ``dryrun``, ``resume``, ``walk`` and ``halfway``: what a user runs on
+the whole campaign before and after sending it, or after a crash, at the largest size.
 
 Their targets are set for a million rows; at another size the figure is shown, and the
 verdict says the target was not tried (SKIP), rather than judging a smaller run by it.
@@ -7,6 +7,7 @@ verdict says the target was not tried (SKIP), rather than judging a smaller run 
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +19,11 @@ from broadcaster.bench.process import Usage, median_usage
 from broadcaster.bench.results import StepResult, Table, runs
 from broadcaster.bench.verdicts import Verdict, at_most, only_at
 from broadcaster.bench.workspace import BROADCASTER, Bench
+from broadcaster.errors import UsageError
 from broadcaster.exits import Exit
 
 TARGET_ROWS = 1_000_000
+_LAST_LINE_BYTES = 1 << 16
 # step: (wall seconds at most, peak MB at most), at TARGET_ROWS
 TARGETS = {"validate": (15.0, 60.0), "dryrun": (15.0, 60.0), "resume": (3.0, 100.0)}
 
@@ -51,6 +54,40 @@ def resume(bench: Bench) -> StepResult:
         return [*BROADCASTER, "resume", str(journal), "--quiet"]
 
     return _at_largest(bench, "resume", "broadcaster resume (nothing left to send)", argv)
+
+
+def walk(bench: Bench) -> StepResult:
+    """``resume`` of the finished campaign with its journal's last ``read`` marker as a run
+    before ``"ended"`` wrote it: the journal walked, a byte a row (a journal from before the
+    marker, or one a run wrote to since without ending every row). No target: ``resume``'s
+    is the path a finished campaign takes."""
+    sent = bench.finished_journal(bench.options.largest)
+    journal = bench.workdir / "walk.results.jsonl"
+
+    def argv(_: Path) -> list[str]:
+        _without_ended(sent, journal)
+        return [*BROADCASTER, "resume", str(journal), "--quiet"]
+
+    what = "broadcaster resume (nothing left to send; its journal walked)"
+    return _at_largest(bench, "walk", what, argv)
+
+
+def _without_ended(journal: Path, to: Path) -> None:
+    """A copy of the journal whose last line, its read marker, says nothing of how the rows
+    ended."""
+    shutil.copyfile(journal, to)
+    with to.open("r+b") as copy:
+        size = copy.seek(0, os.SEEK_END)
+        copy.seek(max(0, size - _LAST_LINE_BYTES))
+        tail = copy.read()
+        start = size - len(tail) + tail.rstrip(b"\n").rfind(b"\n") + 1
+        copy.seek(start)
+        marker = orjson.loads(copy.read())
+        if marker.get("type") != "read" or marker.pop("ended", None) is None:
+            raise UsageError(f"{journal}: its last line is not a read marker with ended")
+        copy.seek(start)
+        copy.truncate()
+        copy.write(orjson.dumps(marker) + b"\n")
 
 
 def halfway(bench: Bench) -> StepResult:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 # In the order they run, whatever order --steps names them in.
 STEPS = (
-    "throughput", "pacing", "memory", "validate", "dryrun", "resume", "halfway", "help",
+    "throughput", "pacing", "memory", "validate", "dryrun", "resume", "walk", "halfway", "help",
 )  # fmt: skip
 SERVERS = ("auto", "nginx", "sandbox")
 # The sandbox's own inbox and member: what the bench sends as when it runs the server itself.

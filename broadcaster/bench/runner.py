@@ -17,7 +17,7 @@ from pathlib import Path
 
 from yarl import URL
 
-from broadcaster.bench.largest import dryrun, halfway, resume, validate
+from broadcaster.bench.largest import dryrun, halfway, resume, validate, walk
 from broadcaster.bench.machine import event_loop, this_machine, versions
 from broadcaster.bench.memory import memory
 from broadcaster.bench.nginx import find_nginx, nginx_version
@@ -38,6 +38,7 @@ STEPS: dict[str, Callable[[Bench], StepResult]] = {
     "validate": validate,
     "dryrun": dryrun,
     "resume": resume,
+    "walk": walk,
     "halfway": halfway,
     "help": help_time,
 }
