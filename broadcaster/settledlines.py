@@ -47,6 +47,10 @@ SHAPING = ("campaign", "inbox_id", "text", "media_url", "template_id", "region")
 CREATOR = "creator_id"
 
 _KEY_BYTES = 18
+_KEY_CHARS = 4 * _KEY_BYTES // 3
+# URL-safe base64 to the standard alphabet for binascii; the standard's own + and / are not
+# URL-safe, so they become a byte the strict decode refuses.
+_FROM_URLSAFE = bytes.maketrans(b"-_+/", b"+/**")
 _KINDS: dict[bytes, int] = {b"sent": 1, b"failed": 1, b"skipped": 2}
 _NAMES: dict[int, RowKind] = {1: "message", 2: "duplicate"}
 _UNKNOWN = 255  # records that disagree, an invalid row's, one that is not plain: planned
@@ -193,11 +197,13 @@ def _shaped_alike(
 
 def _raw_key(key: bytes) -> bytes | None:
     """A key's 18 bytes, if it is 24 URL-safe base64 characters that say them (a row's own
-    local_id may be any other text: its row is planned in full)."""
-    if len(key) != 4 * _KEY_BYTES // 3:
+    local_id may be any other text: its row is planned in full). 24 characters hold 18 bytes
+    with no bit to spare, so any 24 of the alphabet say exactly one; the strict decode refuses
+    any other character (``+`` and ``/`` among them, mapped out of the alphabet first)."""
+    if len(key) != _KEY_CHARS:
         return None
     try:
-        raw = base64.urlsafe_b64decode(key)
-    except (binascii.Error, ValueError):
+        raw = binascii.a2b_base64(key.translate(_FROM_URLSAFE), strict_mode=True)
+    except binascii.Error:
         return None
-    return raw if len(raw) == _KEY_BYTES and base64.urlsafe_b64encode(raw) == key else None
+    return raw if len(raw) == _KEY_BYTES else None

@@ -19,7 +19,7 @@ from pytest_aiohttp import AiohttpServer
 from structlog.testing import capture_logs
 from test_send import fast, outcomes, records, sandbox, send
 
-from broadcaster import __version__, campaign
+from broadcaster import __version__, campaign, settledlines
 from broadcaster import plan as plan_module
 from broadcaster.journal import JournalState
 from broadcaster.outcome import Outcome
@@ -428,3 +428,28 @@ async def test_a_finished_campaigns_refused_row_is_sent_once_the_fallback_is_giv
     code, out = await send([*args, "--tz-fallback", "America/New_York"])
     assert (code, state.requests) == (0, 2)
     assert "rows      2: 1 sent, 0 failed, 0 invalid" in out
+
+
+_URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@settings(max_examples=500)
+@given(
+    st.text(alphabet=_URLSAFE + "+/=\n \xff", min_size=22, max_size=26).map(
+        lambda text: text.encode("utf-8")
+    )
+    | st.binary(min_size=24, max_size=24)
+)
+def test_a_key_is_kept_only_when_its_18_bytes_say_it_back(key: bytes) -> None:
+    """A key kept as 18 bytes must be given back as the same text, or the row would be
+    settled under another key: anything that is not 24 URL-safe characters is not kept."""
+    raw = settledlines._raw_key(key)
+    if raw is None:
+        try:
+            exact = base64.urlsafe_b64encode(base64.urlsafe_b64decode(key)) == key
+        except ValueError:
+            exact = False
+        assert not (exact and len(key) == 24)
+    else:
+        assert len(raw) == 18
+        assert base64.urlsafe_b64encode(raw) == key
