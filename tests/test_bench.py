@@ -55,6 +55,7 @@ from broadcaster.bench.workload import (
 from broadcaster.cli import main
 from broadcaster.client import classify
 from broadcaster.commands.bench import typed_command
+from broadcaster.errors import UsageError
 from broadcaster.idempotency import check_local_id
 from broadcaster.phones import normalize_phone
 from broadcaster.plan import Defaults, Message, plan
@@ -681,3 +682,20 @@ class TestHalfway:
         assert cut == b"".join(kept)  # c was in flight; d left after the stop
         whole = largest._cut(journal, tmp_path / "whole.jsonl", 9).read_bytes()
         assert whole == journal.read_bytes()
+
+
+class TestWalk:
+    def test_the_last_marker_loses_ended_and_nothing_else(self, tmp_path: Path) -> None:
+        lines = b'{"type":"run"}\n{"status":"sent","key":"a","row":2}\n'
+        marker = {"type": "read", "rows": 1, "input_sha256": "x"}
+        journal = tmp_path / "j.jsonl"
+        journal.write_bytes(lines + orjson.dumps({**marker, "ended": {"sent": 1}}) + b"\n")
+        walked = tmp_path / "w.jsonl"
+        largest._without_ended(journal, walked)
+        assert walked.read_bytes() == lines + orjson.dumps(marker) + b"\n"
+        journal.write_bytes(lines + orjson.dumps(marker) + b"\n")  # a send that left rows
+        largest._without_ended(journal, walked)
+        assert walked.read_bytes() == journal.read_bytes()
+        journal.write_bytes(lines)
+        with pytest.raises(UsageError, match="not a read marker"):
+            largest._without_ended(journal, walked)
