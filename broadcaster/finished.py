@@ -39,7 +39,7 @@ import orjson
 from broadcaster import __version__
 from broadcaster.header import read_last_run_record
 from broadcaster.inputs import STDIN
-from broadcaster.journal import PLAIN_OUTCOME, READ, REPLACED, RUN, whole_attempt
+from broadcaster.journal import READ, REPLACED, RUN, plain_outcome, whole_attempt
 from broadcaster.outcome import STATUSES, Status
 from broadcaster.reader import read_as
 from broadcaster.settings import Settings
@@ -116,7 +116,7 @@ class _Scan:
         """Take one line; False when the scan cannot be sure (the full path decides)."""
         if whole_attempt(line):
             return True  # an attempt marker: it settles no row
-        plain = PLAIN_OUTCOME.fullmatch(line)
+        plain = plain_outcome(line)
         if plain is not None:  # nearly every other line: the parse is spared
             return self._ended(int(plain["row"]), _BYTE_CODES[plain["status"]])
         try:

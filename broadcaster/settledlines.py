@@ -37,7 +37,7 @@ from pathlib import Path
 import orjson
 
 from broadcaster.finished import of_this_input, plausible_row
-from broadcaster.journal import PLAIN_OUTCOME, RUN_START, whole_attempt
+from broadcaster.journal import RUN_START, plain_outcome, whole_attempt
 from broadcaster.triage import RowKind
 
 # The settings a message's key is made of (plan.Defaults but the creator, who sends it: not
@@ -128,7 +128,7 @@ def settled_lines(
     for line in lines:
         if whole_attempt(line):
             continue
-        plain = PLAIN_OUTCOME.fullmatch(line)
+        plain = plain_outcome(line)
         record = None if plain is not None else _parsed(line)
         if record is not None and line.startswith(RUN_START):
             ours = _shaped_alike(record, digest, fmt, shaping)

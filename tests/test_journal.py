@@ -384,3 +384,15 @@ def test_plain_lines_read_fast_make_the_state_their_parse_makes(journal: list[by
         parsed.replacements,
         parsed.damaged,
     )
+
+
+def test_a_record_merged_with_another_by_a_zeroed_block_is_damaged() -> None:
+    """A power cut can leave a disk block of zeros between the head of one record and the
+    tail of another: the line reads as neither, as its parse says, and the message whose
+    attempt it followed stays in doubt (looked up before it goes again)."""
+    head = b'{"status":"failed","key":"A","local_id":null,"row":1,"id":null'
+    merged = head + b"\0" * 100 + b'ms":3.0,"at":"2026-11-27T00:00:01.000+00:00"}\n'
+    attempt = b'{"type":"attempt","key":"A","at":"2026-11-27T00:00:00.000+00:00"}\n'
+    state = read_state([attempt, merged])
+    assert (state.damaged, state.statuses.get("A")) == (1, None)
+    assert state.in_doubt == {"A": "2026-11-27T00:00:00.000+00:00"}
