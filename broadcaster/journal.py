@@ -78,9 +78,11 @@ def plain_outcome(line: bytes) -> re.Match[bytes] | None:
     return None if b"\0" in line else PLAIN_OUTCOME.fullmatch(line)
 
 
-# A message's records take more than this (its outcome ~300 bytes, its attempt ~90): the
-# journal's size over it guesses its keys low, and the map of them is made that big at once.
-_BYTES_A_KEY = 512
+# A message's records take about 400 bytes (its outcome ~300, its attempt ~90): the journal's
+# size over this guesses its keys low, and their map is made that big at once, most of its
+# growing spared. Higher than a message's bytes, so that a journal of many records a key
+# (failures retried run after run) does not make a map far larger than its keys need.
+_BYTES_A_KEY = 1024
 _STATUS_NAMES: dict[bytes, Status] = {status.encode(): status for status in STATUSES}
 _FIRST_LINE_FORMS = (RUN_START, b'{"status":"')
 _FIRST_LINE_LIMIT = 1 << 20
