@@ -77,13 +77,7 @@ from broadcaster.remaining import triaged_rows
 from broadcaster.retry import RetryPolicy
 from broadcaster.schedule import Schedule, window_lines
 from broadcaster.settings import Settings
-from broadcaster.settledlines import (
-    CREATOR,
-    SHAPING,
-    SettledLines,
-    may_settle,
-    read_settled_lines,
-)
+from broadcaster.settledlines import CREATOR, SHAPING, SettledLines, SettledScan
 from broadcaster.summary import all_rows, counted, summary, test_summary
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
@@ -136,8 +130,10 @@ async def _campaign(
         progress = _progress(settings, total, timing)
         if settings.test_to is None:
             _confirm(settings, total)
-        recorder = _recorder(settings, safety.test_to)
-        settled = _settled_lines(settings, recorder, digest, safety)
+        scan = _settled_scan(settings, digest, safety)  # rides along with the journal's read
+        recorder = _recorder(settings, safety.test_to, scan)
+        settled = _settled_lines(recorder, scan)
+        del scan
         by_line = settled is not None
         shown = _preview(settings, recorder)
         try:
@@ -222,12 +218,14 @@ def _primed(rows: Iterator[Record]) -> Iterator[Record]:
     return itertools.chain([first] if first is not None else [], rows)
 
 
-def _recorder(settings: Settings, test_to: str | None) -> Journal | MemoryJournal:
+def _recorder(
+    settings: Settings, test_to: str | None, scan: SettledScan | None = None
+) -> Journal | MemoryJournal:
     if test_to is not None:  # keeps its outcomes, to print them; reads no journal
         return MemoryJournal(tests=test_to)
     if settings.dry_run:
         return MemoryJournal(read_journal(settings.results_path), keep=False)
-    return Journal.open(settings.results_path)
+    return Journal.open(settings.results_path, tap=scan)
 
 
 def _if_finished(
@@ -511,28 +509,30 @@ class _Safety:
         )
 
 
-def _settled_lines(
-    settings: Settings, recorder: Journal | MemoryJournal, digest: str | None, safety: _Safety
-) -> SettledLines | None:
-    """The rows the journal settled, by line, for a resumed run not to plan them again
-    (settledlines); None where that cannot be told or could not help: a dry run or a test (no
-    journal written), stdin, a --sample, a suppression list (triage needs each number), or a
-    journal with no outcome yet."""
-    state = recorder.state
-    if (
-        not isinstance(recorder, Journal)
-        or digest is None
-        or settings.sample is not None
-        or safety.suppression.numbers
-        or not (len(state.statuses) or state.skipped or state.invalid)
-    ):
+def _settled_scan(settings: Settings, digest: str | None, safety: _Safety) -> SettledScan | None:
+    """The scan of the rows the journal settled, by line, for a resumed run not to plan them
+    again (settledlines), made to ride along with the read of the journal's state; None where
+    that cannot be told or could not help: a dry run or a test (no journal written), stdin, a
+    --sample, a suppression list (triage needs each number)."""
+    if settings.dry_run or safety.test_to is not None or digest is None:
+        return None
+    if settings.sample is not None or safety.suppression.numbers:
         return None
     recorded = settings.record()
     shaping = {name: recorded[name] for name in (*SHAPING, CREATOR)}
-    fmt = read_as(settings.format, settings.input)
-    if not may_settle(state.headers, digest, fmt, shaping):
-        return None  # no run of this input shaped alike: the scan would keep nothing
-    return read_settled_lines(settings.results_path, digest, fmt, shaping)
+    return SettledScan(digest, read_as(settings.format, settings.input), shaping)
+
+
+def _settled_lines(
+    recorder: Journal | MemoryJournal, scan: SettledScan | None
+) -> SettledLines | None:
+    """What the scan kept, for a journal with an outcome to settle rows by (None otherwise:
+    the engine plans every row)."""
+    state = recorder.state
+    if scan is None or not (len(state.statuses) or state.skipped or state.invalid):
+        return None
+    settled = scan.result()
+    return settled if settled.lines else None  # no run of this input shaped alike
 
 
 def _rewritten(settings: Settings, digest: str | None) -> bool:

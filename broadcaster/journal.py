@@ -212,9 +212,17 @@ def attempted(line: bytes) -> tuple[str, str] | None:
         return None
 
 
-def read_state(lines: Iterable[bytes], expected: int = 0) -> JournalState:
+# What a reader of the journal may take from it besides the state, in the same pass (the
+# lines a resume settles by their line: settledlines): each line that is not an attempt
+# marker or blank, with its plain match (``plain_outcome``) or else its parse, if a dict.
+LineTap = Callable[[bytes, "re.Match[bytes] | None", "dict[str, Any] | None"], None]
+
+
+def read_state(
+    lines: Iterable[bytes], expected: int = 0, tap: LineTap | None = None
+) -> JournalState:
     """The state the journal's ``lines`` say; ``expected``: about how many keys they hold
-    (a low guess)."""
+    (a low guess); ``tap``: given each line as it is read (``LineTap``)."""
     state = JournalState(statuses=Statuses(expected=expected))
     for line in lines:
         marker = attempted(line)
@@ -223,21 +231,30 @@ def read_state(lines: Iterable[bytes], expected: int = 0) -> JournalState:
             continue
         plain = plain_outcome(line)
         if plain is not None and state.plain(plain["status"], plain["key"]):
+            if tap is not None:
+                tap(line, plain, None)
             continue
         if not line.strip():
             continue
         try:
-            state.apply(orjson.loads(line))
+            record = orjson.loads(line)
         except orjson.JSONDecodeError:
             state.damaged += 1
+            record = None
+        else:
+            state.apply(record)
+        if tap is not None:
+            tap(line, plain, record if type(record) is dict else None)
     return state
 
 
-def read_journal(path: str) -> JournalState:
-    """The state of a journal on disk; an empty state when there is none."""
+def read_journal(path: str, tap: LineTap | None = None) -> JournalState:
+    """The state of a journal on disk; an empty state when there is none (``tap``: see
+    ``read_state``)."""
     try:
         with Path(path).open("rb") as handle:
-            return read_state(handle, os.fstat(handle.fileno()).st_size // _BYTES_A_KEY)
+            expected = os.fstat(handle.fileno()).st_size // _BYTES_A_KEY
+            return read_state(handle, expected, tap)
     except FileNotFoundError:
         return JournalState()
     except OSError as exc:
@@ -358,10 +375,15 @@ class Journal:
 
     @classmethod
     def open(
-        cls, path: str, clock: Callable[[], float] = time.monotonic, *, read: bool = True
+        cls,
+        path: str,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        read: bool = True,
+        tap: LineTap | None = None,
     ) -> Journal:
         """The journal at ``path``, locked for this process; its state read unless not ``read``
-        (a scan that needs none: ``finished``)."""
+        (a scan that needs none: ``finished``), each line given to ``tap`` as it is read."""
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         except OSError as exc:
@@ -377,7 +399,7 @@ class Journal:
                 f"results journal {path} is in use by another broadcaster process "
                 "(one run at a time may write it)"
             ) from None
-        journal = cls(path, fd, read_journal(path) if read else JournalState(), clock)
+        journal = cls(path, fd, read_journal(path, tap) if read else JournalState(), clock)
         journal._end_torn_line()
         return journal
 

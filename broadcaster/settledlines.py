@@ -23,16 +23,18 @@ and so planned in full:
   hand-edited journal must not make the scan hold a byte for every line up to it).
 
 Each key is kept as its 18 bytes (24 URL-safe base64 characters), in arrays trimmed to the
-last line kept: 19 bytes a line of the input, until the first pass over it ends.
+last line kept: 19 bytes a line of the input, until the first pass over it ends. The scan
+(``SettledScan``) rides along with the read of the journal's state (``Journal.open``'s
+``tap``): one pass over the journal, not two.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
+import re
 from collections.abc import Iterable, Mapping
-from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -116,55 +118,55 @@ class SettledLines:
             self._keys.extend(bytes(grown * _KEY_BYTES - len(self._keys)))
 
 
+class SettledScan:
+    """The scan, a line at a time: a ``journal.LineTap``, so that it can ride along with the
+    read of the journal's state (``Journal.open``), or run on its own (``settled_lines``)."""
+
+    __slots__ = ("_digest", "_fmt", "_ours", "_records", "_shaping", "settled")
+
+    def __init__(self, digest: str, fmt: str | None, shaping: Mapping[str, object]) -> None:
+        self._digest, self._fmt, self._shaping = digest, fmt, shaping
+        self.settled = SettledLines()
+        self._ours = False  # whether the records that follow are of a run of this input
+        self._records = 0
+
+    def __call__(
+        self, line: bytes, plain: re.Match[bytes] | None, record: dict[str, Any] | None
+    ) -> None:
+        """A line that is not an attempt marker: its plain match, or else its parse."""
+        if record is not None and line.startswith(RUN_START):
+            self._ours = _shaped_alike(record, self._digest, self._fmt, self._shaping)
+            return
+        row = int(plain["row"]) if plain is not None else _row(record)
+        if row is None:
+            self._ours = self._ours and not line.startswith(RUN_START)  # a torn header: whose?
+            return
+        self._records += 1
+        if not self._ours or not plausible_row(row, self._records):
+            return
+        if plain is not None:
+            self.settled.note(row, plain["status"], plain["key"])
+        else:
+            self.settled.unknown(row)
+
+    def result(self) -> SettledLines:
+        self.settled.trim()
+        return self.settled
+
+
 def settled_lines(
     lines: Iterable[bytes], digest: str, fmt: str | None, shaping: Mapping[str, object]
 ) -> SettledLines:
     """The lines settled by the journal's runs of this input (``digest``, read as ``fmt``:
     ``reader.read_as``) made with these ``shaping`` settings; other runs' records are not
     looked at."""
-    settled = SettledLines()
-    ours = False  # whether the records that follow are of a run of this input, shaped alike
-    records = 0
+    scan = SettledScan(digest, fmt, shaping)
     for line in lines:
         if whole_attempt(line):
             continue
         plain = plain_outcome(line)
-        record = None if plain is not None else _parsed(line)
-        if record is not None and line.startswith(RUN_START):
-            ours = _shaped_alike(record, digest, fmt, shaping)
-            continue
-        row = int(plain["row"]) if plain is not None else _row(record)
-        if row is None:
-            ours = ours and not line.startswith(RUN_START)  # a torn header: whose, unknown
-            continue
-        records += 1
-        if not ours or not plausible_row(row, records):
-            continue
-        if plain is not None:
-            settled.note(row, plain["status"], plain["key"])
-        else:
-            settled.unknown(row)
-    settled.trim()
-    return settled
-
-
-def may_settle(
-    headers: Iterable[Mapping[str, object]],
-    digest: str,
-    fmt: str | None,
-    shaping: Mapping[str, object],
-) -> bool:
-    """Whether any of a journal's run headers is of this input shaped alike: if none is, the
-    scan would keep nothing."""
-    return any(_shaped_alike(header, digest, fmt, shaping) for header in headers)
-
-
-def read_settled_lines(
-    path: str, digest: str, fmt: str | None, shaping: Mapping[str, object]
-) -> SettledLines:
-    with contextlib.suppress(FileNotFoundError), Path(path).open("rb") as handle:
-        return settled_lines(handle, digest, fmt, shaping)
-    return SettledLines()
+        scan(line, plain, None if plain is not None else _parsed(line))
+    return scan.result()
 
 
 def _row(record: dict[str, object] | None) -> int | None:

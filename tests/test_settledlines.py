@@ -21,12 +21,12 @@ from test_send import fast, outcomes, records, sandbox, send
 
 from broadcaster import __version__, campaign, settledlines
 from broadcaster import plan as plan_module
-from broadcaster.journal import JournalState
+from broadcaster.journal import JournalState, read_state
 from broadcaster.outcome import Outcome
 from broadcaster.plan import Invalid, Message, Planned
 from broadcaster.reader import Identity, input_digest
 from broadcaster.sandbox import SandboxState
-from broadcaster.settledlines import SHAPING, may_settle, settled_lines
+from broadcaster.settledlines import SHAPING, SettledScan, settled_lines
 from broadcaster.suppression import Suppression
 from broadcaster.triage import Decision, Duplicate, Rejected, RowKind, Settled, Triage
 
@@ -116,10 +116,40 @@ class TestScan:
         assert (settled.get(2), settled.get(10**10)) == ((key(1), "message"), None)
         assert settled.lines == 3  # lines 0 to 2, trimmed to the last kept
 
-    def test_the_scan_runs_only_when_a_run_of_this_input_is_there(self) -> None:
-        ours, other = orjson.loads(header()), orjson.loads(header(digest="cd" * 32))
-        assert may_settle([other, ours], DIGEST, None, SHAPES)
-        assert not may_settle([other], DIGEST, None, SHAPES)
+    @settings(max_examples=300)
+    @given(
+        st.lists(
+            st.sampled_from([header(), header(digest="cd" * 32), header(campaign="other")])
+            | st.builds(
+                outcome,
+                st.sampled_from(["sent", "failed", "invalid", "skipped"]),
+                st.integers(1, 6),
+                st.sampled_from([key(1), key(2), "order-1", 'q"uote']),
+                reason=st.none() | st.just("suppressed"),
+            )
+            | st.sampled_from(
+                [
+                    orjson.dumps({"type": "attempt", "key": key(1), "at": "t"}) + b"\n",
+                    orjson.dumps({"type": "attempt", "key": 'q"uote', "at": "t"}) + b"\n",
+                    b'{"type":"run","input_sha256":"ab',  # a torn header
+                    b'{"status":"sent","key":"' + key(3).encode() + b'","ro\n',  # torn
+                    b"\n",
+                    b"[1]\n",
+                    b'{"status":"sent","key":"k\xff","local_id":null,"row":2,"id":null,"at":"t"}\n',
+                ]
+            ),
+            max_size=20,
+        )
+    )
+    def test_riding_along_with_the_read_of_the_state_it_keeps_what_it_keeps_alone(
+        self, lines: list[bytes]
+    ) -> None:
+        alone = settled_lines(lines, DIGEST, None, SHAPES)
+        scan = SettledScan(DIGEST, None, SHAPES)
+        read_state(lines, tap=scan)
+        along = scan.result()
+        assert along.lines == alone.lines
+        assert [along.get(n) for n in range(8)] == [alone.get(n) for n in range(8)]
 
     def test_a_rows_own_local_id_is_not_kept_its_row_is_planned(self) -> None:
         lines = [header(), outcome("sent", 2, "order-1"), outcome("sent", 3, "A" * 23 + "=")]
