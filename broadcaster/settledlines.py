@@ -36,10 +36,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import orjson
-
 from broadcaster.finished import of_this_input, plausible_row
-from broadcaster.journal import RUN_START, plain_outcome, whole_attempt
+from broadcaster.journal import RUN_START, read_state
 from broadcaster.triage import RowKind
 
 # The settings a message's key is made of (plan.Defaults but the creator, who sends it: not
@@ -159,13 +157,9 @@ def settled_lines(
 ) -> SettledLines:
     """The lines settled by the journal's runs of this input (``digest``, read as ``fmt``:
     ``reader.read_as``) made with these ``shaping`` settings; other runs' records are not
-    looked at."""
+    looked at. The scan as a run makes it: riding along with the read of the state."""
     scan = SettledScan(digest, fmt, shaping)
-    for line in lines:
-        if whole_attempt(line):
-            continue
-        plain = plain_outcome(line)
-        scan(line, plain, None if plain is not None else _parsed(line))
+    read_state(lines, tap=scan)
     return scan.result()
 
 
@@ -175,14 +169,6 @@ def _row(record: dict[str, object] | None) -> int | None:
         return None
     row = record.get("row")
     return row if type(row) is int and row > 0 else None
-
-
-def _parsed(line: bytes) -> dict[str, object] | None:
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    return record if type(record) is dict else None
 
 
 def _shaped_alike(

@@ -141,15 +141,31 @@ class TestScan:
             max_size=20,
         )
     )
-    def test_riding_along_with_the_read_of_the_state_it_keeps_what_it_keeps_alone(
+    def test_riding_along_with_the_read_of_the_state_it_leaves_the_state_as_it_was(
         self, lines: list[bytes]
     ) -> None:
-        alone = settled_lines(lines, DIGEST, None, SHAPES)
-        scan = SettledScan(DIGEST, None, SHAPES)
-        read_state(lines, tap=scan)
-        along = scan.result()
-        assert along.lines == alone.lines
-        assert [along.get(n) for n in range(8)] == [alone.get(n) for n in range(8)]
+        alone = read_state(lines)
+        along = read_state(lines, tap=SettledScan(DIGEST, None, SHAPES))
+        keys = [key(1), key(2), key(3), "order-1", 'q"uote']
+        assert [along.statuses.get(k) for k in keys] == [alone.statuses.get(k) for k in keys]
+        assert (along.skipped, along.invalid, along.withheld) == (
+            alone.skipped,
+            alone.invalid,
+            alone.withheld,
+        )
+        assert (along.in_doubt, along.headers, along.damaged) == (
+            alone.in_doubt,
+            alone.headers,
+            alone.damaged,
+        )
+
+    def test_a_plain_line_its_parse_finds_damaged_still_unsettles_its_row(self) -> None:
+        """A key that is not UTF-8 is not read fast (the parse finds the line damaged); its
+        row has a record the scan cannot settle it by, so it is planned."""
+        odd = b'{"status":"sent","key":"k\xff","local_id":null,"row":2,"id":null,"at":"t"}\n'
+        lines = [header(), outcome("sent", 2, key(1)), odd]
+        assert settled_lines(lines, DIGEST, None, SHAPES).get(2) is None
+        assert settled_lines(lines[:2], DIGEST, None, SHAPES).get(2) == (key(1), "message")
 
     def test_a_rows_own_local_id_is_not_kept_its_row_is_planned(self) -> None:
         lines = [header(), outcome("sent", 2, "order-1"), outcome("sent", 3, "A" * 23 + "=")]
