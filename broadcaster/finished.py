@@ -72,7 +72,7 @@ class Finished:
 
 def may_be_finished(settings: Settings) -> bool:
     """Whether this run may skip the input because it is finished (module docstring)."""
-    trial = settings.dry_run or settings.test_to is not None or settings.sample is not None
+    trial = settings.dry_run or settings.test_to is not None  # --sample may: none is left to take
     return not (trial or settings.retry_failed or settings.input == STDIN) and (
         Path(settings.results_path).is_file()
     )

@@ -452,6 +452,19 @@ class TestWhatRunsWrite:
         assert main([*argv, "--sample", "2"]) == 3  # the rows left wait
         assert not [line for line in results.read_bytes().splitlines() if b"ended" in line]
 
+    def test_a_sample_of_a_finished_campaign_finds_it_finished(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Its rows not sampled are not "left" for a resume: they ended. A script looping
+        ``until broadcaster resume R --sample N`` stops."""
+        _source, results = sent(tmp_path)
+        capsys.readouterr()
+        assert main(["resume", str(results), "--sample", "2"]) == 1  # the invalid row stays
+        said = capsys.readouterr()
+        assert "every row has its record" in said.err
+        assert "not taken" not in said.out
+        assert "earlier   4 settled by earlier runs: 2 sent, 1 skipped, 1 invalid" in said.out
+
 
 class TestSuppressionSinceAFailure:
     def test_a_failed_row_suppressed_since_takes_the_full_path(
