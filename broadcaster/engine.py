@@ -887,9 +887,9 @@ class Engine:
             self.tally.waiting = (
                 f"{count} in flight at the crash: looked up in {format_duration(left)}"
             )
-            self.tally.wait_left = left
+            self.tally.wait_left, self.tally.awaiting_lookup = left, len(self._settling)
         elif self.tally.wait_left is not None:
-            self.tally.waiting, self.tally.wait_left = None, None
+            self.tally.waiting, self.tally.wait_left, self.tally.awaiting_lookup = None, None, 0
 
     def _check_concurrency(self) -> None:
         """Warn once when the requests in flight cannot reach the rate at the latency seen."""

@@ -12,6 +12,10 @@ sending: time under a pause (a 429, no connection: the engine says so at each ti
 as it says nothing of the rate once the pause ends; a stall without a pause counts, and hides
 the ETA once nothing settled for the whole window. While a pause holds every request, the ETA is
 its time left plus the rows left at that rate, and the line says so.
+
+The rows left are this run's: once ``--limit`` or ``--sample`` has read its last row, those it
+read and has not ended, not the rest of the file. Messages in flight at a crash wait to be
+looked up while the other rows go: the ETA is the later of that wait's end and the others'.
 """
 
 from __future__ import annotations
@@ -152,15 +156,24 @@ class Progress:
         return (last - first) / (end - start) if end > start else None
 
     def eta(self, done: int) -> float | None:
-        if not self._total or (self._tally is not None and self._tally.stopped):
+        """Seconds until this run ends: its rows left at the rate ahead, after a pause or a
+        wait for a window (nothing goes meanwhile). Messages in flight at a crash end at their
+        lookup, once their wait is over, while the other rows go: the later of the two."""
+        tally = self._tally
+        if not self._total or (tally is not None and tally.stopped):
             return None  # a stopped run will not finish: a resume has its own
-        rate = self._rate_ahead()
+        left = max(0, self._total - done)
+        if tally is not None and tally.limit_reached:  # --limit, --sample: it read its last row
+            left = min(left, tally.unsettled)
+        paused = 0.0 if self._pause is None else self._pause.left
+        looked_up = 0 if tally is None else tally.awaiting_lookup
+        wait = 0.0 if tally is None or tally.wait_left is None else tally.wait_left
+        rate = self._rate_ahead()  # never 0 while a wait is in force
         if not rate:
             return None
-        paused = 0.0 if self._pause is None else self._pause.left
-        if self._tally is not None and self._tally.wait_left is not None:
-            paused = max(paused, self._tally.wait_left)  # rows waiting for a window, or a lookup
-        return paused + max(0, self._total - done) / rate
+        if looked_up:
+            return max(wait, paused + (left - looked_up) / rate)
+        return max(paused, wait) + left / rate  # rows waiting for a window: nothing goes
 
     def _rate_ahead(self) -> float | None:
         """The rate the rows left will settle at, or None (0) when it cannot be told."""

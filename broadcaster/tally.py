@@ -45,6 +45,7 @@ class Tally:
     deadline_passed: bool = False  # --not-after passed before every row went
     waiting: str | None = None  # what rows wait for, while they do (for progress)
     wait_left: float | None = None  # and how many seconds yet (for progress's ETA)
+    awaiting_lookup: int = 0  # of them, messages in flight at a crash: they end at their lookup
     zones: Counter[tuple[str, ...]] = field(default_factory=Counter)  # messages by zone set
     stopped: bool = False  # the run stopped before its end: a signal, a halt, a 401, stuck
     deferred: int = 0  # rows outside their window at the end (a dry run's, or a stopped run's)

@@ -661,14 +661,17 @@ class TestRowsInDoubt:
         planned = [plan(record, DEFAULTS) for record in rows("a", "b")]
         state.in_doubt.update({p.key: "2026-05-28T20:26:40.000+00:00" for p in planned})
         engine, _ = make_engine(clock, LookingSender(clock), journal=MemoryJournal(state))
-        seen: list[tuple[str | None, float | None]] = []
+        seen: list[tuple[str | None, float | None, int]] = []
         tally = await clock.run(
-            engine.run(rows("a", "b"), lambda t, _: seen.append((t.waiting, t.wait_left)))
+            engine.run(
+                rows("a", "b"),
+                lambda t, _: seen.append((t.waiting, t.wait_left, t.awaiting_lookup)),
+            )
         )
-        assert ("2 messages in flight at the crash: looked up in 30s", 30.0) in seen
+        assert ("2 messages in flight at the crash: looked up in 30s", 30.0, 2) in seen
         assert len(seen) >= 30  # a tick a second all along
         assert tally.sent == 2
-        assert seen[-1] == (None, None)
+        assert seen[-1] == (None, None, 0)
 
     async def test_a_request_that_never_left_is_not_marked(self) -> None:
         """Stopped while workers wait their turn in the schedule: only the requests that left

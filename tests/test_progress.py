@@ -144,8 +144,36 @@ class TestProgress:
         progress = Progress(10_000, Rate(0), clock, io.StringIO(), interval=10)
         progress.tick(tally)
         tally.waiting, tally.wait_left = "16 messages in flight at the crash", 13.0
+        tally.awaiting_lookup = 16
         run_ticks(progress, clock, tally, 5, 100)
-        assert progress.eta(tally.settled) == pytest.approx(13 + (10_000 - 500) / 100)
+        assert progress.eta(tally.settled) == pytest.approx((10_000 - 500 - 16) / 100)
+        tally.wait_left = 200.0  # the others are done first: the run ends at the lookups
+        assert progress.eta(tally.settled) == pytest.approx(200)
+
+    @pytest.mark.parametrize("rate", [Rate(0), parse_rate("480/m")])
+    def test_a_limited_run_waiting_only_on_lookups_ends_with_them(self, rate: Rate) -> None:
+        """``resume --limit 300`` sent its 300 and waited 27 s to look up the 16 messages in
+        flight at the crash: as nothing else ended, the recent rate fell to 0.8 rows/s, and
+        the ETA of the 18,530 rows it would not take climbed to 6 hours."""
+        clock, tally = Clock(), Tally(limit_reached=True)
+        progress = Progress(20_000, rate, clock, io.StringIO(), interval=10)
+        progress.tick(tally)
+        run_ticks(progress, clock, tally, 3, 150)
+        tally.rows = tally.sent + 16  # read: 450 sent, 16 to look up
+        tally.waiting, tally.awaiting_lookup = "16 messages in flight at the crash", 16
+        for left in range(27, 0, -1):
+            tally.wait_left = float(left)
+            run_ticks(progress, clock, tally, 1, 0)
+            assert progress.eta(tally.settled) == pytest.approx(left)
+
+    def test_a_limited_runs_rows_left_are_those_it_read(self) -> None:
+        """Rows --limit left unread are the next run's, not in this run's ETA."""
+        clock, tally = Clock(), Tally()
+        progress = Progress(100_000, Rate(0), clock, io.StringIO(), interval=10)
+        progress.tick(tally)
+        run_ticks(progress, clock, tally, 5, 100)
+        tally.rows, tally.limit_reached = 600, True
+        assert progress.eta(tally.settled) == pytest.approx(1.0)  # 100 in flight at 100/s
 
     def test_a_dry_runs_eta_is_its_own_not_the_campaigns(self) -> None:
         """A dry run is not paced: at 8,000 rows a second its ETA was hours (at 480/m)."""
