@@ -43,6 +43,7 @@ from broadcaster.breaker import OPTED_OUT, Breaker, failure_kind
 from broadcaster.columns import REPLACES
 from broadcaster.errors import BroadcasterError
 from broadcaster.gate import Deferred, Gate, Row, Waiting
+from broadcaster.isotime import JournalClock
 from broadcaster.journal import HALT, PAUSE, RATE, REPLACED, JournalState
 from broadcaster.lookup import (
     Conversations,
@@ -207,7 +208,7 @@ class Engine:
         self._warned_concurrency = False
         self._warned_unpaced = False
         self._verbose = False  # whether each attempt is logged: read once, off the hot path
-        self._wall_ms, self._wall_text = -1, ""  # the last millisecond formatted, and its text
+        self._journal_clock = JournalClock()
         # --not-after and --window; and whether every message of this run has ended (a later
         # pass reads the journal afresh: none may be on its way).
         self._gate = Gate(
@@ -857,15 +858,8 @@ class Engine:
         self.tally.add(outcome)
 
     def _wall_time(self) -> str:
-        """Now, to the millisecond, as the journal writes it: formatted once a millisecond
-        (at thousands of outcomes a second, several share one)."""
-        millisecond = round(self._timing.wall_clock() * 1_000_000) // 1000  # as datetime rounds
-        if millisecond != self._wall_ms:
-            self._wall_ms = millisecond
-            seconds, part = divmod(millisecond, 1000)
-            moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=part * 1000)
-            self._wall_text = moment.isoformat(timespec="milliseconds")
-        return self._wall_text
+        """Now, to the millisecond, as the journal writes it."""
+        return self._journal_clock.text(self._timing.wall_clock())
 
     async def _tick(self, tick: Tick | None) -> None:
         while True:
