@@ -13,8 +13,9 @@ as it says nothing of the rate once the pause ends; a stall without a pause coun
 the ETA once nothing settled for the whole window. While a pause holds every request, the ETA is
 its time left plus the rows left at that rate, and the line says so.
 
-The rows left are this run's: once ``--limit`` or ``--sample`` has read its last row, those it
-read and has not ended, not the rest of the file. Messages in flight at a crash wait to be
+The rows left are this run's: with ``--limit``, no more than the messages it has yet to send;
+once ``--limit`` or ``--sample`` has read its last row, those it read and has not ended, not
+the rest of the file. Messages in flight at a crash wait to be
 looked up while the other rows go: the ETA is the later of that wait's end and the others'.
 """
 
@@ -52,8 +53,10 @@ class Progress:
         *,
         interval: float,
         sent: str = "sent",  # a dry run's: "would be sent"
+        limit: int | None = None,  # --limit: the messages this run sends at most
     ) -> None:
         self._total = total
+        self._limit = limit
         self._asked = asked
         self._clock = clock
         self._stream = stream
@@ -165,6 +168,8 @@ class Progress:
         left = max(0, self._total - done)
         if tally is not None and tally.limit_reached:  # --limit, --sample: it read its last row
             left = min(left, tally.unsettled)
+        if tally is not None and self._limit is not None:  # the messages it has yet to end
+            left = min(left, max(0, self._limit - tally.sent - tally.failed))
         paused = 0.0 if self._pause is None else self._pause.left
         looked_up = 0 if tally is None else tally.awaiting_lookup
         wait = 0.0 if tally is None or tally.wait_left is None else tally.wait_left
