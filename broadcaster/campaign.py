@@ -185,7 +185,7 @@ def _progress(settings: Settings, total: int | None, timing: Timing) -> Progress
         _progress_stream(settings),
         interval=settings.progress_interval,
         sent="would be sent" if settings.dry_run else "sent",
-        limit=settings.limit,
+        limit=min((n for n in (settings.limit, settings.sample) if n is not None), default=None),
     )
 
 

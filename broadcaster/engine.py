@@ -317,32 +317,35 @@ class Engine:
         """One pass over the input (``first``: every row counts; after it, only the rows
         that waited); False when --limit cut it short. Rows --limit or --sample left
         unread: ``tally.limit_reached``."""
-        rows, limit, defaults = iter(records), self._settings.limit, self._settings.defaults
+        rows, limit = iter(records), self._settings.limit
         cut = False
-        for record in self._sampled(rows):
-            if first and self._settled_by_journal(record):
-                if self.tally.rows % _YIELD_EVERY == 0:
-                    await asyncio.sleep(0)  # let signals, ticks and workers in
-                continue
-            planned = plan(record, defaults)
-            if self._settings.test_to is not None and isinstance(planned, Message):
-                planned = to_test(planned, self._settings.test_to, defaults.campaign, self._run)
-            decided = self._triage.decide(planned)
-            decision = self._gate.at_read(decided, planned, record, self._triage, first=first)
-            if not first and isinstance(decision, Settled):
-                continue  # settled in an earlier pass, and counted there
-            message = self._settle(decision, first=first)
+        for count, record in enumerate(self._sampled(rows, first=first)):
+            message = None if record is None else self._row(record, first=first)
             if message is not None:
                 await self._queue.put(message)
                 self._queued += 1
                 if self._queued == limit:
                     cut = True
                     break
-            elif self.tally.rows % _YIELD_EVERY == 0:
+            elif record is None or count % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let signals, ticks and workers in
         if cut or self._settings.sample is not None:  # the rest wait for a resume, if any
-            self.tally.limit_reached = next(rows, None) is not None
+            self.tally.limit_reached |= next(rows, None) is not None
         return not cut
+
+    def _row(self, record: Record, *, first: bool) -> Message | None:
+        """A row read: settled, recorded or held as it needs to be; its message, to send."""
+        if first and self._settled_by_journal(record):
+            return None
+        defaults = self._settings.defaults
+        planned = plan(record, defaults)
+        if self._settings.test_to is not None and isinstance(planned, Message):
+            planned = to_test(planned, self._settings.test_to, defaults.campaign, self._run)
+        decided = self._triage.decide(planned)
+        decision = self._gate.at_read(decided, planned, record, self._triage, first=first)
+        if not first and isinstance(decision, Settled):
+            return None  # settled in an earlier pass, and counted there
+        return self._settle(decision, first=first)
 
     def _settled_by_journal(self, record: Record) -> bool:
         """A row the journal settled, counted as such without planning it (settledlines);
@@ -358,19 +361,38 @@ class Engine:
         self._settle(settled)
         return True
 
-    def _sampled(self, rows: Iterator[Record]) -> Iterator[Record]:
-        """The rows of --sample (all rows without it); the rest of the input is not read
-        once the last of them is."""
+    def _sampled(self, rows: Iterator[Record], *, first: bool) -> Iterator[Record | None]:
+        """The rows of --sample (all rows without it), and None now and then while it passes
+        rows by (a pause for the loop). A row it does not take waits for a resume
+        (``tally.limit_reached``), unless the journal settles it: a first pass over a journal
+        holding records looks at each (``_passed_by``), so that the rows an earlier run
+        settled are counted, not left. Otherwise none can be settled, and the input is not
+        read past the last row taken."""
         chosen = self._settings.sample
         if chosen is None:
             yield from rows
             return
+        recorded = first and self._recorder.state.holds_rows()
         last = max(chosen, default=-1)
         for position, record in enumerate(rows):
             if position in chosen:
                 yield record
-            if position >= last:
+            elif recorded:
+                self._passed_by(record)
+                if position % _YIELD_EVERY == 0:
+                    yield None
+            if position >= last and not recorded:
                 return
+
+    def _passed_by(self, record: Record) -> None:
+        """A row --sample did not take: counted as the journal settles it, else left."""
+        if self._settled_by_journal(record):
+            return
+        decision = self._triage.decide(plan(record, self._settings.defaults))
+        if isinstance(decision, Settled):
+            self._settle(decision)
+        else:
+            self.tally.limit_reached = True
 
     async def _wait_for_window(self, waiting: Waiting) -> None:
         """Wait for the first window to open (never past --not-after: then the rows left
@@ -873,6 +895,7 @@ class Engine:
     def _note_waiting(self) -> None:
         """What the rows wait for, and how long yet (for progress and its ETA)."""
         wall = self._timing.wall_clock()
+        self.tally.awaiting_lookup = 0
         if self._window_until is not None:
             self.tally.wait_left = max(0.0, self._window_until - wall)
         elif self._settling:
@@ -883,7 +906,7 @@ class Engine:
             )
             self.tally.wait_left, self.tally.awaiting_lookup = left, len(self._settling)
         elif self.tally.wait_left is not None:
-            self.tally.waiting, self.tally.wait_left, self.tally.awaiting_lookup = None, None, 0
+            self.tally.waiting, self.tally.wait_left = None, None
 
     def _check_concurrency(self) -> None:
         """Warn once when the requests in flight cannot reach the rate at the latency seen."""

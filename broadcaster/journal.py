@@ -114,6 +114,10 @@ class JournalState:
     in_doubt: dict[str, str | None] = field(default_factory=dict)
     halted: bool = False  # the last run was stopped by the circuit breaker
 
+    def holds_rows(self) -> bool:
+        """Whether any row has its record: only then can a row be settled already."""
+        return bool(self.statuses) or bool(self.skipped) or bool(self.withheld)
+
     def apply(self, record: object) -> None:
         if not isinstance(record, dict):
             self.damaged += 1

@@ -13,10 +13,10 @@ as it says nothing of the rate once the pause ends; a stall without a pause coun
 the ETA once nothing settled for the whole window. While a pause holds every request, the ETA is
 its time left plus the rows left at that rate, and the line says so.
 
-The rows left are this run's: with ``--limit``, no more than the messages it has yet to send;
-once ``--limit`` or ``--sample`` has read its last row, those it read and has not ended, not
-the rest of the file. Messages in flight at a crash wait to be
-looked up while the other rows go: the ETA is the later of that wait's end and the others'.
+The rows left are this run's: with ``--limit`` or ``--sample``, no more than the messages it
+has yet to send; once it has read its last row, those it read and has not ended, not the rest
+of the file. Messages in flight at a crash wait to be looked up while the other rows go: the
+ETA is the later of that wait's end and the others'.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class Progress:
         *,
         interval: float,
         sent: str = "sent",  # a dry run's: "would be sent"
-        limit: int | None = None,  # --limit: the messages this run sends at most
+        limit: int | None = None,  # --limit, --sample: the messages this run sends at most
     ) -> None:
         self._total = total
         self._limit = limit

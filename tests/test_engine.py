@@ -673,6 +673,20 @@ class TestRowsInDoubt:
         assert tally.sent == 2
         assert seen[-1] == (None, None, 0)
 
+    def test_the_lookups_awaited_are_counted_only_while_they_are(self) -> None:
+        """A window's wait that follows them gets none of their count (its ETA is the wait
+        plus the rows, none going meanwhile), nor does the rest of the run."""
+        clock = VirtualTime()
+        engine, _ = make_engine(clock, LookingSender(clock))
+        wall = 1_780_000_000.0  # make_engine's wall clock
+        engine._settling = {"a": wall + 20, "b": wall + 25}
+        engine._note_waiting()
+        assert (engine.tally.wait_left, engine.tally.awaiting_lookup) == (25, 2)
+        engine._settling = {}
+        engine._window_until = wall + 3600
+        engine._note_waiting()
+        assert (engine.tally.wait_left, engine.tally.awaiting_lookup) == (3600, 0)
+
     async def test_a_request_that_never_left_is_not_marked(self) -> None:
         """Stopped while workers wait their turn in the schedule: only the requests that left
         are marked, so nothing that never left is in doubt afterwards."""

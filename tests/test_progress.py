@@ -184,6 +184,19 @@ class TestProgress:
         assert progress.eta(tally.settled) == pytest.approx((100_000 - 100) / 8)
         assert limited.eta(tally.settled) == pytest.approx((300 - 80) / 8)
 
+    @pytest.mark.parametrize(
+        ("limit", "sample", "messages"), [(300, None, 300), (None, 100, 100), (300, 100, 100)]
+    )
+    def test_a_runs_limit_is_its_limit_or_its_sample(
+        self, limit: int | None, sample: int | None, messages: int
+    ) -> None:
+        """``--sample 100`` of a million rows at 480/m said 35 hours until its last row."""
+        clock = Clock()
+        settings = Settings(input="c.csv", rate=parse_rate("480/m"), limit=limit, sample=sample)
+        progress = campaign_progress(settings, 1_000_000, Timing(clock=clock))
+        progress.tick(Tally())
+        assert progress.eta(0) == pytest.approx(messages / 8)
+
     def test_a_limited_runs_rows_left_are_those_it_read(self) -> None:
         """Rows --limit left unread are the next run's, not in this run's ETA."""
         clock, tally = Clock(), Tally()

@@ -89,6 +89,53 @@ class TestCommand:
         assert state.committed == 10
         assert state.resent == 0
 
+    async def test_a_sample_of_a_resumed_campaign_counts_the_rows_settled_before(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        """The rows it does not take are left only when no earlier run settled them."""
+        server, state = await sandbox(aiohttp_server)
+        source = campaign(tmp_path, 10)
+        code, _ = await send([source, *fast(server), "--limit", "4", "--quiet"])  # lines 2-5
+        assert code == 3
+        code, out = await send([source, *fast(server), "--sample", "3", "--quiet"])  # 2, 5, 8
+        assert code == 3
+        assert "rows      10: 1 sent, 0 failed, 0 invalid" in out
+        assert "earlier   4 settled by earlier runs: 4 sent" in out
+        assert "left      5 rows not ended: 5 not taken (a resumed run takes them up)" in out
+        assert [r["row"] for r in outcomes(source + ".results.jsonl")] == [2, 3, 4, 5, 8]
+        code, out = await send([source, *fast(server)])
+        assert (code, state.committed, state.resent) == (0, 10, 0)
+
+    async def test_a_sample_passing_hundreds_of_rows_counts_each(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        server, state = await sandbox(aiohttp_server)
+        source = campaign(tmp_path, 600)
+        assert (await send([source, *fast(server), "--limit", "100", "--quiet"]))[0] == 3
+        code, out = await send([source, *fast(server), "--sample", "2", "--quiet"])
+        assert code == 3
+        assert "earlier   100 settled by earlier runs: 100 sent" in out
+        assert "left      499 rows not ended: 499 not taken" in out
+        assert state.committed == 101
+
+    async def test_a_sample_of_a_finished_campaign_leaves_no_row(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        """A row withheld keeps the campaign off the fast path (its reason may have gone):
+        every row is still settled, none "not taken"."""
+        server, _ = await sandbox(aiohttp_server)
+        source = campaign(tmp_path, 10)
+        stop = tmp_path / "stop.txt"
+        stop.write_text("+1 415 555 0003\n")
+        argv = [source, *fast(server), "--suppress", str(stop), "--quiet"]
+        code, _ = await send(argv)
+        assert code == 0
+        code, out = await send([*argv, "--sample", "3"])
+        assert code == 0
+        assert "not taken" not in out
+        assert "earlier   9 settled by earlier runs: 9 sent" in out
+        assert "1 held back again, as recorded (1 suppressed)" in out
+
     async def test_a_test_phone_that_is_no_number_is_refused(
         self, aiohttp_server: AiohttpServer, tmp_path: Path
     ) -> None:
