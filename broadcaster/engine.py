@@ -209,6 +209,7 @@ class Engine:
         self._warned_unpaced = False
         self._verbose = False  # whether each attempt is logged: read once, off the hot path
         self._journal_clock = JournalClock()
+        self._due = 0  # --sample: rows due to be taken (a row settled already hands its turn on)
         # --not-after and --window; and whether every message of this run has ended (a later
         # pass reads the journal afresh: none may be on its way).
         self._gate = Gate(
@@ -320,14 +321,14 @@ class Engine:
         rows, limit = iter(records), self._settings.limit
         cut = False
         for count, record in enumerate(self._sampled(rows, first=first)):
-            message = None if record is None else self._row(record, first=first)
+            message = self._row(record, first=first)
             if message is not None:
                 await self._queue.put(message)
                 self._queued += 1
                 if self._queued == limit:
                     cut = True
                     break
-            elif record is None or count % _YIELD_EVERY == 0:
+            elif count % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let signals, ticks and workers in
         if cut or self._settings.sample is not None:  # the rest wait for a resume, if any
             self.tally.limit_reached |= next(rows, None) is not None
@@ -343,8 +344,11 @@ class Engine:
             planned = to_test(planned, self._settings.test_to, defaults.campaign, self._run)
         decided = self._triage.decide(planned)
         decision = self._gate.at_read(decided, planned, record, self._triage, first=first)
-        if not first and isinstance(decision, Settled):
-            return None  # settled in an earlier pass, and counted there
+        if isinstance(decision, Settled):
+            if not first:
+                return None  # settled in an earlier pass, and counted there
+        elif first and self._settings.sample is not None and not self._taken():
+            return None  # --sample does not take it: it waits for a resume
         return self._settle(decision, first=first)
 
     def _settled_by_journal(self, record: Record) -> bool:
@@ -361,38 +365,36 @@ class Engine:
         self._settle(settled)
         return True
 
-    def _sampled(self, rows: Iterator[Record], *, first: bool) -> Iterator[Record | None]:
-        """The rows of --sample (all rows without it), and None now and then while it passes
-        rows by (a pause for the loop). A row it does not take waits for a resume
-        (``tally.limit_reached``), unless the journal settles it: a first pass over a journal
-        holding records looks at each (``_passed_by``), so that the rows an earlier run
-        settled are counted, not left. Otherwise none can be settled, and the input is not
-        read past the last row taken."""
+    def _sampled(self, rows: Iterator[Record], *, first: bool) -> Iterator[Record]:
+        """The rows --sample may take (all rows without it): the first, then every total/N-th
+        is due to be taken (``_due``). A first pass over a journal holding records reads
+        every row, and a row due that an earlier run settled (counted as such) hands its turn
+        to the next row not settled: a resume takes N rows that still need it, and the rows
+        it passes by are counted, not left. Otherwise no row can be settled yet, and only the
+        rows due are read, up to the last."""
         chosen = self._settings.sample
         if chosen is None:
             yield from rows
             return
-        recorded = first and self._recorder.state.holds_rows()
+        every = first and self._recorder.state.holds_rows()
         last = max(chosen, default=-1)
         for position, record in enumerate(rows):
             if position in chosen:
+                self._due += 1
                 yield record
-            elif recorded:
-                self._passed_by(record)
-                if position % _YIELD_EVERY == 0:
-                    yield None
-            if position >= last and not recorded:
+            elif every:
+                yield record
+            if position >= last and not every:
                 return
 
-    def _passed_by(self, record: Record) -> None:
-        """A row --sample did not take: counted as the journal settles it, else left."""
-        if self._settled_by_journal(record):
-            return
-        decision = self._triage.decide(plan(record, self._settings.defaults))
-        if isinstance(decision, Settled):
-            self._settle(decision)
-        else:
+    def _taken(self) -> bool:
+        """Whether --sample takes a row that needs more than its count: when one is due;
+        else it is left for a resume."""
+        if not self._due:
             self.tally.limit_reached = True
+            return False
+        self._due -= 1
+        return True
 
     async def _wait_for_window(self, waiting: Waiting) -> None:
         """Wait for the first window to open (never past --not-after: then the rows left

@@ -89,34 +89,39 @@ class TestCommand:
         assert state.committed == 10
         assert state.resent == 0
 
-    async def test_a_sample_of_a_resumed_campaign_counts_the_rows_settled_before(
+    async def test_a_sample_of_a_resumed_campaign_takes_rows_not_settled(
         self, aiohttp_server: AiohttpServer, tmp_path: Path
     ) -> None:
-        """The rows it does not take are left only when no earlier run settled them."""
+        """A row due that an earlier run settled hands its turn to the next one not settled:
+        each ``resume --sample N`` sends N rows that still need it, so a loop of them ends."""
         server, state = await sandbox(aiohttp_server)
         source = campaign(tmp_path, 10)
         code, _ = await send([source, *fast(server), "--limit", "4", "--quiet"])  # lines 2-5
         assert code == 3
-        code, out = await send([source, *fast(server), "--sample", "3", "--quiet"])  # 2, 5, 8
+        code, out = await send([source, *fast(server), "--sample", "3", "--quiet"])
         assert code == 3
-        assert "rows      10: 1 sent, 0 failed, 0 invalid" in out
+        assert "rows      10: 3 sent, 0 failed, 0 invalid" in out
         assert "earlier   4 settled by earlier runs: 4 sent" in out
-        assert "left      5 rows not ended: 5 not taken (a resumed run takes them up)" in out
-        assert [r["row"] for r in outcomes(source + ".results.jsonl")] == [2, 3, 4, 5, 8]
-        code, out = await send([source, *fast(server)])
-        assert (code, state.committed, state.resent) == (0, 10, 0)
+        assert "left      3 rows not ended: 3 not taken (a resumed run takes them up)" in out
+        assert [r["row"] for r in outcomes(source + ".results.jsonl")] == [2, 3, 4, 5, 6, 7, 8]
+        code, out = await send([source, *fast(server), "--sample", "3", "--quiet"])
+        assert code == 0  # the last three: nothing left
+        assert "earlier   7 settled by earlier runs: 7 sent" in out
+        assert (state.committed, state.resent) == (10, 0)
 
-    async def test_a_sample_passing_hundreds_of_rows_counts_each(
+    async def test_a_sample_passing_hundreds_of_settled_rows_counts_each(
         self, aiohttp_server: AiohttpServer, tmp_path: Path
     ) -> None:
         server, state = await sandbox(aiohttp_server)
         source = campaign(tmp_path, 600)
-        assert (await send([source, *fast(server), "--limit", "100", "--quiet"]))[0] == 3
+        assert (await send([source, *fast(server), "--limit", "400", "--quiet"]))[0] == 3
         code, out = await send([source, *fast(server), "--sample", "2", "--quiet"])
         assert code == 3
-        assert "earlier   100 settled by earlier runs: 100 sent" in out
-        assert "left      499 rows not ended: 499 not taken" in out
-        assert state.committed == 101
+        assert "earlier   400 settled by earlier runs: 400 sent" in out
+        assert "left      198 rows not ended: 198 not taken" in out
+        rows = [r["row"] for r in outcomes(source + ".results.jsonl")][400:]
+        assert rows == [402, 403]  # the first due row's turn went to the first not settled
+        assert state.committed == 402
 
     async def test_a_sample_of_a_finished_campaign_leaves_no_row(
         self, aiohttp_server: AiohttpServer, tmp_path: Path
