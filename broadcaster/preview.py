@@ -9,6 +9,7 @@ and asks; ``--yes`` skips the question, and off a terminal nothing asks.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from broadcaster.reader import STDIN, count_rows
 from broadcaster.remaining import triaged_rows
 from broadcaster.settings import Settings
 from broadcaster.summary import LABEL as _LABEL
+from broadcaster.triage import Settled
 
 _SHOWN_CHARS = 200  # of a text: enough to recognise it, short enough to scan several
 
@@ -63,8 +65,9 @@ class Outlook:
 
 
 def outlook(settings: Settings, state: JournalState) -> Outlook:
+    """The messages a run would send, --limit's first ones with it."""
     messages = segments = mms = 0
-    for message in _messages(settings, state):
+    for message in itertools.islice(_messages(settings, state), settings.limit):
         messages += 1
         segments += message.segments
         mms += message.kind == "mms"
@@ -88,6 +91,8 @@ def confirmed(
         interactive = _on_a_terminal()
     if not interactive:
         return True
+    if settings.limit is not None and settings.limit <= settings.confirm_above:
+        return True  # it sends no more than that: no need to plan the input to know
     ahead = outlook(settings, journal())
     if ahead.messages <= settings.confirm_above:
         return True
@@ -112,10 +117,18 @@ def _question(settings: Settings, ahead: Outlook) -> str:
 
 
 def _messages(settings: Settings, state: JournalState) -> Iterator[Message]:
-    """The messages a run would send, in order (of --sample's rows only, when given)."""
+    """The messages a run would send, in order: with --sample, of the rows it takes (a row
+    due that an earlier run settled hands its turn to the next one not settled, as the
+    engine's)."""
     chosen = None if settings.sample is None else _sampled(settings)
+    due = 0
     for position, row in enumerate(triaged_rows(settings, state)):
-        if isinstance(row.decision, Message) and (chosen is None or position in chosen):
+        if chosen is not None:
+            due += position in chosen
+            if isinstance(row.decision, Settled) or not due:
+                continue
+            due -= 1
+        if isinstance(row.decision, Message):
             yield row.decision
 
 

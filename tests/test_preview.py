@@ -107,6 +107,32 @@ class TestConfirmation:
         small = replace(settings, confirm_above=12)
         assert confirmed(small, JournalState, interactive=True, answer=never)
 
+    def test_a_limit_at_or_under_the_threshold_does_not_ask_nor_read_the_journal(
+        self, settings: Settings
+    ) -> None:
+        """``--limit 300`` of a 20,000-row campaign asked about 19,564 messages and 41 min."""
+
+        def never() -> str:
+            raise AssertionError
+
+        def unread() -> JournalState:
+            raise AssertionError("the journal was read")
+
+        assert confirmed(replace(settings, limit=10), unread, interactive=True, answer=never)
+        stream = io.StringIO()
+        limited = replace(settings, limit=11)
+        assert confirmed(limited, JournalState, interactive=True, stream=stream, answer=lambda: "y")
+        assert "About to send 11 messages (11 SMS segments, 0 MMS)" in stream.getvalue()
+
+    def test_a_resumes_sample_counts_the_rows_it_takes(self, settings: Settings) -> None:
+        """A row due to be taken that an earlier run settled hands its turn on, as the run
+        does: the first row (due) is settled, so the second is taken."""
+        state = JournalState()
+        first = first_messages(settings, JournalState(), 1)[0]
+        state.note(first.key, "sent")
+        taken = first_messages(replace(settings, sample=2), state, 5)
+        assert [message.line for message in taken] == [3, 8]  # due: lines 2 and 8 of 12 rows
+
     def test_the_count_is_what_this_run_sends(self, settings: Settings) -> None:
         """A resume with two messages left does not ask about the whole campaign."""
         state = JournalState()
