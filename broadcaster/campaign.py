@@ -900,7 +900,10 @@ def _left_lines(settings: Settings, tally: Tally) -> list[str]:
             if settings.sample
             else f"limit     --limit {settings.limit:,} reached"
         )
-        lines += [f"{taken}: the rows left wait. To send them:", _resume(settings)]
+        if settings.dry_run:  # no journal was written: nothing to resume
+            lines.append(f"{taken}: a run would leave the rest for a resume")
+        else:
+            lines += [f"{taken}: the rows left wait. To send them:", _resume(settings)]
     if tally.failed_in_doubt:
         lines.append(
             f"in doubt  {counted(tally.failed_in_doubt, 'failed row')} may still have been "

@@ -161,7 +161,7 @@ class TestCommand:
         code, out = await send(argv)
         assert code == 0
         assert state.committed == 1
-        assert "resume" not in out
+        assert "broadcaster resume" not in out
 
     async def test_a_suppressed_test_phone_is_said(
         self, aiohttp_server: AiohttpServer, tmp_path: Path
@@ -186,3 +186,6 @@ class TestCommand:
         assert shown == ["2", "5", "8"]  # the sample's rows, not the first three
         assert code == 3
         assert state.requests == 0
+        # No journal was written: no resume to advise.
+        assert "sample    --sample 3 took rows spread through the file: a run would leave" in out
+        assert "broadcaster resume" not in out
