@@ -157,7 +157,7 @@ class Engine:
     ) -> None:
         """``settled_lines``: the rows the journal settled, by line (settledlines), for the
         first pass not to plan them; dropped when it ends."""
-        self.tally = Tally()
+        self.tally = Tally(recorded_before=recorder.state.holds_rows())
         self.unauthorized: Reply | None = None
         self.stuck: Reply | None = None  # the reply a message ran out of attempts on, run stuck
         self.stopped_by: str | None = None
@@ -392,6 +392,7 @@ class Engine:
         else it is left for a resume."""
         if not self._due:
             self.tally.limit_reached = True
+            self.tally.passed_by += 1
             return False
         self._due -= 1
         return True

@@ -91,7 +91,10 @@ def _left(tally: Tally, total: int | None, dry_run: bool) -> str | None:
         parts.append("the rest of the input not read")
     elif unread:
         parts.append(f"{unread:,} not taken" if tally.limit_reached else f"{unread:,} not read")
-    head = "" if unread is None else f"{tally.unsettled + unread:,} rows not ended: "
+    # A row never read may have ended in an earlier run (one --sample passed by did not).
+    never_read = (unread or 0) - tally.passed_by
+    bound = "up to " if never_read > 0 and tally.recorded_before else ""
+    head = "" if unread is None else f"{bound}{tally.unsettled + unread:,} rows not ended: "
     return (
         head
         + ", ".join(parts)

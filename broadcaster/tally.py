@@ -31,6 +31,7 @@ class Tally:
     first_request: float | None = None
     last_request: float | None = None
     input_done: bool = False  # every row of the input was read
+    recorded_before: bool = False  # the journal held rows' records: a row not read may have ended
     lookup_pages: int = 0  # requests for history pages: under the rate, as sends are
     looked_up: int = 0  # lookups of messages in doubt in their conversations (one or more each)
     found: int = 0  # of those, found committed: recorded sent, not sent again
@@ -42,6 +43,7 @@ class Tally:
     paced_after_429: bool = False  # an unpaced run paced at the documented limit once a 429 came
     opt_outs_recorded: int = 0  # numbers --record-opt-outs appended
     limit_reached: bool = False  # --limit messages went, and rows were left unread
+    passed_by: int = 0  # rows a resume's --sample read, found not ended, and did not take
     deadline_passed: bool = False  # --not-after passed before every row went
     waiting: str | None = None  # what rows wait for, while they do (for progress)
     wait_left: float | None = None  # and how many seconds yet (for progress's ETA)

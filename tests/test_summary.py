@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from broadcaster.outcome import Status
 from broadcaster.rate import Rate, parse_rate
 from broadcaster.summary import summary
 from broadcaster.tally import Tally
@@ -94,6 +95,15 @@ class TestSummary:
                 "(a resumed run takes them up)"
             ),
         ]
+
+    def test_rows_a_resume_never_read_may_have_ended_before(self) -> None:
+        """An earlier --sample sent rows further down: a resume stopped before them cannot
+        tell, and says 'up to'."""
+        earlier: Counter[Status] = Counter({"sent": 8})
+        stopped = Tally(rows=57, sent=49, earlier=earlier, recorded_before=True)
+        assert (
+            "left      up to 943 rows not ended: 943 not read (a resumed run takes them up)"
+        ) in summary(stopped, 3.0, Rate(8), total=1000)
 
     def test_a_stopped_run_of_a_stream_cannot_count_what_it_never_read(self) -> None:
         stopped = Tally(rows=40, sent=30)
