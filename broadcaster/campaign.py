@@ -514,10 +514,10 @@ def _settled_scan(settings: Settings, digest: str | None, safety: _Safety) -> Se
     """The scan of the rows the journal settled, by line, for a resumed run not to plan them
     again (settledlines), made to ride along with the read of the journal's state; None where
     that cannot be told or could not help: a dry run or a test (no journal written), stdin, a
-    --sample, a suppression list (triage needs each number)."""
+    suppression list (triage needs each number)."""
     if settings.dry_run or safety.test_to is not None or digest is None:
         return None
-    if settings.sample is not None or safety.suppression.numbers:
+    if safety.suppression.numbers:
         return None
     recorded = settings.record()
     shaping = {name: recorded[name] for name in (*SHAPING, CREATOR)}

@@ -65,7 +65,7 @@ from broadcaster.settledlines import SettledLines
 from broadcaster.summary import counted
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
-from broadcaster.testsend import to_test
+from broadcaster.testsend import Turns, to_test
 from broadcaster.throttle import Pause, Throttle
 from broadcaster.triage import (
     Duplicate,
@@ -209,7 +209,7 @@ class Engine:
         self._warned_unpaced = False
         self._verbose = False  # whether each attempt is logged: read once, off the hot path
         self._journal_clock = JournalClock()
-        self._due = 0  # --sample: rows due to be taken (a row settled already hands its turn on)
+        self._turns = None if settings.sample is None else Turns(settings.sample)
         # --not-after and --window; and whether every message of this run has ended (a later
         # pass reads the journal afresh: none may be on its way).
         self._gate = Gate(
@@ -330,7 +330,7 @@ class Engine:
                     break
             elif count % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let signals, ticks and workers in
-        if cut or self._settings.sample is not None:  # the rest wait for a resume, if any
+        if cut:  # the rest wait for a resume, if any
             self.tally.limit_reached |= next(rows, None) is not None
         return not cut
 
@@ -347,8 +347,10 @@ class Engine:
         if isinstance(decision, Settled):
             if not first:
                 return None  # settled in an earlier pass, and counted there
-        elif first and self._settings.sample is not None and not self._taken():
-            return None  # --sample does not take it: it waits for a resume
+        elif first and self._turns is not None and not self._turns.takes(decision):
+            self.tally.limit_reached = True  # --sample does not take it: it waits for a resume
+            self.tally.passed_by += 1
+            return None
         return self._settle(decision, first=first)
 
     def _settled_by_journal(self, record: Record) -> bool:
@@ -366,36 +368,17 @@ class Engine:
         return True
 
     def _sampled(self, rows: Iterator[Record], *, first: bool) -> Iterator[Record]:
-        """The rows --sample may take (all rows without it): the first, then every total/N-th
-        is due to be taken (``_due``). A first pass over a journal holding records reads
-        every row, and a row due that an earlier run settled (counted as such) hands its turn
-        to the next row not settled: a resume takes N rows that still need it, and the rows
-        it passes by are counted, not left. Otherwise no row can be settled yet, and only the
-        rows due are read, up to the last."""
-        chosen = self._settings.sample
-        if chosen is None:
+        """The rows read (all of them, --sample's ``Turns`` telling which to take), and in a
+        later pass the rows --sample took alone: those that waited are among them."""
+        turns = self._turns
+        if turns is None:
             yield from rows
-            return
-        every = first and self._recorder.state.holds_rows()
-        last = max(chosen, default=-1)
-        for position, record in enumerate(rows):
-            if position in chosen:
-                self._due += 1
+        elif first:
+            for position, record in enumerate(rows):
+                turns.reach(position)
                 yield record
-            elif every:
-                yield record
-            if position >= last and not every:
-                return
-
-    def _taken(self) -> bool:
-        """Whether --sample takes a row that needs more than its count: when one is due;
-        else it is left for a resume."""
-        if not self._due:
-            self.tally.limit_reached = True
-            self.tally.passed_by += 1
-            return False
-        self._due -= 1
-        return True
+        else:
+            yield from (record for record in rows if record.line in turns.taken)
 
     async def _wait_for_window(self, waiting: Waiting) -> None:
         """Wait for the first window to open (never past --not-after: then the rows left

@@ -24,6 +24,7 @@ from broadcaster.reader import STDIN, count_rows
 from broadcaster.remaining import triaged_rows
 from broadcaster.settings import Settings
 from broadcaster.summary import LABEL as _LABEL
+from broadcaster.testsend import Turns
 from broadcaster.triage import Settled
 
 _SHOWN_CHARS = 200  # of a text: enough to recognise it, short enough to scan several
@@ -117,19 +118,17 @@ def _question(settings: Settings, ahead: Outlook) -> str:
 
 
 def _messages(settings: Settings, state: JournalState) -> Iterator[Message]:
-    """The messages a run would send, in order: with --sample, of the rows it takes (a row
-    due that an earlier run settled hands its turn to the next one not settled, as the
-    engine's)."""
-    chosen = None if settings.sample is None else _sampled(settings)
-    due = 0
+    """The messages a run would send, in order: with --sample, of the rows it takes
+    (``Turns``, as the engine's)."""
+    turns = None if settings.sample is None else Turns(_sampled(settings))
     for position, row in enumerate(triaged_rows(settings, state)):
-        if chosen is not None:
-            due += position in chosen
-            if isinstance(row.decision, Settled) or not due:
+        decision = row.decision
+        if turns is not None:
+            turns.reach(position)
+            if isinstance(decision, Settled) or not turns.takes(decision):
                 continue
-            due -= 1
-        if isinstance(row.decision, Message):
-            yield row.decision
+        if isinstance(decision, Message):
+            yield decision
 
 
 def _sampled(settings: Settings) -> frozenset[int]:

@@ -7,11 +7,20 @@ from pathlib import Path
 
 import pytest
 from pytest_aiohttp import AiohttpServer
+from test_engine import DEFAULTS, MaxRandom, ScriptedSender
+from test_quiet_hours import MORNING, again, people
 from test_send import campaign, fast, outcomes, sandbox, send
 
+from broadcaster.engine import Engine, EngineSettings, Timing
 from broadcaster.errors import UsageError
+from broadcaster.journal import JournalState, MemoryJournal
+from broadcaster.pacer import Pacer
 from broadcaster.plan import Defaults, Message, plan
+from broadcaster.rate import Rate
 from broadcaster.record import Record
+from broadcaster.retry import RetryPolicy
+from broadcaster.schedule import Schedule
+from broadcaster.testing import VirtualTime
 from broadcaster.testsend import sample, to_test
 
 
@@ -143,6 +152,44 @@ class TestCommand:
         assert "earlier   9 settled by earlier runs: 9 sent" in out
         assert "1 held back again, as recorded (1 suppressed)" in out
 
+    @pytest.mark.parametrize(
+        ("people", "count", "first_limit"),
+        [
+            ([0, 1, 9, 9, 4, 5], 2, 1),  # a twin due, its first row passed by
+            ([0, 9, 9, 3], 2, 0),  # a fresh sample due at a twin
+            (["x", 1, "x", 3, "x", 5, 6], 3, 0),  # identical invalid rows
+            ([0, 1, 2, 2, "x", 2, "x", 7, 8, 0], 3, 2),
+            ([0, 0, 0, 1, 1, "x", "x"], 4, 0),
+        ],
+    )
+    async def test_samples_then_a_resume_give_every_row_one_record(
+        self,
+        aiohttp_server: AiohttpServer,
+        tmp_path: Path,
+        people: list[int | str],
+        count: int,
+        first_limit: int,
+    ) -> None:
+        """Twins go with their first row, taken or left together: a duplicate's record never
+        comes before its message's, nor an invalid row's before its first twin's, so each row
+        ends with its own record, by line (found in review)."""
+        server, state = await sandbox(aiohttp_server)
+        source = tmp_path / "c.csv"
+        phones = ["1415555" if n == "x" else f"141555500{n:02d}" for n in people]
+        source.write_text("phone_number,name\n" + "".join(f"{p},P\n" for p in phones))
+        argv = [str(source), *fast(server), "--quiet"]
+        if first_limit:
+            assert (await send([*argv, "--limit", str(first_limit)]))[0] == 3
+        for _ in range(len(people)):
+            code, _ = await send([*argv, "--sample", str(count)])
+            if code != 3:
+                break
+        code, _ = await send(argv)
+        rows = sorted(r["row"] for r in outcomes(str(source) + ".results.jsonl"))
+        assert rows == list(range(2, len(people) + 2))
+        assert state.committed == len({n for n in people if n != "x"})
+        assert state.resent == 0
+
     async def test_a_test_phone_that_is_no_number_is_refused(
         self, aiohttp_server: AiohttpServer, tmp_path: Path
     ) -> None:
@@ -191,3 +238,27 @@ class TestCommand:
         # No journal was written: no resume to advise.
         assert "sample    --sample 3 took rows spread through the file: a run would leave" in out
         assert "broadcaster resume" not in out
+
+
+async def test_a_turn_handed_on_to_a_row_outside_its_window_goes_when_it_opens() -> None:
+    """A resume's sample: row 0 was sent, so its turn goes to the LA row, outside its window
+    now; the later pass reads the rows the sample took, and sends it (found in review: it
+    read the rows due alone, and the LA row was never sent)."""
+    clock = VirtualTime()
+    sender = ScriptedSender(clock)
+    records = people("NY", "LA")
+    state = JournalState()
+    state.note(plan(records[0], DEFAULTS).key, "sent")
+    settings = EngineSettings(
+        DEFAULTS, 2, RetryPolicy(8, base=1.0, cap=8.0, rng=MaxRandom()), rate=Rate(1),
+        schedule=Schedule.parse("09:00-20:00", None, "recipient", None),
+        sample=frozenset({0}),
+    )  # fmt: skip
+    pacer = Pacer(Rate(1), clock=clock.clock, sleep=clock.sleep)
+    timing = Timing(clock=clock.clock, sleep=clock.sleep, wall_clock=lambda: MORNING + clock.now)
+    engine = Engine(settings, sender, MemoryJournal(state), pacer, timing)
+    tally = await clock.run(engine.run(records, reread=again(records)))
+    (sent_at, _text), *more = sender.sends
+    assert not more
+    assert sent_at == 4.5 * 3600  # LA's 09:00, 4 h 30 min after the NY morning's start
+    assert (tally.sent, tally.earlier["sent"], tally.limit_reached) == (1, 1, False)
