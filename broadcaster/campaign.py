@@ -928,17 +928,24 @@ def _stop_lines(settings: Settings, engine: RunEnd) -> list[str]:
                 f"stopped   {engine.stuck_reason}: {engine.stuck.error} (no row was marked "
                 "failed). When the API answers again, resume with:"
             ),
-            _resume(settings),
+            _resume(settings, again=True),
         ]
     if engine.halted is not None:
         return [f"halted    {engine.halted}.", *_after_halt(settings, engine.halt_reply)]
     if engine.stopped_by is not None and engine.unauthorized is None:
         return [
             f"stopped   by {engine.stopped_by}; the journal is complete up to here. Resume with:",
-            _resume(settings),
+            _resume(settings, again=True),
         ]
     return []
 
 
-def _resume(settings: Settings) -> str:
-    return f"          broadcaster resume {shlex.quote(settings.results_path)}"
+def _resume(settings: Settings, *, again: bool = False) -> str:
+    """The command that resumes; ``again``: a stopped run's, with its --limit and --sample
+    (not recorded: a plain resume sends every row left)."""
+    command = f"          broadcaster resume {shlex.quote(settings.results_path)}"
+    batch = (("limit", settings.limit), ("sample", settings.sample))
+    asked = [f"--{name} {value}" for name, value in batch if value is not None]
+    if not again or not asked:
+        return command
+    return f"{command} {' '.join(asked)} (as this run; without it, every row left)"

@@ -220,8 +220,20 @@ async def test_requests_in_flight_at_a_kill_are_looked_up_not_sent_again(
     assert Counter(r["status"] for r in outcomes) == {"sent": ROWS}
 
 
+@pytest.mark.parametrize(
+    ("batch", "advice"),
+    [
+        ([], ""),
+        (["--sample", "2"], " --sample 2 (as this run; without it, every row left)"),
+        (["--limit", "5"], " --limit 5 (as this run; without it, every row left)"),
+    ],
+)
 async def test_a_signal_before_the_run_sends_stops_it_with_its_summary(
-    aiohttp_server: AiohttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    aiohttp_server: AiohttpServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    batch: list[str],
+    advice: str,
 ) -> None:
     """Ctrl-C while a large journal is read (seconds, before the engine exists): the event
     loop's own handling cancelled the run, which ended 130 with no summary. Now the signal
@@ -238,7 +250,7 @@ async def test_a_signal_before_the_run_sends_stops_it_with_its_summary(
         return journal
 
     monkeypatch.setattr(campaign_module, "_recorder", recorder)
-    args = main_parser().parse_args(["send", path, *fast(server)])
+    args = main_parser().parse_args(["send", path, *fast(server), *batch])
     env = {"HEYMARKET_API_KEY": "k"}
     out = io.StringIO()
     try:
@@ -248,7 +260,8 @@ async def test_a_signal_before_the_run_sends_stops_it_with_its_summary(
     assert received == []  # the run's handler had it, not the fallback
     assert (code, state.requests) == (143, 0)
     assert "stopped   by SIGTERM" in out.getvalue()
-    assert f"broadcaster resume {path}.results.jsonl" in out.getvalue()
+    # A test batch cut short goes on as one: a plain resume sends every row left.
+    assert f"broadcaster resume {path}.results.jsonl{advice}\n" in out.getvalue()
 
 
 class Stoppable:
