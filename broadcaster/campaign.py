@@ -167,8 +167,9 @@ def _tested(recorder: Journal | MemoryJournal) -> list[str]:
         return []
     lines = []
     for outcome in recorder.outcomes:
-        if outcome.status not in ("sent", "failed"):
-            continue  # an invalid row, or a duplicate: the summary counts it
+        if outcome.status not in ("sent", "failed"):  # an invalid row, or a twin: said why
+            lines.append(f"test      line {outcome.row}: {outcome.status}, {outcome.error}")
+            continue
         if outcome.status == "failed":
             got = f"failed: {outcome.error}"
         else:

@@ -84,6 +84,22 @@ class TestCommand:
         assert code == 0
         assert [m.body["text"] for m in state.messages.values()] == ["Hi Person 0", "Hi Person 5"]
 
+    async def test_a_test_says_which_rows_it_did_not_send_and_why(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path
+    ) -> None:
+        """A twin, or an invalid row, among the rows taken: the trial saw 4 lines of 8, the
+        rest said only in the log."""
+        server, state = await sandbox(aiohttp_server)
+        source = tmp_path / "c.csv"
+        source.write_text("phone_number,name\n14155550100,Ann\n14155550100,Ann\n1415555,Bob\n")
+        code, out = await send([str(source), *fast(server), "--test-to", "4155559999",
+                                "--sample", "3", "--quiet"])  # fmt: skip
+        assert code == 1  # the invalid row
+        assert state.committed == 1
+        assert "test      line 2's message to +14155559999: sent, id 1" in out
+        assert "test      line 3: skipped, duplicate of line 2: the same message" in out
+        assert "test      line 4: invalid, phone_number: '1415555' is not a valid" in out
+
     async def test_a_sample_is_sent_for_real_and_a_resume_sends_the_rest(
         self, aiohttp_server: AiohttpServer, tmp_path: Path
     ) -> None:
