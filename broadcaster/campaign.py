@@ -125,7 +125,7 @@ async def _campaign(
             if code is not None:
                 return code
         total = _count_rows(settings)
-        if settings.sample is not None:
+        if settings.sample is not None and settings.sample < (total or 0):  # else: every row
             safety = replace(safety, sample=sample(total or 0, settings.sample))
         progress = _progress(settings, total, timing)
         if settings.test_to is None:

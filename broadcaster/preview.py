@@ -24,7 +24,7 @@ from broadcaster.reader import STDIN, count_rows
 from broadcaster.remaining import triaged_rows
 from broadcaster.settings import Settings
 from broadcaster.summary import LABEL as _LABEL
-from broadcaster.testsend import Turns
+from broadcaster.testsend import Turns, sample
 from broadcaster.triage import Settled
 
 _SHOWN_CHARS = 200  # of a text: enough to recognise it, short enough to scan several
@@ -120,7 +120,8 @@ def _question(settings: Settings, ahead: Outlook) -> str:
 def _messages(settings: Settings, state: JournalState) -> Iterator[Message]:
     """The messages a run would send, in order: with --sample, of the rows it takes
     (``Turns``, as the engine's)."""
-    turns = None if settings.sample is None else Turns(_sampled(settings))
+    positions = None if settings.sample is None else _sampled(settings, settings.sample)
+    turns = None if positions is None else Turns(positions)
     for position, row in enumerate(triaged_rows(settings, state)):
         decision = row.decision
         if turns is not None:
@@ -131,11 +132,10 @@ def _messages(settings: Settings, state: JournalState) -> Iterator[Message]:
             yield decision
 
 
-def _sampled(settings: Settings) -> frozenset[int]:
-    from broadcaster.testsend import sample  # noqa: PLC0415 - only for --sample
-
-    assert settings.sample is not None  # noqa: S101 - the caller's
-    return sample(count_rows(settings.input, settings.format), settings.sample)
+def _sampled(settings: Settings, count: int) -> frozenset[int] | None:
+    """--sample's positions; None when it takes every row (as the run's: ``campaign``)."""
+    total = count_rows(settings.input, settings.format)
+    return sample(total, count) if count < total else None
 
 
 def _on_a_terminal() -> bool:

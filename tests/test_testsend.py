@@ -84,6 +84,21 @@ class TestCommand:
         assert code == 0
         assert [m.body["text"] for m in state.messages.values()] == ["Hi Person 0", "Hi Person 5"]
 
+    async def test_a_sample_of_every_row_is_a_run(
+        self, aiohttp_server: AiohttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """No positions kept, no rows remembered: a million of each cost about 120 MB."""
+
+        def no_turns(positions: frozenset[int]) -> None:
+            raise AssertionError(f"{len(positions)} positions kept")
+
+        monkeypatch.setattr("broadcaster.engine.Turns", no_turns)
+        server, state = await sandbox(aiohttp_server)
+        source = campaign(tmp_path, 10)
+        code, out = await send([source, *fast(server), "--sample", "10", "--quiet"])
+        assert (code, state.committed) == (0, 10)
+        assert "sample" not in out
+
     async def test_a_test_says_which_rows_it_did_not_send_and_why(
         self, aiohttp_server: AiohttpServer, tmp_path: Path
     ) -> None:
