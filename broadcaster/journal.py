@@ -129,13 +129,11 @@ class JournalState:
             if status == "skipped" and reason in WITHHELD:
                 self.withheld.setdefault(reason, Counter())[key] += 1
                 return  # says nothing of the message, nor of a duplicate
-            self.note(key, status, record.get("digest"))
+            self._outcome(key, status, record.get("digest"))
             self._replaced(record.get("replaces"), key)
             doubt = record.get("in_doubt")
             if status == "failed" and doubt not in (None, False):
                 self.in_doubt[key] = _text(doubt)  # the first attempt's time (true: unknown)
-            elif status != "skipped":  # a duplicate's record says nothing of its message
-                self.in_doubt.pop(key, None)
         else:
             self.damaged += 1
 
@@ -147,11 +145,15 @@ class JournalState:
             text = key.decode()
         except UnicodeDecodeError:
             return False
-        named: Status = _STATUS_NAMES[status]
-        self.note(text, named)
-        if named != "skipped":  # a duplicate's record says nothing of its message
-            self.in_doubt.pop(text, None)
+        self._outcome(text, _STATUS_NAMES[status])
         return True
+
+    def _outcome(self, key: str, status: Status, digest: object = None) -> None:
+        """An outcome record of ``key``: its status noted; the message is no longer in doubt,
+        unless a record says it still is (``apply``)."""
+        self.note(key, status, digest)
+        if status != "skipped":  # a duplicate's record says nothing of its message
+            self.in_doubt.pop(key, None)
 
     def _marker(self, record: dict[str, Any]) -> None:
         kind, key = record["type"], record.get("key")
