@@ -81,7 +81,7 @@ from broadcaster.settledlines import CREATOR, SHAPING, SettledLines, SettledScan
 from broadcaster.summary import all_rows, counted, summary, test_summary
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
-from broadcaster.testsend import sample
+from broadcaster.testsend import positions
 from broadcaster.triage import Settled
 
 if TYPE_CHECKING:  # aiohttp's client and server are imported only to send and to serve
@@ -125,8 +125,8 @@ async def _campaign(
             if code is not None:
                 return code
         total = _count_rows(settings)
-        if settings.sample is not None and settings.sample < (total or 0):  # else: every row
-            safety = replace(safety, sample=sample(total or 0, settings.sample))
+        if settings.sample is not None:
+            safety = replace(safety, sample=positions(total or 0, settings.sample))
         progress = _progress(settings, total, timing)
         if settings.test_to is None:
             _confirm(settings, total)

@@ -24,7 +24,7 @@ from broadcaster.reader import STDIN, count_rows
 from broadcaster.remaining import triaged_rows
 from broadcaster.settings import Settings
 from broadcaster.summary import LABEL as _LABEL
-from broadcaster.testsend import Turns, sample
+from broadcaster.testsend import Turns, positions
 from broadcaster.triage import Settled
 
 _SHOWN_CHARS = 200  # of a text: enough to recognise it, short enough to scan several
@@ -120,8 +120,8 @@ def _question(settings: Settings, ahead: Outlook) -> str:
 def _messages(settings: Settings, state: JournalState) -> Iterator[Message]:
     """The messages a run would send, in order: with --sample, of the rows it takes
     (``Turns``, as the engine's)."""
-    positions = None if settings.sample is None else _sampled(settings, settings.sample)
-    turns = None if positions is None else Turns(positions)
+    chosen = None if settings.sample is None else _sampled(settings, settings.sample)
+    turns = None if chosen is None else Turns(chosen)
     for position, row in enumerate(triaged_rows(settings, state)):
         decision = row.decision
         if turns is not None:
@@ -133,9 +133,8 @@ def _messages(settings: Settings, state: JournalState) -> Iterator[Message]:
 
 
 def _sampled(settings: Settings, count: int) -> frozenset[int] | None:
-    """--sample's positions; None when it takes every row (as the run's: ``campaign``)."""
-    total = count_rows(settings.input, settings.format)
-    return sample(total, count) if count < total else None
+    """--sample's positions, as the run's (``campaign``)."""
+    return positions(count_rows(settings.input, settings.format), count)
 
 
 def _on_a_terminal() -> bool:
