@@ -21,6 +21,8 @@ from broadcaster.bench.verdicts import Verdict, at_most, only_at
 from broadcaster.bench.workspace import BROADCASTER, Bench
 from broadcaster.errors import UsageError
 from broadcaster.exits import Exit
+from broadcaster.finished import ENDED
+from broadcaster.journal import READ
 
 TARGET_ROWS = 1_000_000
 _LAST_LINE_BYTES = 1 << 16
@@ -83,9 +85,9 @@ def _without_ended(journal: Path, to: Path) -> None:
         start = size - len(tail) + tail.rstrip(b"\n").rfind(b"\n") + 1
         copy.seek(start)
         marker = orjson.loads(copy.read())
-        if marker.get("type") != "read":
+        if marker.get("type") != READ:
             raise UsageError(f"{journal}: its last line is not a read marker")
-        if marker.pop("ended", None) is None:
+        if marker.pop(ENDED, None) is None:
             return  # a send that did not end every row (another endpoint's refusals): walked
         copy.seek(start)
         copy.truncate()
