@@ -5,6 +5,7 @@
     │   ├── NotConfirmed        the user answered no to the question before a large send
     │   └── JournalBusyError    another process is writing the results journal
     ├── JournalWriteError       the results journal cannot be written (a full disk, an I/O error)
+    ├── KeyFileError            the temporary file of a large run's keys cannot be written
     ├── InputError              the input file as a whole cannot be read (missing, empty, no header)
     ├── CredentialsError        the API answered 401: every row would meet the same answer
     └── ApiError                a call other than a send failed (GET /v1/inboxes): no answer,
@@ -35,6 +36,10 @@ class JournalBusyError(UsageError):
 
 class JournalWriteError(BroadcasterError):
     """Writing the results journal failed; the run stops with what was recorded kept."""
+
+
+class KeyFileError(BroadcasterError):
+    """The temporary file holding the keys past a key table's room failed (keyfile)."""
 
 
 class InputError(BroadcasterError):

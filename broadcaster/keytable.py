@@ -10,6 +10,11 @@ share both with a probability near 4 in 10**13.
 Open addressing with linear probing in ``array`` columns (8 + 2 + 4 bytes a slot), split
 into 64 shards by the hash's low bits, so that growing (a shard grows by half at 3/4 full,
 keeping the table 50% to 75% full) never holds two copies of the whole table at once.
+
+Memory holds the first ``MEMORY_KEYS`` keys (about 6 MB of them); the keys past those go to a
+temporary file (``keyfile``), so a run's memory stays bounded whatever its size. Memory never
+gives a key up, and the file takes keys only once memory is full: while memory has room, a key
+it does not hold is in neither.
 """
 
 from __future__ import annotations
@@ -17,8 +22,12 @@ from __future__ import annotations
 import zlib
 from array import array
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from broadcaster.outcome import STATUSES, Status
+
+if TYPE_CHECKING:
+    from broadcaster.keyfile import KeyFile
 
 _SHARD_BITS = 6
 _SHARDS = 1 << _SHARD_BITS
@@ -26,21 +35,25 @@ _FIRST_SLOTS = 16
 _CHECK_MASK = 0xFFFF
 _EMPTY = 0  # a hash of 0 is stored as 1: the two are one fingerprint, the CRC tells them apart
 MAX_VALUE = 2**31 - 1
+MEMORY_KEYS = 1 << 18  # 262,144 keys in memory: 5 to 8 MB; past them, a temporary file
 
 
 class KeyTable:
     """``table[key] = value`` (0 to MAX_VALUE), ``table.get(key)``, ``key in table``."""
 
-    __slots__ = ("_count", "_shards")
+    __slots__ = ("_count", "_file", "_room", "_shards")
 
-    def __init__(self, expected: int = 0) -> None:
+    def __init__(self, expected: int = 0, *, room: int | None = None) -> None:
         """``expected``: about how many keys it will hold, when that is known (a resume's keys
         already recorded): its room made at once rather than grown to, a key moved a time or
         two on the way. Room for more than it gets is memory kept for nothing, so a guess
-        should be low."""
-        slots = max(_FIRST_SLOTS, expected * 4 // 3 // _SHARDS + 1)
+        should be low. ``room``: the keys memory holds (``MEMORY_KEYS``); the rest go to a
+        file."""
+        self._room = MEMORY_KEYS if room is None else room
+        slots = max(_FIRST_SLOTS, min(expected, self._room) * 4 // 3 // _SHARDS + 1)
         self._shards = [_Shard(slots) for _ in range(_SHARDS)]
         self._count = 0
+        self._file: KeyFile | None = None
 
     def __len__(self) -> int:
         return self._count
@@ -49,10 +62,13 @@ class KeyTable:
         return self.get(key) is not None
 
     def get(self, key: str, default: int | None = None) -> int | None:
-        fingerprint = hash(key) or 1
+        fingerprint, check = hash(key) or 1, _check(key)
         shard = self._shards[fingerprint & (_SHARDS - 1)]
-        slot = shard.find(fingerprint, _check(key))
-        return default if slot < 0 else shard.values[slot]
+        slot = shard.find(fingerprint, check)
+        if slot >= 0:
+            return shard.values[slot]
+        found = None if self._file is None else self._file.get(fingerprint, check)
+        return default if found is None else found
 
     def __setitem__(self, key: str, value: int) -> None:
         self._put(key, value, replace=True)
@@ -65,12 +81,31 @@ class KeyTable:
     def _put(self, key: str, value: int, *, replace: bool) -> int | None:
         if not 0 <= value <= MAX_VALUE:
             raise ValueError(f"{value} is out of range for a key table")
-        fingerprint = hash(key) or 1
+        fingerprint, check = hash(key) or 1, _check(key)
         shard = self._shards[fingerprint & (_SHARDS - 1)]
-        earlier = shard.put(fingerprint, _check(key), value, replace=replace)
+        if self._file is None and self._count < self._room:  # no key is in a file yet
+            earlier = shard.put(fingerprint, check, value, replace=replace)
+        else:
+            earlier = self._put_past_room(shard, fingerprint, check, value, replace=replace)
         if earlier is None:
             self._count += 1
         return earlier
+
+    def _put_past_room(
+        self, shard: _Shard, fingerprint: int, check: int, value: int, *, replace: bool
+    ) -> int | None:
+        """Memory is full: a key it holds stays there, a key it does not goes to the file."""
+        slot = shard.find(fingerprint, check)
+        if slot >= 0:
+            earlier = shard.values[slot]
+            if replace:
+                shard.values[slot] = value
+            return earlier
+        if self._file is None:
+            from broadcaster.keyfile import KeyFile  # noqa: PLC0415 - SQLite: 2 MB, when needed
+
+            self._file = KeyFile()
+        return self._file.put(fingerprint, check, value, replace=replace)
 
 
 def _check(key: str) -> int:

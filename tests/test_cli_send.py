@@ -6,15 +6,17 @@ import asyncio
 import errno
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import orjson
 import pytest
 
-from broadcaster import campaign
+from broadcaster import campaign, keyfile, keytable
 from broadcaster.cli import main
 from broadcaster.engine import Timing
 from broadcaster.outcome import Reply
@@ -41,6 +43,37 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         "HEYMARKET_API_SECRET_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+class TestKeysPastMemory:
+    def test_a_full_temporary_directory_stops_the_run_and_the_same_command_goes_on(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        results: str,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Past memory's room of 5 keys the file cannot be written: one clear line, exit 2,
+        and the same send, once there is room, ends every row once."""
+
+        class Full(sqlite3.Connection):
+            def executemany(self, *_: object) -> sqlite3.Cursor:
+                raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(keytable, "MEMORY_KEYS", 5)
+        monkeypatch.setattr(keyfile, "_BATCH", 1)
+        monkeypatch.setenv("TMPDIR", str(tmp_path))
+        argv = ["send", str(SAMPLE), *OPTIONS, "--results", results, "--quiet"]
+        with mock.patch.object(sqlite3, "connect", return_value=Full(":memory:")):
+            assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"error: cannot keep the campaign's keys in a temporary file in {tmp_path}: " in err
+        assert "database or disk is full. Nothing recorded is lost" in err
+        assert "Traceback" not in err
+        assert main(argv) == 0
+        outcomes = [orjson.loads(line) for line in Path(results).read_bytes().splitlines()]
+        rows = sorted(record["row"] for record in outcomes if "status" in record)
+        assert rows == list(range(2, 32))
 
 
 class TestSend:

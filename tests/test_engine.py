@@ -14,6 +14,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from broadcaster import engine as engine_module
+from broadcaster import keytable
 from broadcaster.engine import Engine, EngineSettings, Sender, Timing
 from broadcaster.journal import JournalState, MemoryJournal
 from broadcaster.keytable import Statuses
@@ -764,6 +765,28 @@ class TestCircuitBreaker:
         assert engine.halted is not None
         assert engine.halted.startswith("30 of the last 88 messages failed, 30% of 100")
         assert len(journal.outcomes) == 88
+
+
+class TestKeysPastMemory:
+    async def test_twins_and_a_resume_tell_keys_apart_when_most_are_in_the_file(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Memory holds one key, the file the rest: the triage's keys and the journal's alike."""
+        monkeypatch.setattr(keytable, "MEMORY_KEYS", 1)
+        clock = VirtualTime()
+        texts = ("a", "b", "c", "d")
+        twins = [Record(6, {"phone_number": "14155550004", "text": "c"})]
+        refused = ScriptedSender(clock, {"c": [Reply("unauthorized", 401, error="HTTP 401")]})
+        first, journal = make_engine(clock, refused, concurrency=1)
+        await clock.run(first.run([*rows(*texts), *twins]))
+        assert by_status(journal) == {"sent": [2, 3]}  # the 401 stopped it at c: no twin yet
+        sender = ScriptedSender(clock)
+        again, journal2 = make_engine(clock, sender, journal=MemoryJournal(journal.state))
+        more = [Record(7, {"phone_number": "14155550005", "text": "d"})]
+        tally = await clock.run(again.run([*rows(*texts), *twins, *more]))
+        assert sorted(text for _, text in sender.sends) == ["c", "d"]
+        assert by_status(journal2) == {"sent": [4, 5], "skipped": [6, 7]}
+        assert (tally.sent, tally.duplicates, tally.earlier.total()) == (2, 2, 2)
 
 
 class TestDuplicates:

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import sqlite3
+from unittest import mock
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from broadcaster import keyfile, keytable
+from broadcaster.errors import KeyFileError
 from broadcaster.keytable import MAX_VALUE, KeyTable, Statuses, _Shard
 
 _KEYS = st.text(min_size=1, max_size=30)
@@ -11,18 +16,33 @@ _KEYS = st.text(min_size=1, max_size=30)
 
 class TestKeyTable:
     @settings(max_examples=200)
-    @given(st.lists(st.tuples(_KEYS, st.integers(0, MAX_VALUE)), max_size=300), st.lists(_KEYS))
+    @given(
+        st.lists(st.tuples(_KEYS, st.integers(0, MAX_VALUE), st.booleans()), max_size=300),
+        st.lists(_KEYS),
+        st.sampled_from([None, 0, 1, 7]),
+    )
     def test_it_answers_as_a_dict_would(
-        self, writes: list[tuple[str, int]], others: list[str]
+        self, writes: list[tuple[str, int, bool]], others: list[str], room: int | None
     ) -> None:
-        table, model = KeyTable(), dict[str, int]()
-        for key, value in writes:
-            table[key] = value
-            model[key] = value
-        assert len(table) == len(model)
-        for key in [*model, *others]:
-            assert table.get(key) == model.get(key)
-            assert (key in table) == (key in model)
+        """Whatever memory's room, every key (in memory, held back, or in the file) answers
+        alike: with batches of 3 and a bitset of 16 bits, the file is written and asked, and
+        the bitset's "maybe" is often wrong."""
+        with (
+            mock.patch.object(keyfile, "_BATCH", 3),
+            mock.patch.object(keyfile, "_FILTER_BITS", 16),
+        ):
+            table, model = KeyTable(room=room), dict[str, int]()
+            for key, value, replace in writes:
+                if replace:
+                    table[key] = value
+                    model[key] = value
+                else:
+                    assert table.setdefault(key, value) == model.get(key)
+                    model.setdefault(key, value)
+            assert len(table) == len(model)
+            for key in [*model, *others]:
+                assert table.get(key) == model.get(key)
+                assert (key in table) == (key in model)
 
     def test_it_grows_past_many_times_its_first_size(self) -> None:
         table = KeyTable()
@@ -51,6 +71,73 @@ class TestKeyTable:
         table = KeyTable()
         table["\udc80"] = 3
         assert table.get("\udc80") == 3
+
+
+class TestRoom:
+    def test_keys_past_the_room_go_to_the_file_and_memory_keeps_its_own(self) -> None:
+        table = KeyTable(room=3)
+        for n in range(10):
+            assert table.setdefault(f"k{n}", n) is None
+        assert table._file is not None  # the file holds the 7 past the room
+        assert sum(shard.used for shard in table._shards) == 3
+        table["k1"] = 11  # in memory: replaced there
+        table["k8"] = 18  # in the file: replaced there
+        assert table.setdefault("k8", 0) == 18
+        assert [table.get(f"k{n}") for n in range(10)] == [0, 11, 2, 3, 4, 5, 6, 7, 18, 9]
+        assert sum(shard.used for shard in table._shards) == 3
+        assert len(table) == 10
+        assert "k10" not in table
+
+    def test_no_file_while_the_keys_fit(self) -> None:
+        table = KeyTable(room=5)
+        for n in range(5):
+            table[f"k{n}"] = n
+        table["k0"] = 9  # a key memory holds, replaced when memory is full: still no file
+        assert table._file is None
+        assert len(table) == 5
+
+    def test_an_expected_size_past_the_room_makes_no_more_memory_than_the_room(self) -> None:
+        slots = sum(shard.size for shard in KeyTable(10**6, room=1000)._shards)
+        assert slots < 2000
+
+    def test_the_default_room_is_memory_keys(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(keytable, "MEMORY_KEYS", 2)
+        table = KeyTable()
+        for n in range(3):
+            table[f"k{n}"] = n
+        assert table._file is not None
+
+    def test_a_file_that_cannot_be_written_is_a_clear_error(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        class Full(sqlite3.Connection):
+            def executemany(self, *_: object) -> sqlite3.Cursor:
+                raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(sqlite3, "connect", lambda *_, **__: Full(":memory:"))
+        monkeypatch.setattr(keyfile, "_BATCH", 1)
+        monkeypatch.setenv("TMPDIR", "/scratch")
+        monkeypatch.delenv("SQLITE_TMPDIR", raising=False)
+        table = KeyTable(room=0)
+        with pytest.raises(KeyFileError) as caught:
+            table["k"] = 1
+        message = str(caught.value)
+        assert "temporary file in /scratch: database or disk is full" in message
+        assert "Nothing recorded is lost" in message
+        assert "set TMPDIR to a directory with room" in message
+        assert "resumes where it stopped" in message
+
+    def test_a_file_that_cannot_be_made_is_a_clear_error(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def refuse(*_: object, **__: object) -> sqlite3.Connection:
+            raise sqlite3.OperationalError("unable to open database file")
+
+        monkeypatch.setattr(sqlite3, "connect", refuse)
+        monkeypatch.delenv("TMPDIR", raising=False)
+        monkeypatch.delenv("SQLITE_TMPDIR", raising=False)
+        with pytest.raises(KeyFileError, match=r"in /var/tmp or /tmp \(TMPDIR unset\)"):
+            KeyTable(room=0).setdefault("k", 1)
 
 
 class TestShard:
