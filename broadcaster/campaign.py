@@ -66,8 +66,10 @@ from broadcaster.progress import Progress, terminal
 from broadcaster.rate import Rate
 from broadcaster.reader import (
     STDIN,
+    Stamp,
     count_rows,
     file_identity,
+    file_stamp,
     input_digest,
     read_as,
     read_rows,
@@ -116,6 +118,7 @@ async def _campaign(
             settings.results_path, None if settings.input == STDIN else settings.input
         )
     safety = _Safety.read(settings)
+    stamp = file_stamp(settings.input)  # before the first byte read: compared at the end
     identity = file_identity(settings.input)  # the rows read and the digest: of one file
     with read_rows(settings.input, settings.format, identity=identity) as rows:
         records = _primed(rows)  # a file that cannot be read fails before the journal is touched
@@ -134,7 +137,6 @@ async def _campaign(
         recorder = _recorder(settings, safety.test_to, scan)
         settled = _settled_lines(recorder, scan)
         del scan
-        by_line = settled is not None
         shown = _preview(settings, recorder)
         try:
             _announce(settings, recorder, digest)
@@ -146,7 +148,7 @@ async def _campaign(
                 await engine.run(records, progress.tick, _reread(settings, digest))
                 stopper.detach()
                 elapsed = timing.clock() - started
-            rewritten = by_line and _rewritten(settings, digest)
+            rewritten = _rewritten(settings, digest, stamp)
             if not rewritten:
                 _mark_read(recorder, engine.tally, digest)
         finally:
@@ -537,12 +539,16 @@ def _settled_lines(
     return settled if settled.lines else None  # no run of this input shaped alike
 
 
-def _rewritten(settings: Settings, digest: str | None) -> bool:
-    """Whether the input is another file now than when the run began: rows settled by their
-    line (settledlines) may then have been other rows, so the run is not marked read to its
-    end, and a resume reads every row of the new file by its content."""
+def _rewritten(settings: Settings, digest: str | None, stamp: Stamp | None) -> bool:
+    """Whether the input is another file now than when the run began, or was written while
+    the run read it (emptied and filled again, it reads as a file that ends early, however
+    alike it is at the end): the rows read may not be the file's, and rows settled by their
+    line (settledlines) may have been other rows. The run is then not marked read to its
+    end, and a resume reads every row of the file as it is by its content."""
+    if digest is None:
+        return False  # stdin: read once, nothing to compare
     try:
-        if input_digest(settings.input) == digest:
+        if file_stamp(settings.input) == stamp and input_digest(settings.input) == digest:
             return False
     except (OSError, InputError):
         pass  # moved or made unreadable: not the file that was read, as far as can be told
@@ -873,7 +879,7 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
     if settings.test_to is not None:  # no journal: nothing to resume, or to look up
         return [*lines, f"stopped   by {engine.stopped_by}"] if engine.stopped_by else lines
     if ended.rewritten:
-        said = "the rows it settled by their line may have been other rows"
+        said = "the rows it read may not be the file's rows as they are now"
         lines += [
             f"input     changed while this run read it: {said}. To check every row as it is now:",
             _resume(settings),

@@ -52,6 +52,7 @@ def read_as(fmt: str | None, path: str) -> str | None:
 
 
 Identity = tuple[int, int]  # a file as stored: its device and inode
+Stamp = tuple[int, int, int, int]  # and its size and time of last change (nanoseconds)
 
 
 def file_identity(path: str) -> Identity | None:
@@ -87,13 +88,26 @@ def read_rows(
             if chosen == "csv"
             else jsonl_rows(stream, path)
         )
-        yield _guarded(rows, path)
+        yield _guarded(rows if path == STDIN else _as_stored(rows, raw), path)
 
 
 def count_rows(path: str, fmt: Format | None = None) -> int:
     """How many rows ``read_rows`` gives: progress's total, counted before a run."""
     with read_rows(path, fmt, counting=True) as rows:
         return sum(1 for _ in rows)
+
+
+def file_stamp(path: str) -> Stamp | None:
+    """The file ``path`` names now, with its size and its time of last change: the same at a
+    run's end as at its start when nothing wrote it meanwhile (a file written over with the
+    same bytes has another time). None for stdin, or a path that names none."""
+    if path == STDIN:
+        return None
+    try:
+        stored = Path(path).stat()
+    except OSError:
+        return None
+    return stored.st_dev, stored.st_ino, stored.st_size, stored.st_mtime_ns
 
 
 def input_digest(path: str, identity: Identity | None = None) -> str | None:
@@ -165,6 +179,32 @@ def _decompressed(raw: IO[bytes], wrappers: contextlib.ExitStack) -> io.Buffered
 def _sniff(stream: io.BufferedReader) -> Format:
     head = stream.peek(_SNIFF_BYTES).lstrip(codecs.BOM_UTF8 + b" \t\r\n")
     return "jsonl" if head.startswith(b"{") else "csv"
+
+
+def _as_stored(rows: Iterator[Record], raw: IO[bytes]) -> Iterator[Record]:
+    """The rows, each given once the next one is read, and the last once the file is found
+    whole at its end: as large and as last written as it was when opened, and read to that
+    size. A file written over as it is read (emptied, then filled again) ends the reading
+    early, in the middle of a line: that cut row is not given (it would be a cut message to
+    a real number). The run, finding the file changed (``campaign``), is not marked read,
+    and a resume reads the file again, that row whole."""
+    opened = _stamp(raw)
+    if opened is None:  # a pipe (<(zcat x.gz)): nothing to compare
+        yield from rows
+        return
+    held: Record | None = None
+    for row in rows:
+        if held is not None:
+            yield held
+        held = row
+    if held is not None and _stamp(raw) == opened and raw.tell() == opened[0]:
+        yield held
+
+
+def _stamp(raw: IO[bytes]) -> tuple[int, int] | None:
+    """A regular file's size and time of last change, from its open handle; None for others."""
+    stored = os.fstat(raw.fileno())
+    return (stored.st_size, stored.st_mtime_ns) if stat.S_ISREG(stored.st_mode) else None
 
 
 def _guarded(rows: Iterator[Record], path: str) -> Iterator[Record]:

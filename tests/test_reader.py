@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 from reading import Write, rows_of
 
 from broadcaster.errors import InputError
-from broadcaster.reader import count_rows, file_identity, format_of, input_digest, read_rows
+from broadcaster.reader import (
+    count_rows,
+    file_identity,
+    file_stamp,
+    format_of,
+    input_digest,
+    read_rows,
+)
 
 
 class TestFormatOf:
@@ -151,3 +158,60 @@ class TestFileIdentity:
     def test_stdin_and_a_missing_path_have_none(self, tmp_path: Path) -> None:
         assert file_identity("-") is None
         assert file_identity(str(tmp_path / "none.csv")) is None
+
+
+class TestWrittenOverAsItIsRead:
+    ROWS = 2_000  # past the reader's first 8 KiB: the rest is read after the write
+
+    def lines(self) -> list[str]:
+        return [f"1415555{n:04d},person number {n}\n" for n in range(self.ROWS)]
+
+    @pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+    def test_a_file_emptied_mid_read_gives_no_cut_row(self, tmp_path: Path, suffix: str) -> None:
+        """Emptied while read (``: > x.csv``, then filled again), it ends in the middle of a
+        line: the cut row, "person number 1" for 17, is not given."""
+        path = tmp_path / f"in{suffix}"
+        content = ("phone_number,name\n" + "".join(self.lines())).encode()
+        path.write_bytes(gzip.compress(content) if suffix.endswith(".gz") else content)
+        with read_rows(str(path)) as rows:
+            first = next(rows)
+            os.truncate(path, 0)
+            given = [first, *rows]
+        assert 0 < len(given) < self.ROWS
+        assert [row.fields["name"] for row in given] == [
+            f"person number {n}" for n in range(len(given))
+        ]
+
+    def test_a_file_without_a_last_newline_gives_its_last_row(self, write: Write) -> None:
+        path = write("in.csv", "phone_number,name\n14155550100,A\n14155550101,B")
+        assert [row.fields["name"] for row in rows_of(path)] == ["A", "B"]
+
+    def test_a_file_touched_mid_read_holds_back_its_last_row(self, tmp_path: Path) -> None:
+        """Its time of last change moved: the rows read may not be the file's (the run says
+        so, and a resume reads it again)."""
+        path = tmp_path / "in.csv"
+        path.write_text("phone_number,name\n14155550100,A\n14155550101,B\n")
+        with read_rows(str(path)) as rows:
+            first = next(rows)
+            stored = path.stat()
+            os.utime(path, ns=(stored.st_atime_ns, stored.st_mtime_ns + 1_000_000_000))
+            given = [first, *rows]
+        assert [row.fields["name"] for row in given] == ["A"]
+
+
+class TestFileStamp:
+    def test_a_file_written_over_with_the_same_bytes_has_another_stamp(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "in.csv"
+        path.write_text("phone_number\n14155550100\n")
+        before = file_stamp(str(path))
+        stored = path.stat()
+        path.write_text("phone_number\n14155550100\n")
+        os.utime(path, ns=(stored.st_atime_ns, stored.st_mtime_ns + 1))
+        assert file_stamp(str(path)) != before
+        assert file_stamp(str(path)) == file_stamp(str(path))
+
+    def test_stdin_and_a_missing_path_have_none(self, tmp_path: Path) -> None:
+        assert file_stamp("-") is None
+        assert file_stamp(str(tmp_path / "nope.csv")) is None

@@ -24,7 +24,7 @@ from broadcaster import plan as plan_module
 from broadcaster.journal import JournalState, read_state
 from broadcaster.outcome import Outcome
 from broadcaster.plan import Invalid, Message, Planned
-from broadcaster.reader import Identity, input_digest
+from broadcaster.reader import Identity, file_stamp, input_digest
 from broadcaster.sandbox import SandboxState
 from broadcaster.settledlines import SHAPING, SettledScan, settled_lines
 from broadcaster.suppression import Suppression
@@ -435,6 +435,37 @@ async def test_an_input_rewritten_during_the_run_is_not_marked_read(
     assert f"broadcaster resume {journal}" in out
     assert any(log["event"] == "input rewritten" for log in logs)
     assert not any(r.get("type") == "read" for r in records(str(journal))[-3:])
+
+
+async def test_a_first_send_of_an_input_written_over_as_it_ran_is_not_marked_read(
+    aiohttp_server: AiohttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Emptied and filled again with the same bytes while a first send read it, the file
+    read as one that ended early: that run was marked as having read it all, and every
+    resume after it sent nothing and said the campaign was finished (a trial: 928 of 20,000
+    rows). Its stamp tells: the run says so, exits 3, and the resume sends the rest."""
+    server, state = await sandbox(aiohttp_server)
+    source = tmp_path / "in.csv"
+    source.write_text("phone_number,name\n" + "".join(f"141555501{n:02d},P\n" for n in range(4)))
+    journal = tmp_path / "j.jsonl"
+    args = [str(source), *fast(server), "--results", str(journal)]
+    real = file_stamp(str(source))
+    assert real is not None
+    stamps = iter([real, (*real[:3], real[3] + 1)])  # as it began, then written at its end
+    monkeypatch.setattr(campaign, "file_stamp", lambda *_: next(stamps))
+    structlog.reset_defaults()
+    with capture_logs() as logs:
+        code, out = await send(args)
+    assert code == 3
+    assert "input     changed while this run read it" in out
+    assert any(log["event"] == "input rewritten" for log in logs)
+    assert not any(r.get("type") == "read" for r in records(str(journal)))
+    monkeypatch.undo()
+    code, out = await send(args)
+    assert code == 0
+    assert records(str(journal))[-1]["type"] == "read"
+    assert len(outcomes(str(journal))) == 4
+    assert state.stats()["resent"] == 0
 
 
 async def test_an_input_moved_away_during_the_run_still_gets_its_summary(
