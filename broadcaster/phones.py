@@ -24,7 +24,9 @@ package); this module decides which text it is given and in what order:
    write national numbers bare, so there the national reading stays first.
 4. Only if that is not a valid number is it read as the API writes numbers: country code and
    digits without the ``+`` (``447911123456``), or after the ``00`` international prefix most
-   countries use (``00 44 …``).
+   countries use (``00 44 …``); written with spaces or dashes, only when the country code is
+   its first group of digits (``44 7911 123456``). A national number with a digit too many
+   is refused, not read as another country's: ``(415) 555-26711`` is not +41 555 526711.
 
 The region wins because ambiguity is common, not rare: about one valid ten-digit US number
 in ten is also a valid international number when read as ``+`` and its digits, so refusing
@@ -58,6 +60,7 @@ _ALLOWED = re.compile(rf"\+?[0-9{_SPACES}\-.()/]*")
 _SPREADSHEET = re.compile(r"\+?[0-9]+(?:\.0+|(?:\.[0-9]+)?[eE][+-]?[0-9]+)")
 _EXTENSION = re.compile(r"[0-9]\W*(?:ext(?:ension)?|x)\W*[0-9]+$", re.IGNORECASE)
 _NOT_DIGIT = re.compile(r"[^0-9]")
+_DIGIT_GROUPS = re.compile(r"[0-9]+")
 _MAX_COUNTRY_CODE_DIGITS = 3
 
 _NANP_REGIONS = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1])
@@ -141,12 +144,27 @@ def _normalize(text: str, region: str) -> str:
     number, why = _valid(text, region)
     if number is None:
         number, _ = _valid("+" + digits.removeprefix("00"), None)
+        if number is not None and not _code_written_first(text, number.country_code):
+            number = None  # (415) 555-26711: a US number with a digit too many, not +41
     if number is None:
         raise FieldError(
             f"{shown(text)} is not a valid phone number in {region}: {why} "
             "(write it with + and the country code, or pass --region)"
         )
     return _api_form(number)
+
+
+def _code_written_first(text: str, code: int) -> bool:
+    """Whether text read as a country code and digits was written so: one run of digits (the
+    API's form, ``447911123456``), or the code as its first group of digits (``44 7911
+    123456``, ``0044 …``, ``00 44 …``). Digits grouped otherwise were written as a national
+    number, and one with a digit too many is not another country's: ``(415) 555-26711`` and
+    ``415 555 26 71 1`` would be +41 (Switzerland), ``(312) 345-67890`` +31 (the Netherlands)."""
+    groups = _DIGIT_GROUPS.findall(text)
+    if len(groups) == 1:
+        return True
+    first = groups[1] if groups[0] == "00" else groups[0].removeprefix("00")
+    return first == str(code)
 
 
 def _nanp_fast_path(text: str, region: str) -> str | None:

@@ -78,6 +78,32 @@ class TestUnitedStates:
         """``447911123456`` is too long for the US, so it is read as ``+447911123456``."""
         assert normalize_phone("447911123456", "US") == "447911123456"
 
+    @pytest.mark.parametrize(
+        ("raw", "abroad"),
+        [
+            ("(415) 555-26711", "41555526711"),  # Switzerland
+            ("415 555 26 71 1", "41555526711"),
+            ("(415) 555-0132 9", "41555501329"),
+            ("(312) 345-67890", "31234567890"),  # the Netherlands
+        ],
+    )
+    def test_a_us_number_with_a_digit_too_many_is_refused_not_sent_abroad(
+        self, raw: str, abroad: str
+    ) -> None:
+        """Grouped as a national number, its digits are not another country's (a trial's
+        typo became a text to Switzerland), however valid they are read that way."""
+        assert phonenumbers.is_valid_number(phonenumbers.parse("+" + abroad))
+        with pytest.raises(FieldError, match="is not a valid phone number in US: too long"):
+            normalize_phone(raw, "US")
+
+    @pytest.mark.parametrize(
+        "raw", ["447911123456", "44 7911 123456", "44-7911-123456", "0044 7911 123456"]
+    )
+    def test_a_foreign_number_with_its_code_first_is_read_however_it_is_grouped(
+        self, raw: str
+    ) -> None:
+        assert normalize_phone(raw, "US") == "447911123456"
+
     def test_the_region_wins_when_both_readings_are_valid(self) -> None:
         """``646 555 0123`` is in Manhattan; ``+64 6 555 0123`` is in New Zealand."""
         assert phonenumbers.is_valid_number(phonenumbers.parse("+6465550123"))
