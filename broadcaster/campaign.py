@@ -935,24 +935,37 @@ def _stop_lines(settings: Settings, engine: RunEnd) -> list[str]:
                 f"stopped   {engine.stuck_reason}: {engine.stuck.error} (no row was marked "
                 "failed). When the API answers again, resume with:"
             ),
-            _resume(settings, again=True),
+            _resume(settings, ran=engine.tally),
         ]
     if engine.halted is not None:
         return [f"halted    {engine.halted}.", *_after_halt(settings, engine.halt_reply)]
     if engine.stopped_by is not None and engine.unauthorized is None:
         return [
             f"stopped   by {engine.stopped_by}; the journal is complete up to here. Resume with:",
-            _resume(settings, again=True),
+            _resume(settings, ran=engine.tally),
         ]
     return []
 
 
-def _resume(settings: Settings, *, again: bool = False) -> str:
-    """The command that resumes; ``again``: a stopped run's, with its --limit and --sample
-    (not recorded: a plain resume sends every row left)."""
+def _resume(settings: Settings, *, ran: Tally | None = None) -> str:
+    """The command that resumes; ``ran``: a stopped run's tally, whose --limit and --sample
+    the command keeps, less what the run used of them (neither is recorded: a plain resume
+    sends every row left; and the same --limit again would send a whole batch more)."""
     command = f"          broadcaster resume {shlex.quote(settings.results_path)}"
-    batch = (("limit", settings.limit), ("sample", settings.sample))
-    asked = [f"--{name} {value}" for name, value in batch if value is not None]
-    if not again or not asked:
+    if ran is None:
         return command
-    return f"{command} {' '.join(asked)} (as this run; without it, every row left)"
+    ended = ran.sent + ran.failed  # the messages --limit counts; a sample's rows, with these:
+    batch = [
+        ("limit", settings.limit, ended),
+        ("sample", settings.sample, ended + ran.invalid + ran.withheld.total()),
+    ]
+    asked = [
+        (f"--{name} {value}", value - used) for name, value, used in batch if value is not None
+    ]
+    if not asked:
+        return command
+    given = " ".join(option for option, _ in asked)
+    rest = " ".join(option.split()[0] + f" {left}" for option, left in asked if left > 0)
+    if not rest:
+        return f"{command} (this run's {given} is used up; it sends every row left)"
+    return f"{command} {rest} (what this run's {given} left; without it, every row left)"

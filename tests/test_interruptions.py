@@ -28,6 +28,7 @@ from broadcaster.cli import main_parser
 from broadcaster.options import settings_from
 from broadcaster.rate import Rate
 from broadcaster.sandbox import STATE, SandboxConfig, SandboxState, create_app
+from broadcaster.tally import Tally
 
 ROWS = 400
 
@@ -221,11 +222,43 @@ async def test_requests_in_flight_at_a_kill_are_looked_up_not_sent_again(
 
 
 @pytest.mark.parametrize(
+    ("batch", "ran", "advice"),
+    [
+        (
+            ["--limit", "500"],
+            Tally(sent=160, failed=1),
+            " --limit 339 (what this run's --limit 500",
+        ),
+        (["--sample", "40"], Tally(sent=20, invalid=3, duplicates=5), " --sample 17 (what this"),
+        (["--limit", "5"], Tally(sent=5), " (this run's --limit 5 is used up; it sends every row"),
+        ([], Tally(sent=5), ""),
+    ],
+)
+def test_a_stopped_batch_resumes_with_what_it_left_of_itself(
+    batch: list[str], ran: Tally, advice: str
+) -> None:
+    """A trial's Ctrl-C of a --limit 500 test batch after 161 messages advised --limit 500
+    again, and following it sent 661 in all. A twin takes no turn of a sample."""
+    args = main_parser().parse_args(["send", "in.csv", "--results", "j.jsonl", *batch])
+    command = campaign_module._resume(settings_from(args, {}), ran=ran)
+    prefix = "          broadcaster resume j.jsonl"
+    assert command.startswith(prefix)
+    assert command.removeprefix(prefix).startswith(advice)
+    assert (command == prefix) == (not advice)
+
+
+@pytest.mark.parametrize(
     ("batch", "advice"),
     [
         ([], ""),
-        (["--sample", "2"], " --sample 2 (as this run; without it, every row left)"),
-        (["--limit", "5"], " --limit 5 (as this run; without it, every row left)"),
+        (
+            ["--sample", "2"],
+            " --sample 2 (what this run's --sample 2 left; without it, every row left)",
+        ),
+        (
+            ["--limit", "5"],
+            " --limit 5 (what this run's --limit 5 left; without it, every row left)",
+        ),
     ],
 )
 async def test_a_signal_before_the_run_sends_stops_it_with_its_summary(
