@@ -44,7 +44,7 @@ from broadcaster.columns import REPLACES
 from broadcaster.errors import BroadcasterError
 from broadcaster.gate import Deferred, Gate, Row, Waiting
 from broadcaster.isotime import JournalClock
-from broadcaster.journal import HALT, PAUSE, RATE, REPLACED, JournalState
+from broadcaster.journal import HALT, NOT_COMMITTED, PAUSE, RATE, REPLACED, JournalState
 from broadcaster.lookup import (
     Conversations,
     Found,
@@ -510,6 +510,9 @@ class Engine:
             self._note_reply(message, reply, go.attempts, latency)
             if reply.verdict == "unauthorized":
                 self.unauthorized = reply
+                if not go.maybe_committed:  # refused, and no earlier attempt may have gone
+                    fields = {"key": message.key, "row": message.line, "at": self._wall_time()}
+                    self._recorder.mark(NOT_COMMITTED, fields)  # not in doubt at a resume
                 self.abort()
                 return
             if reply.verdict != "retry":

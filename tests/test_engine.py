@@ -417,6 +417,32 @@ class TestStopping:
         assert journal.outcomes == []
         assert len(sender.sends) < 50
 
+    async def test_a_refused_request_is_marked_not_committed_for_the_next_run(self) -> None:
+        """A 401 is an answer: the next run sent it at once, where it waited --timeout to look
+        up a message "whose answer was lost" (a trial: 27 s)."""
+        clock = VirtualTime()
+        refused = ScriptedSender(clock, {"a": [Reply("unauthorized", 401, error="HTTP 401")]})
+        engine, journal = make_engine(clock, refused, concurrency=1)
+        await clock.run(engine.run(rows("a", "b")))
+        keys = await TestResume().keys(("a",))
+        marked = [m for m in journal.markers if m["type"] == "not_committed"]
+        assert [(m["key"], m["row"]) for m in marked] == [(keys["2"], 2)]
+        state = JournalState()
+        for record in [{"type": "attempt", "key": keys["2"], "at": "x"}, *marked]:
+            state.apply(record)
+        assert state.in_doubt == {}
+
+    async def test_a_refusal_after_an_answer_that_may_have_gone_leaves_it_in_doubt(
+        self,
+    ) -> None:
+        clock = VirtualTime()
+        lost = Reply("retry", error="the server closed the connection without a response")
+        refused = ScriptedSender(clock, {"a": [lost, Reply("unauthorized", 401, error="HTTP 401")]})
+        engine, journal = make_engine(clock, refused, concurrency=1)
+        await clock.run(engine.run(rows("a")))
+        assert engine.unauthorized is not None
+        assert not [m for m in journal.markers if m["type"] == "not_committed"]
+
     async def test_first_stop_lets_requests_in_flight_finish(self) -> None:
         clock = VirtualTime()
         sender = ScriptedSender(clock, latency=1.5)
