@@ -652,7 +652,7 @@ def _opt_outs(settings: Settings) -> OptOutFile | None:
 
 
 class _Stopper:
-    """Where a SIGINT or SIGTERM goes, through one handler of Python's own for the whole run
+    """Where a SIGINT, SIGTERM or SIGHUP goes, through one handler of Python's own for the whole run
     (a signal reaches it even while no await lets the event loop run: reading a large journal
     takes seconds).
 
@@ -721,7 +721,7 @@ class _Stopper:
         engine.stop(name)
 
 
-_STOPPING = (signal.SIGINT, signal.SIGTERM)
+_STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal closed
 
 
 def _count_rows(settings: Settings) -> int | None:

@@ -15,8 +15,10 @@ class Exit(IntEnum):
     SIGINT = 130  # stopped by Ctrl-C: the journal is complete up to there, resumable
     BROKEN_PIPE = 141  # the reader of our output went away (SIGPIPE's status)
     SIGTERM = 143  # stopped by SIGTERM: resumable
+    SIGHUP = 129  # stopped by SIGHUP (its terminal closed: an SSH drop), as SIGTERM: resumable
 
     @classmethod
     def for_stop(cls, reason: str) -> Exit:
         """A stopped run's code: its signal's, else PROBLEMS."""
-        return {"SIGINT": cls.SIGINT, "SIGTERM": cls.SIGTERM}.get(reason, cls.PROBLEMS)
+        codes = {"SIGINT": cls.SIGINT, "SIGTERM": cls.SIGTERM, "SIGHUP": cls.SIGHUP}
+        return codes.get(reason, cls.PROBLEMS)

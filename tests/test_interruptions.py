@@ -131,13 +131,15 @@ async def test_killed_three_times_then_resumed(
     assert len(headers) == 4
 
 
-async def test_sigint_and_sigterm_stop_cleanly_and_resume(
+async def test_sigint_sigterm_and_sighup_stop_cleanly_and_resume(
     aiohttp_server: AiohttpServer, tmp_path: Path
 ) -> None:
     trigger = Trigger()
     url, state = await start(aiohttp_server, trigger)
     path = campaign(tmp_path)
-    for signum, expected in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+    # SIGHUP: the terminal closed (an SSH drop, tmux kill-session); it ended the run at once,
+    # 129 with no summary, its requests in flight then looked up at the resume.
+    for signum, expected in ((signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)):
         trigger.signum, trigger.at = signum, state.committed + 80
         code, out, err = await run(trigger, *send_args(path, url))
         assert code == expected, err
