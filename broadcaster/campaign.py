@@ -70,6 +70,7 @@ from broadcaster.reader import (
     count_rows,
     file_identity,
     file_stamp,
+    header_of,
     input_digest,
     read_as,
     read_rows,
@@ -83,6 +84,7 @@ from broadcaster.settledlines import CREATOR, SHAPING, SettledLines, SettledScan
 from broadcaster.summary import all_rows, counted, summary, test_summary
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
+from broadcaster.template import unmatched_fields
 from broadcaster.testsend import positions
 from broadcaster.triage import Settled
 
@@ -121,7 +123,8 @@ async def _campaign(
     stamp = file_stamp(settings.input)  # before the first byte read: compared at the end
     identity = file_identity(settings.input)  # the rows read and the digest: of one file
     with read_rows(settings.input, settings.format, identity=identity) as rows:
-        records = _primed(rows)  # a file that cannot be read fails before the journal is touched
+        first, records = _primed(rows)  # a file that cannot be read fails before the journal
+        _warn_unmatched(settings, first)
         digest = input_digest(settings.input, identity)
         if may_be_finished(settings):
             code = _if_finished(settings, digest, timing, out, stopper)
@@ -217,9 +220,19 @@ def _progress_stream(settings: Settings) -> TextIO | None:
     return None if settings.quiet else terminal()
 
 
-def _primed(rows: Iterator[Record]) -> Iterator[Record]:
+def _primed(rows: Iterator[Record]) -> tuple[Record | None, Iterator[Record]]:
+    """The first row, read now, and every row."""
     first = next(rows, None)
-    return itertools.chain([first] if first is not None else [], rows)
+    return first, itertools.chain([first] if first is not None else [], rows)
+
+
+def _warn_unmatched(settings: Settings, first: Record | None) -> None:
+    """--text's merge fields that name no column of a CSV input, said before anything goes."""
+    columns = header_of(settings.format, settings.input, first)
+    if settings.text is None or columns is None:
+        return
+    for said in unmatched_fields(settings.text, columns):
+        log.warning("merge field", input=settings.input, note=said)
 
 
 def _recorder(

@@ -45,6 +45,14 @@ def format_of(path: str) -> Format | None:
     return _SUFFIXES.get(suffixes[-1]) if suffixes else None
 
 
+def header_of(settings_format: str | None, path: str, first: Record | None) -> list[str] | None:
+    """A CSV's columns, as its first row names them (every row has them all); None for JSONL,
+    whose rows each have their own, and for stdin, whose format is told from its bytes."""
+    if first is None or first.problem is not None or read_as(settings_format, path) != "csv":
+        return None
+    return list(first.fields)
+
+
 def read_as(fmt: str | None, path: str) -> str | None:
     """How an input is read: its ``--format``, else what its name implies; None when it is
     told from the first bytes (the same bytes tell it alike)."""

@@ -22,8 +22,9 @@ inserted as they are.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -57,6 +58,36 @@ class _Token(NamedTuple):
 def check_template(template: str) -> None:
     """Raise ``TemplateSyntaxError`` for the first brace mistake (module docstring)."""
     _parse(template)
+
+
+def unmatched_fields(template: str, columns: Collection[str]) -> list[str]:
+    """What to say of each token of ``template`` that names none of ``columns`` (a CSV's
+    header), closest column first: every row would get its default, or be invalid. Names
+    are matched exactly, as rendering does; a template that cannot be parsed says nothing
+    here (each row says why)."""
+    try:
+        parts = _parse(template)
+    except TemplateSyntaxError:
+        return []
+    said: list[str] = []
+    seen: set[str] = set()
+    for token in (part for part in parts if isinstance(part, _Token)):
+        if token.name in columns or token.name in seen:
+            continue
+        seen.add(token.name)
+        fate = (
+            f"every row gets its default {token.default!r}"
+            if token.default is not None
+            else "every row is invalid: no value"
+        )
+        said.append(f"{{{{{token.name}}}}} names no column of the input: {fate}")
+        folded = {column.casefold().replace("_", " ").strip(): column for column in columns}
+        near = folded.get(token.name.casefold().replace("_", " ").strip()) or next(
+            iter(difflib.get_close_matches(token.name, list(columns), n=1)), None
+        )
+        if near is not None:
+            said[-1] += f" (did you mean {{{{{near}}}}}? names are matched exactly)"
+    return said
 
 
 def render(template: str, lookup: Callable[[str], str | None]) -> str:

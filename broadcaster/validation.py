@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 from broadcaster.columns import TARGET_FIELDS
@@ -21,11 +22,13 @@ from broadcaster.journal import JournalState
 from broadcaster.plan import Message
 from broadcaster.preview import preview_lines
 from broadcaster.rate import format_duration
+from broadcaster.reader import header_of, read_rows
 from broadcaster.remaining import triaged_rows
 from broadcaster.schedule import window_lines
 from broadcaster.segments import is_gsm7
 from broadcaster.settings import Settings
 from broadcaster.summary import counted
+from broadcaster.template import unmatched_fields
 from broadcaster.triage import Decision, Duplicate, Rejected, Settled, Withheld
 
 
@@ -67,6 +70,16 @@ class CampaignCounts:
             self.ucs2 += 1
 
 
+def _unmatched(settings: Settings) -> list[str]:
+    """--text's merge fields that name no column of a CSV input (line 1, its header)."""
+    if settings.text is None or not Path(settings.input).is_file():  # a pipe reads once
+        return []
+    with read_rows(settings.input, settings.format) as rows:
+        first = next(rows, None)
+    columns = header_of(settings.format, settings.input, first)
+    return [] if columns is None else unmatched_fields(settings.text, columns)
+
+
 def validate(settings: Settings, out: TextIO, now: datetime | None = None) -> int:
     """Print one line per invalid row, then the summary; 0 when every row is valid
     (``now``: when a send would start, for the send window's figures)."""
@@ -74,6 +87,7 @@ def validate(settings: Settings, out: TextIO, now: datetime | None = None) -> in
     shown = "<stdin>" if settings.input == STDIN else settings.input
     first: list[Message] = []
     schedule = settings.schedule()
+    out.write("".join(f"{shown}:1: warning: {said}\n" for said in _unmatched(settings)))
     for row in triaged_rows(settings, JournalState()):  # no journal: every row is checked
         decision = row.decision
         if isinstance(decision, Deferred):  # outside its window now: a message all the same

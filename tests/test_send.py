@@ -315,3 +315,21 @@ class TestOutput:
         assert code == 0
         (error,) = [e for e in logs if e["event"] == "summary not written"]
         assert error["reason"] == "stdout: No space left on device"
+
+
+async def test_a_merge_field_that_names_no_column_is_said_before_anything_goes(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    """``{{Name|friend}}`` against a ``name`` column: every row got "Hi friend", unsaid."""
+    server, _ = await sandbox(aiohttp_server)
+    path = campaign(tmp_path, 2)
+    structlog.reset_defaults()
+    with capture_logs() as logs:
+        code, _ = await send([path, *fast(server), "--text", "Hi {{Name|friend}}"])
+    assert code == 0
+    warned = [log for log in logs if log["event"] == "merge field"]
+    said = (
+        "{{Name}} names no column of the input: every row gets its default 'friend' "
+        "(did you mean {{name}}? names are matched exactly)"
+    )
+    assert [log["note"] for log in warned] == [said]

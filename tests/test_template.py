@@ -5,7 +5,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from broadcaster.fields import FieldError
-from broadcaster.template import MissingFields, TemplateSyntaxError, check_template, render
+from broadcaster.template import (
+    MissingFields,
+    TemplateSyntaxError,
+    check_template,
+    render,
+    unmatched_fields,
+)
 
 NOTHING: dict[str, str] = {}
 
@@ -251,3 +257,25 @@ class TestTemplateMistakes:
     def test_render_raises_the_mistake_before_missing_fields(self) -> None:
         with pytest.raises(TemplateSyntaxError, match="empty merge field"):
             render("{{missing}} {{}}", NOTHING.get)
+
+
+class TestUnmatchedFields:
+    COLUMNS = ("phone_number", "First Name", "city")
+
+    def test_a_field_that_names_no_column_says_what_every_row_gets(self) -> None:
+        said = unmatched_fields("Hi {{first name|friend}}, {{frist}} {{zip}}", self.COLUMNS)
+        assert said == [
+            (
+                "{{first name}} names no column of the input: every row gets its default "
+                "'friend' (did you mean {{First Name}}? names are matched exactly)"
+            ),
+            "{{frist}} names no column of the input: every row is invalid: no value",
+            "{{zip}} names no column of the input: every row is invalid: no value",
+        ]
+
+    def test_fields_that_name_columns_or_repeat_say_nothing_more(self) -> None:
+        assert unmatched_fields("{{city}} {{First Name}} {{city|x}}", self.COLUMNS) == []
+        assert len(unmatched_fields("{{cty}} {{cty|x}}", self.COLUMNS)) == 1
+
+    def test_a_template_that_cannot_be_parsed_is_left_to_each_row(self) -> None:
+        assert unmatched_fields("Hi {{name", self.COLUMNS) == []

@@ -258,3 +258,47 @@ def test_validate_lists_what_it_reads_and_accepts_what_only_sending_reads(
     assert not any(flag in shown for flag in ("--yes", "--concurrency", "--grace", "--log-file"))
     argv = ["validate", str(SAMPLE / "campaign.csv"), *DEMO_OPTIONS, "--yes", "--concurrency", "3"]
     assert main(argv) == 0
+
+
+class TestMergeFields:
+    def test_a_merge_field_that_names_no_column_is_said_at_the_header(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """``{{first name|friend}}`` against a `` First Name `` column gave every row the
+        default without a word (a trial)."""
+        path = tmp_path / "in.csv"
+        path.write_text("phone_number, First Name \n4155550100,Ann\n")
+        argv = [
+            "validate",
+            str(path),
+            "--inbox-id",
+            "1",
+            "--creator-id",
+            "2",
+            "--text",
+            "Hi {{first name|friend}}",
+        ]
+        code, out, _ = run(capsys, *argv)
+        assert code == 0
+        assert out.startswith(
+            f"{path}:1: warning: {{{{first name}}}} names no column of the input: every row "
+            "gets its default 'friend' (did you mean {{First Name}}?"
+        )
+
+    def test_jsonl_rows_name_their_own_fields_and_say_nothing(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        path = tmp_path / "in.jsonl"
+        path.write_text('{"phone_number": "4155550100"}\n')
+        argv = [
+            "validate",
+            str(path),
+            "--inbox-id",
+            "1",
+            "--creator-id",
+            "2",
+            "--text",
+            "Hi {{name|friend}}",
+        ]
+        code, out, _ = run(capsys, *argv)
+        assert (code, "warning" in out) == (0, False)
