@@ -45,10 +45,10 @@ def format_of(path: str) -> Format | None:
     return _SUFFIXES.get(suffixes[-1]) if suffixes else None
 
 
-def header_of(settings_format: str | None, path: str, first: Record | None) -> list[str] | None:
+def header_of(fmt: str | None, path: str, first: Record | None) -> list[str] | None:
     """A CSV's columns, as its first row names them (every row has them all); None for JSONL,
     whose rows each have their own, and for stdin, whose format is told from its bytes."""
-    if first is None or first.problem is not None or read_as(settings_format, path) != "csv":
+    if first is None or first.problem is not None or read_as(fmt, path) != "csv":
         return None
     return list(first.fields)
 
