@@ -396,12 +396,14 @@ class Engine:
                 f"waiting for the --not-after deadline ({counted(rows, 'row')} outside their "
                 "window then end skipped)"
             )
+            self.tally.wait_ends_all = True
         log.info("waiting", until=opening.label, rows=rows, note="outside their send window")
         self._window_until = until
         try:
             await self._timing.sleep(max(0.0, until - wall))
         finally:
             self.tally.waiting, self.tally.wait_left, self._window_until = None, None, None
+            self.tally.wait_ends_all = False
 
     def _settle(self, decision: Row, *, first: bool = True) -> Message | None:
         """Count and record a row that needs no request; return the message that does

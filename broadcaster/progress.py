@@ -173,6 +173,8 @@ class Progress:
         paused = 0.0 if self._pause is None else self._pause.left
         looked_up = 0 if tally is None else tally.awaiting_lookup
         wait = 0.0 if tally is None or tally.wait_left is None else tally.wait_left
+        if tally is not None and tally.wait_ends_all and tally.wait_left is not None:
+            return wait  # --not-after: the rows left end skipped then, none is sent
         rate = self._rate_ahead()  # never 0 while a wait is in force
         if not rate:
             return None

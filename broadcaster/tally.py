@@ -47,6 +47,7 @@ class Tally:
     deadline_passed: bool = False  # --not-after passed before every row went
     waiting: str | None = None  # what rows wait for, while they do (for progress)
     wait_left: float | None = None  # and how many seconds yet (for progress's ETA)
+    wait_ends_all: bool = False  # the wait is for --not-after: every row left ends then
     awaiting_lookup: int = 0  # of them, messages in flight at a crash: they end at their lookup
     zones: Counter[tuple[str, ...]] = field(default_factory=Counter)  # messages by zone set
     stopped: bool = False  # the run stopped before its end: a signal, a halt, a 401, stuck

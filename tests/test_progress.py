@@ -81,6 +81,22 @@ class TestProgress:
         line = progress.line(tally)
         assert "waiting for 09:00 America/Chicago (150 rows) · ETA 1h 02m 30s" in line
 
+    def test_a_wait_for_the_deadline_is_the_eta_however_fast_rows_went_before(self) -> None:
+        """An unpaced run's rows outside their window end skipped at --not-after: the ETA
+        counts down to it. It stood at 28s for half a minute (a trial): the wait shrank as
+        the rate measured before it decayed."""
+        clock, stream, tally = Clock(), io.StringIO(), Tally(rows=160)
+        progress = Progress(160, parse_rate("0"), clock, stream, width=lambda: 200, interval=10)
+        run_ticks(progress, clock, tally, 3, 20)  # 60 sent, fast
+        tally.waiting = "waiting for the --not-after deadline (100 rows outside their window…)"
+        tally.wait_ends_all = True
+        etas = []
+        for left in (30, 20, 10):
+            tally.wait_left = float(left)
+            run_ticks(progress, clock, tally, 10, 0)
+            etas.append(progress.eta(tally.settled))
+        assert etas == [30.0, 20.0, 10.0]
+
     def test_a_stopped_run_shows_no_eta(self) -> None:
         """Halted, or stopped by a signal or a 401: the last line promised "ETA 9s"."""
         clock, stream, tally = Clock(), io.StringIO(), Tally(rows=100)
