@@ -66,6 +66,7 @@ from broadcaster.progress import Progress, terminal
 from broadcaster.rate import Rate
 from broadcaster.reader import (
     STDIN,
+    Reading,
     Stamp,
     count_rows,
     file_identity,
@@ -122,7 +123,8 @@ async def _campaign(
     safety = _Safety.read(settings)
     stamp = file_stamp(settings.input)  # before the first byte read: compared at the end
     identity = file_identity(settings.input)  # the rows read and the digest: of one file
-    with read_rows(settings.input, settings.format, identity=identity) as rows:
+    reading = Reading()  # told by the reader whether the file stayed whole as it read it
+    with read_rows(settings.input, settings.format, identity=identity, reading=reading) as rows:
         first, records = _primed(rows)  # a file that cannot be read fails before the journal
         _warn_unmatched(settings, first)
         digest = input_digest(settings.input, identity)
@@ -148,10 +150,10 @@ async def _campaign(
                 del settled  # the engine's until its first pass ends, then nobody's
                 started, began = timing.clock(), timing.wall_clock()
                 stopper.attach(engine)
-                await engine.run(records, progress.tick, _reread(settings, digest))
+                await engine.run(records, progress.tick, _reread(settings, digest, reading))
                 stopper.detach()
                 elapsed = timing.clock() - started
-            rewritten = _rewritten(settings, digest, stamp)
+            rewritten = _rewritten(settings, digest, stamp, reading)
             if not rewritten:
                 _mark_read(recorder, engine.tally, digest)
         finally:
@@ -552,24 +554,32 @@ def _settled_lines(
     return settled if settled.lines else None  # no run of this input shaped alike
 
 
-def _rewritten(settings: Settings, digest: str | None, stamp: Stamp | None) -> bool:
+def _rewritten(
+    settings: Settings, digest: str | None, stamp: Stamp | None, reading: Reading
+) -> bool:
     """Whether the input is another file now than when the run began, or was written while
     the run read it (emptied and filled again, it reads as a file that ends early, however
     alike it is at the end): the rows read may not be the file's, and rows settled by their
     line (settledlines) may have been other rows. The run is then not marked read to its
     end, and a resume reads every row of the file as it is by its content."""
-    if digest is None:
-        return False  # stdin: read once, nothing to compare
+    if digest is None or settings.test_to is not None:
+        return False  # stdin: read once, nothing to compare; a test send: nothing to mark
     try:
-        if file_stamp(settings.input) == stamp and input_digest(settings.input) == digest:
+        same = file_stamp(settings.input) == stamp and input_digest(settings.input) == digest
+        if same and reading.whole:
             return False
     except (OSError, InputError):
         pass  # moved or made unreadable: not the file that was read, as far as can be told
+    then = (
+        "run the dry run again, for the file as it is now"
+        if settings.dry_run
+        else "run resume again, which checks every row of the file as it is now, and sends "
+        "any that was not sent"
+    )
     log.warning(
         "input rewritten",
         input=settings.input,
-        note="the input changed while this run read it: run resume again, which checks every "
-        "row of the file as it is now, and sends any that was not sent",
+        note=f"the input changed while this run read it: {then}",
     )
     return True
 
@@ -625,7 +635,7 @@ def _schedule(settings: Settings) -> Schedule | None:
     return schedule
 
 
-def _reread(settings: Settings, digest: str | None) -> Reread | None:
+def _reread(settings: Settings, digest: str | None, reading: Reading) -> Reread | None:
     """The input opened again for a later pass (a run with a send window), as long as it
     is the file this run began with."""
     if settings.window is None or settings.dry_run or settings.input == STDIN:
@@ -638,7 +648,7 @@ def _reread(settings: Settings, digest: str | None) -> Reread | None:
                 f"{settings.input} changed while rows waited for their send window: the run "
                 "stops here, and a resumed run reads it as it is"
             )
-        return read_rows(settings.input, settings.format, identity=identity)
+        return read_rows(settings.input, settings.format, identity=identity, reading=reading)
 
     return reread
 
@@ -691,6 +701,8 @@ class _Stopper:
     def __enter__(self) -> Self:
         if self._enabled:
             for signum in _STOPPING:
+                if signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN:
+                    continue  # started under nohup: a hangup is to be ignored, as asked
                 self._before[signum] = signal.signal(signum, self._received)
         return self
 
@@ -722,7 +734,9 @@ class _Stopper:
             # Not logged here: a handler may interrupt a write to the same stream.
             os.write(2, f"stopping ({name}): before anything is sent; again to stop now\n".encode())
             return
-        raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(Exit.SIGTERM)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(Exit.for_stop(name))
 
     @staticmethod
     def _stop(engine: Engine, name: str) -> None:
@@ -891,7 +905,10 @@ def _endings(settings: Settings, engine: RunEnd, ended: Ended) -> list[str]:
     lines += ended.tested
     if settings.test_to is not None:  # no journal: nothing to resume, or to look up
         return [*lines, f"stopped   by {engine.stopped_by}"] if engine.stopped_by else lines
-    if ended.rewritten:
+    if ended.rewritten and settings.dry_run:
+        said = "its figures may not be the file's as it is now; run it again"
+        lines.append(f"input     changed while this run read it: {said}")
+    elif ended.rewritten:
         said = "the rows it read may not be the file's rows as they are now"
         lines += [
             f"input     changed while this run read it: {said}. To check every row as it is now:",
@@ -972,13 +989,11 @@ def _resume(settings: Settings, *, ran: Tally | None = None) -> str:
         ("limit", settings.limit, ended),
         ("sample", settings.sample, ended + ran.invalid + ran.withheld.total()),
     ]
-    asked = [
-        (f"--{name} {value}", value - used) for name, value, used in batch if value is not None
-    ]
+    asked = [(name, value, value - used) for name, value, used in batch if value is not None]
     if not asked:
         return command
-    given = " ".join(option for option, _ in asked)
-    rest = " ".join(option.split()[0] + f" {left}" for option, left in asked if left > 0)
-    if not rest:
+    given = " ".join(f"--{name} {value}" for name, value, _ in asked)
+    if any(left <= 0 for _, _, left in asked):  # the batch is done: each option ends it
         return f"{command} (this run's {given} is used up; it sends every row left)"
+    rest = " ".join(f"--{name} {left}" for name, _, left in asked)
     return f"{command} {rest} (what this run's {given} left; without it, every row left)"

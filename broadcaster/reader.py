@@ -22,6 +22,7 @@ import stat
 import sys
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -59,6 +60,15 @@ def read_as(fmt: str | None, path: str) -> str | None:
     return fmt or format_of(path)
 
 
+@dataclass
+class Reading:
+    """What a read of a file found at its end: ``whole`` turns False when the file changed
+    under it (it read as one that ends early, or was written), so the rows read may not be
+    the file's, even where the file is alike again afterwards (``cp -p`` keeps its time)."""
+
+    whole: bool = True
+
+
 Identity = tuple[int, int]  # a file as stored: its device and inode
 Stamp = tuple[int, int, int, int]  # and its size and time of last change (nanoseconds)
 
@@ -83,10 +93,11 @@ def read_rows(
     *,
     counting: bool = False,
     identity: Identity | None = None,
+    reading: Reading | None = None,
 ) -> Iterator[Iterator[Record]]:
     """Open ``path`` (``-`` for stdin) and yield an iterator over its rows (``counting``: the
     rows may be placeholders, for a count: a CSV's fields are not made; ``identity``: the
-    file it must be, ``file_identity``)."""
+    file it must be, ``file_identity``; ``reading``: told whether the file stayed whole)."""
     with _open_binary(path, identity) as raw, contextlib.ExitStack() as wrappers:
         with _damage_reported(path):
             stream = _decompressed(raw, wrappers)
@@ -96,7 +107,7 @@ def read_rows(
             if chosen == "csv"
             else jsonl_rows(stream, path)
         )
-        yield _guarded(rows if path == STDIN else _as_stored(rows, raw), path)
+        yield _guarded(rows if path == STDIN else _as_stored(rows, raw, reading), path)
 
 
 def count_rows(path: str, fmt: Format | None = None) -> int:
@@ -189,13 +200,13 @@ def _sniff(stream: io.BufferedReader) -> Format:
     return "jsonl" if head.startswith(b"{") else "csv"
 
 
-def _as_stored(rows: Iterator[Record], raw: IO[bytes]) -> Iterator[Record]:
+def _as_stored(rows: Iterator[Record], raw: IO[bytes], reading: Reading | None) -> Iterator[Record]:
     """The rows, each given once the next one is read, and the last once the file is found
     whole at its end: as large and as last written as it was when opened, and read to that
     size. A file written over as it is read (emptied, then filled again) ends the reading
     early, in the middle of a line: that cut row is not given (it would be a cut message to
-    a real number). The run, finding the file changed (``campaign``), is not marked read,
-    and a resume reads the file again, that row whole."""
+    a real number). ``reading`` is told; the run, finding the file changed (``campaign``),
+    is not marked read, and a resume reads the file again, that row whole."""
     opened = _stamp(raw)
     if opened is None:  # a pipe (<(zcat x.gz)): nothing to compare
         yield from rows
@@ -205,7 +216,10 @@ def _as_stored(rows: Iterator[Record], raw: IO[bytes]) -> Iterator[Record]:
         if held is not None:
             yield held
         held = row
-    if held is not None and _stamp(raw) == opened and raw.tell() == opened[0]:
+    if _stamp(raw) != opened or raw.tell() != opened[0]:
+        if reading is not None:
+            reading.whole = False
+    elif held is not None:
         yield held
 
 

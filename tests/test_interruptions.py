@@ -234,6 +234,11 @@ async def test_requests_in_flight_at_a_kill_are_looked_up_not_sent_again(
         (["--sample", "40"], Tally(sent=20, invalid=3, duplicates=5), " --sample 17 (what this"),
         (["--limit", "5"], Tally(sent=5), " (this run's --limit 5 is used up; it sends every row"),
         ([], Tally(sent=5), ""),
+        (
+            ["--limit", "100", "--sample", "300"],
+            Tally(sent=100),
+            " (this run's --limit 100 --sample 300 is used up",
+        ),
     ],
 )
 def test_a_stopped_batch_resumes_with_what_it_left_of_itself(
@@ -363,3 +368,17 @@ async def test_a_signal_while_a_finished_campaign_is_told_ends_it_unrecorded(
     code = await send_campaign(settings, env, io.StringIO(), handle_signals=True)
     assert code == 143
     assert Path(f"{path}.results.jsonl").read_bytes() == before
+
+
+def test_a_run_started_under_nohup_keeps_ignoring_a_hangup() -> None:
+    """``nohup broadcaster send … &`` then logging out: the campaign goes on (a review)."""
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with campaign_module._Stopper(enabled=True):
+            assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        with campaign_module._Stopper(enabled=True):
+            assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_IGN, signal.SIG_DFL)
+    finally:
+        signal.signal(signal.SIGHUP, previous)

@@ -16,6 +16,7 @@ from reading import Write, rows_of
 
 from broadcaster.errors import InputError
 from broadcaster.reader import (
+    Reading,
     count_rows,
     file_identity,
     file_stamp,
@@ -166,21 +167,49 @@ class TestWrittenOverAsItIsRead:
     def lines(self) -> list[str]:
         return [f"1415555{n:04d},person number {n}\n" for n in range(self.ROWS)]
 
-    @pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
-    def test_a_file_emptied_mid_read_gives_no_cut_row(self, tmp_path: Path, suffix: str) -> None:
+    def test_a_file_emptied_mid_read_gives_no_cut_row_and_says_so(self, tmp_path: Path) -> None:
         """Emptied while read (``: > x.csv``, then filled again), it ends in the middle of a
-        line: the cut row, "person number 1" for 17, is not given."""
-        path = tmp_path / f"in{suffix}"
+        line: the cut row, "person number 1" for 17, is not given, and the reading is not
+        whole, however alike the file is afterwards (``cp -p`` keeps its time)."""
+        path = tmp_path / "in.csv"
         content = ("phone_number,name\n" + "".join(self.lines())).encode()
-        path.write_bytes(gzip.compress(content) if suffix.endswith(".gz") else content)
-        with read_rows(str(path)) as rows:
+        path.write_bytes(content)
+        stored = path.stat()
+        reading = Reading()
+        with read_rows(str(path), reading=reading) as rows:
             first = next(rows)
             os.truncate(path, 0)
             given = [first, *rows]
+        path.write_bytes(content)  # as cp -p leaves it: the same bytes, the same time
+        os.utime(path, ns=(stored.st_atime_ns, stored.st_mtime_ns))
+        assert file_stamp(str(path))[2:] == (stored.st_size, stored.st_mtime_ns)  # type: ignore[index]
         assert 0 < len(given) < self.ROWS
         assert [row.fields["name"] for row in given] == [
             f"person number {n}" for n in range(len(given))
         ]
+        assert reading.whole is False
+
+    def test_an_untouched_file_is_read_whole(self, tmp_path: Path) -> None:
+        path = tmp_path / "in.csv.gz"
+        path.write_bytes(gzip.compress(("phone_number,name\n" + "".join(self.lines())).encode()))
+        reading = Reading()
+        assert len(rows_of(str(path))) == self.ROWS
+        with read_rows(str(path), reading=reading) as rows:
+            assert sum(1 for _ in rows) == self.ROWS
+        assert reading.whole is True
+
+    def test_a_gzip_file_emptied_mid_read_is_an_input_error_not_a_cut_row(
+        self, tmp_path: Path
+    ) -> None:
+        """Its stream ends before its end marker: the run stops (exit 2), nothing cut sent."""
+        path = tmp_path / "in.csv.gz"
+        noise = "".join(f"1415555{n % 10000:04d},{os.urandom(12).hex()}\n" for n in range(20_000))
+        path.write_bytes(gzip.compress(("phone_number,name\n" + noise).encode()))
+        with read_rows(str(path)) as rows:
+            next(rows)
+            os.truncate(path, 0)
+            with pytest.raises(InputError, match="the compressed data is damaged"):
+                list(rows)
 
     def test_a_file_without_a_last_newline_gives_its_last_row(self, write: Write) -> None:
         path = write("in.csv", "phone_number,name\n14155550100,A\n14155550101,B")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,13 @@ from pytest_aiohttp import AiohttpServer
 from structlog.testing import capture_logs
 from test_send import fast, outcomes, records, sandbox, send
 
-from broadcaster import __version__, campaign, settledlines
+from broadcaster import __version__, campaign, reader, settledlines
 from broadcaster import plan as plan_module
 from broadcaster.journal import JournalState, read_state
 from broadcaster.outcome import Outcome
 from broadcaster.plan import Invalid, Message, Planned
-from broadcaster.reader import Identity, file_stamp, input_digest
+from broadcaster.reader import Identity, Reading, file_stamp, input_digest
+from broadcaster.record import Record
 from broadcaster.sandbox import SandboxState
 from broadcaster.settledlines import SHAPING, SettledScan, settled_lines
 from broadcaster.suppression import Suppression
@@ -466,6 +467,45 @@ async def test_a_first_send_of_an_input_written_over_as_it_ran_is_not_marked_rea
     assert records(str(journal))[-1]["type"] == "read"
     assert len(outcomes(str(journal))) == 4
     assert state.stats()["resent"] == 0
+
+
+async def test_an_input_the_reader_found_cut_is_not_marked_read_however_alike_it_ends(
+    aiohttp_server: AiohttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Emptied and filled again as ``cp -p`` does (the same bytes and time): only the reader
+    can tell the rows it gave were a file that ended early (a review)."""
+    server, _ = await sandbox(aiohttp_server)
+    source = tmp_path / "in.csv"
+    source.write_text("phone_number,name\n" + "".join(f"141555501{n:02d},P\n" for n in range(4)))
+    journal = tmp_path / "j.jsonl"
+    whole = reader._as_stored
+
+    def cut(rows: Iterator[Record], raw: Any, reading: Reading | None) -> Iterator[Record]:
+        yield from whole(rows, raw, reading)
+        if reading is not None:  # the run's own read (a count passes none)
+            reading.whole = False
+
+    monkeypatch.setattr(reader, "_as_stored", cut)
+    code, out = await send([str(source), *fast(server), "--results", str(journal)])
+    assert code == 3
+    assert "input     changed while this run read it" in out
+    assert not any(r.get("type") == "read" for r in records(str(journal)))
+
+
+async def test_a_dry_run_of_an_input_written_as_it_ran_advises_no_send(
+    aiohttp_server: AiohttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, _ = await sandbox(aiohttp_server)
+    source = tmp_path / "in.csv"
+    source.write_text("phone_number,name\n14155550100,P\n")
+    real = file_stamp(str(source))
+    assert real is not None
+    stamps = iter([real, (*real[:3], real[3] + 1)])
+    monkeypatch.setattr(campaign, "file_stamp", lambda *_: next(stamps))
+    code, out = await send([str(source), *fast(server), "--dry-run"])
+    assert code == 3
+    assert "its figures may not be the file's as it is now; run it again" in out
+    assert "broadcaster resume" not in out
 
 
 async def test_an_input_moved_away_during_the_run_still_gets_its_summary(
