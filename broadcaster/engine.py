@@ -468,7 +468,7 @@ class Engine:
         # attempt is marked as it leaves, so that after a crash the next run looks it up.
         searchable = self._conversations is not None and conversation_of(message.body) is not None
         doubt = self._recorder.state.in_doubt
-        go = _Delivery(message, searchable, doubt.get(message.key))
+        go = _Delivery(message, searchable, doubt.get(message.key), doubted=message.key in doubt)
         if searchable and message.key in doubt:
             if self._unsettled(go.since) > 0 and self._group is not None:
                 self._later(go)  # in flight at a crash a moment ago: no worker waits for it
@@ -512,7 +512,8 @@ class Engine:
             self._note_reply(message, reply, go.attempts, latency)
             if reply.verdict == "unauthorized":
                 self.unauthorized = reply
-                if not go.maybe_committed:  # refused, and no earlier attempt may have gone
+                if not (go.maybe_committed or go.doubted):  # refused, and no attempt may
+                    # have gone before, in this run or an earlier one
                     fields = {"key": message.key, "row": message.line, "at": self._wall_time()}
                     self._recorder.mark(NOT_COMMITTED, fields)  # not in doubt at a resume
                 self.abort()
@@ -929,6 +930,7 @@ class _Delivery:
     attempts: int = 0
     charged: int = 0
     maybe_committed: bool = False
+    doubted: bool = False  # an earlier run's attempt may have been committed
 
 
 def _log_attempt(message: Message, reply: Reply, attempt: int, latency: float) -> None:

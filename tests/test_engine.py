@@ -432,6 +432,19 @@ class TestStopping:
             state.apply(record)
         assert state.in_doubt == {}
 
+    async def test_a_refusal_leaves_an_earlier_runs_doubt_as_it_was(self) -> None:
+        """In doubt from a run before (a list broadcast that timed out, never looked up): a
+        401 now says nothing of that attempt (a review)."""
+        keys = await TestResume().keys(("a",))
+        state = JournalState()
+        state.apply({"type": "attempt", "key": keys["2"], "at": "2026-11-27T08:00:00+00:00"})
+        clock = VirtualTime()
+        refused = ScriptedSender(clock, {"a": [Reply("unauthorized", 401, error="HTTP 401")]})
+        engine, journal = make_engine(clock, refused, journal=MemoryJournal(state))
+        await clock.run(engine.run(rows("a")))
+        assert engine.unauthorized is not None
+        assert not [m for m in journal.markers if m["type"] == "not_committed"]
+
     async def test_a_refusal_after_an_answer_that_may_have_gone_leaves_it_in_doubt(
         self,
     ) -> None:
