@@ -85,6 +85,7 @@ class TestUnitedStates:
             ("415 555 26 71 1", "41555526711"),
             ("(415) 555-0132 9", "41555501329"),
             ("(312) 345-67890", "31234567890"),  # the Netherlands
+            ("4420 7946 0958", "442079460958"),  # grouped as no one writes +44: refused too
         ],
     )
     def test_a_us_number_with_a_digit_too_many_is_refused_not_sent_abroad(
@@ -97,7 +98,14 @@ class TestUnitedStates:
             normalize_phone(raw, "US")
 
     @pytest.mark.parametrize(
-        "raw", ["447911123456", "44 7911 123456", "44-7911-123456", "0044 7911 123456"]
+        "raw",
+        [
+            "447911123456",
+            "44 7911 123456",
+            "44-7911-123456",
+            "0044 7911 123456",
+            "00 447911123456",
+        ],
     )
     def test_a_foreign_number_with_its_code_first_is_read_however_it_is_grouped(
         self, raw: str
