@@ -6,7 +6,7 @@ as the same fingerprints it keeps in memory, so a run's memory stays bounded at 
 key added or found here costs about 10 microseconds more than one in memory.
 
 The file is SQLite's own temporary database (opened with an empty name): it lives in
-``SQLITE_TMPDIR``, else ``TMPDIR``, else ``/var/tmp`` or ``/tmp``, is removed from the
+``SQLITE_TMPDIR``, else ``TMPDIR``, else ``/var/tmp``, ``/usr/tmp`` or ``/tmp``, is removed from the
 directory as soon as it is made (a crash or a ``kill -9`` leaves nothing behind) and holds no
 more than about 2 MB of its pages in memory. Nothing in it outlives the run: the journal is
 the record, this is an index of one run's keys.
@@ -55,7 +55,7 @@ class KeyFile:
 
     def __init__(self) -> None:
         try:
-            self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect("", isolation_level=None)
             for statement in _SETUP:
                 self._db.execute(statement)
         except sqlite3.Error as exc:
@@ -96,7 +96,10 @@ class KeyFile:
         return bool(self._filter[index >> 3] & (1 << (index & 7)))
 
     def _written(self, pair: _Pair) -> int | None:
-        row = self._execute(_GET, pair).fetchone()
+        try:
+            row = self._db.execute(_GET, pair).fetchone()
+        except sqlite3.Error as exc:
+            raise KeyFileError(_failure(exc)) from None
         return None if row is None else int(row[0])
 
     def _write_pending(self) -> None:
@@ -116,7 +119,7 @@ class KeyFile:
 
 def _failure(exc: sqlite3.Error) -> str:
     where = os.environ.get("SQLITE_TMPDIR") or os.environ.get("TMPDIR")
-    place = f"in {where}" if where else "in /var/tmp or /tmp (TMPDIR unset)"
+    place = f"in {where}" if where else "in /var/tmp, /usr/tmp or /tmp (TMPDIR unset)"
     return (
         f"cannot keep the campaign's keys in a temporary file {place}: {exc}. Nothing "
         "recorded is lost; make room there, or set TMPDIR to a directory with room, and run "

@@ -72,7 +72,7 @@ class CampaignCounts:
 
 def _unmatched(settings: Settings) -> list[str]:
     """--text's merge fields that name no column of a CSV input (line 1, its header)."""
-    if settings.text is None or not Path(settings.input).is_file():  # a pipe reads once
+    if settings.text is None or settings.input == STDIN or not Path(settings.input).is_file():
         return []
     with read_rows(settings.input, settings.format) as rows:
         first = next(rows, None)

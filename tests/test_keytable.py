@@ -136,7 +136,7 @@ class TestRoom:
         monkeypatch.setattr(sqlite3, "connect", refuse)
         monkeypatch.delenv("TMPDIR", raising=False)
         monkeypatch.delenv("SQLITE_TMPDIR", raising=False)
-        with pytest.raises(KeyFileError, match=r"in /var/tmp or /tmp \(TMPDIR unset\)"):
+        with pytest.raises(KeyFileError, match=r"in /var/tmp, /usr/tmp or /tmp \(TMPDIR unset\)"):
             KeyTable(room=0).setdefault("k", 1)
 
 
