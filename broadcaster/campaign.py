@@ -71,7 +71,6 @@ from broadcaster.reader import (
     count_rows,
     file_identity,
     file_stamp,
-    header_of,
     input_digest,
     read_as,
     read_rows,
@@ -85,9 +84,9 @@ from broadcaster.settledlines import CREATOR, SHAPING, SettledLines, SettledScan
 from broadcaster.summary import all_rows, counted, summary, test_summary
 from broadcaster.suppression import OptOutFile, Suppression
 from broadcaster.tally import Tally
-from broadcaster.template import unmatched_fields
 from broadcaster.testsend import positions
 from broadcaster.triage import Settled
+from broadcaster.validation import unmatched
 
 if TYPE_CHECKING:  # aiohttp's client and server are imported only to send and to serve
     from broadcaster.client import HttpSender
@@ -230,10 +229,7 @@ def _primed(rows: Iterator[Record]) -> tuple[Record | None, Iterator[Record]]:
 
 def _warn_unmatched(settings: Settings, first: Record | None) -> None:
     """--text's merge fields that name no column of a CSV input, said before anything goes."""
-    columns = header_of(settings.format, settings.input, first)
-    if settings.text is None or columns is None:
-        return
-    for said in unmatched_fields(settings.text, columns):
+    for said in unmatched(settings, first):
         log.warning("merge field", input=settings.input, note=said)
 
 

@@ -77,13 +77,8 @@ def file_identity(path: str) -> Identity | None:
     """The file ``path`` names now; None for stdin, or a path that names none. Given to
     ``read_rows`` and ``input_digest``, it holds both to that one file: a file put in the
     path's place between the two (a rename) is refused, not read as the rows of another."""
-    if path == STDIN:
-        return None
-    try:
-        stored = Path(path).stat()
-    except OSError:
-        return None
-    return stored.st_dev, stored.st_ino
+    stamp = file_stamp(path)
+    return None if stamp is None else stamp[:2]
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from broadcaster.plan import Message
 from broadcaster.preview import preview_lines
 from broadcaster.rate import format_duration
 from broadcaster.reader import header_of, read_rows
+from broadcaster.record import Record
 from broadcaster.remaining import triaged_rows
 from broadcaster.schedule import window_lines
 from broadcaster.segments import is_gsm7
@@ -70,14 +71,20 @@ class CampaignCounts:
             self.ucs2 += 1
 
 
-def _unmatched(settings: Settings) -> list[str]:
-    """--text's merge fields that name no column of a CSV input (line 1, its header)."""
-    if settings.text is None or settings.input == STDIN or not Path(settings.input).is_file():
-        return []
-    with read_rows(settings.input, settings.format) as rows:
-        first = next(rows, None)
+def unmatched(settings: Settings, first: Record | None) -> list[str]:
+    """--text's merge fields that name no column of a CSV input, whose ``first`` row names
+    its columns: for validate (at line 1, its header) and a run (before anything goes)."""
     columns = header_of(settings.format, settings.input, first)
-    return [] if columns is None else unmatched_fields(settings.text, columns)
+    if settings.text is None or columns is None:
+        return []
+    return unmatched_fields(settings.text, columns)
+
+
+def _unmatched(settings: Settings) -> list[str]:
+    if settings.text is None or settings.input == STDIN or not Path(settings.input).is_file():
+        return []  # stdin, a pipe: read once, by the rows' pass
+    with read_rows(settings.input, settings.format) as rows:
+        return unmatched(settings, next(rows, None))
 
 
 def validate(settings: Settings, out: TextIO, now: datetime | None = None) -> int:
