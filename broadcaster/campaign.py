@@ -967,10 +967,20 @@ def _stop_lines(settings: Settings, engine: RunEnd) -> list[str]:
         return [f"halted    {engine.halted}.", *_after_halt(settings, engine.halt_reply)]
     if engine.stopped_by is not None and engine.unauthorized is None:
         return [
+            *_cut_off_lines(settings, engine.tally),
             f"stopped   by {engine.stopped_by}; the journal is complete up to here. Resume with:",
             _resume(settings, ran=engine.tally),
         ]
     return []
+
+
+def _cut_off_lines(settings: Settings, tally: Tally) -> list[str]:
+    """Requests a stop cancelled in flight: their answers never came, so they may have gone."""
+    if not tally.cut_off:
+        return []
+    requests = counted(tally.cut_off, "request")
+    when = f"past --grace {settings.grace:g}s, or a second signal"
+    return [f"cut off   {requests} in flight ({when}): in doubt; a resume looks each up first"]
 
 
 def _resume(settings: Settings, *, ran: Tally | None = None) -> str:

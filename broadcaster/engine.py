@@ -285,6 +285,8 @@ class Engine:
         self.abort()
 
     def abort(self) -> None:
+        cut = len(self._in_request)  # their requests may have gone: in doubt, looked up later
+        self.tally.cut_off = max(self.tally.cut_off, cut)
         for task in self._tasks:
             task.cancel()
 

@@ -51,6 +51,7 @@ class Tally:
     awaiting_lookup: int = 0  # of them, messages in flight at a crash: they end at their lookup
     zones: Counter[tuple[str, ...]] = field(default_factory=Counter)  # messages by zone set
     stopped: bool = False  # the run stopped before its end: a signal, a halt, a 401, stuck
+    cut_off: int = 0  # requests in flight cancelled by a stop (past --grace, a second signal)
     deferred: int = 0  # rows outside their window at the end (a dry run's, or a stopped run's)
 
     def add(self, outcome: Outcome) -> None:

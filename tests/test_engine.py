@@ -868,6 +868,7 @@ class TestDuplicates:
         await stopper
         assert journal.outcomes == []
         assert engine.tally.unsettled == engine.tally.rows == 4
+        assert engine.tally.cut_off == 1  # t0's request: the summary says it is in doubt
 
     async def test_a_resumed_run_records_only_the_duplicates_beyond_those_recorded(self) -> None:
         """Told apart by count: three twins, one already recorded, two recorded now."""

@@ -382,3 +382,16 @@ def test_a_run_started_under_nohup_keeps_ignoring_a_hangup() -> None:
             assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_IGN, signal.SIG_DFL)
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_requests_a_stop_cut_off_are_said_to_be_in_doubt() -> None:
+    """Past --grace, a stop cancels requests in flight: the summary said the journal was
+    complete, and nothing of the requests whose answers never came (a trial: 16)."""
+    args = main_parser().parse_args(["send", "in.csv", "--results", "j.jsonl", "--grace", "1"])
+    settings = settings_from(args, {})
+    assert campaign_module._cut_off_lines(settings, Tally()) == []
+    said = (
+        "cut off   16 requests in flight (past --grace 1s, or a second signal): in doubt; "
+        "a resume looks each up first"
+    )
+    assert campaign_module._cut_off_lines(settings, Tally(cut_off=16)) == [said]
