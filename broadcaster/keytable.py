@@ -11,7 +11,7 @@ Open addressing with linear probing in ``array`` columns (8 + 2 + 4 bytes a slot
 into 64 shards by the hash's low bits, so that growing (a shard grows by half at 3/4 full,
 keeping the table 50% to 75% full) never holds two copies of the whole table at once.
 
-Memory holds the first ``MEMORY_KEYS`` keys (about 6 MB of them); the keys past those go to a
+Memory holds the first ``MEMORY_KEYS`` keys (about 3 MB of them); the keys past those go to a
 temporary file (``keyfile``), so a run's memory stays bounded whatever its size. Memory never
 gives a key up, and the file takes keys only once memory is full: while memory has room, a key
 it does not hold is in neither.
@@ -35,7 +35,7 @@ _FIRST_SLOTS = 16
 _CHECK_MASK = 0xFFFF
 _EMPTY = 0  # a hash of 0 is stored as 1: the two are one fingerprint, the CRC tells them apart
 MAX_VALUE = 2**31 - 1
-MEMORY_KEYS = 1 << 18  # 262,144 keys in memory: 5 to 8 MB; past them, a temporary file
+MEMORY_KEYS = 1 << 17  # 131,072 keys in memory: 2.5 to 4 MB; past them, a temporary file
 
 
 class KeyTable:
