@@ -414,6 +414,25 @@ class TestDeclines:
         assert triage.settled_row(2, key(1), "message") == Settled("sent")
 
 
+def four_rows(tmp_path: Path, server: TestServer) -> tuple[Path, Path, list[str]]:
+    """A four-row input, its journal, and the send's arguments."""
+    source = tmp_path / "in.csv"
+    source.write_text("phone_number,name\n" + "".join(f"141555501{n:02d},P\n" for n in range(4)))
+    journal = tmp_path / "j.jsonl"
+    return source, journal, [str(source), *fast(server), "--results", str(journal)]
+
+
+async def a_run_that_finds_it_changed(args: list[str]) -> str:
+    """A send that must say its input changed as it read it (exit 3, and the log): its output."""
+    structlog.reset_defaults()
+    with capture_logs() as logs:
+        code, out = await send(args)
+    assert code == 3
+    assert "input     changed while this run read it" in out
+    assert any(log["event"] == "input rewritten" for log in logs)
+    return out
+
+
 async def test_an_input_rewritten_during_the_run_is_not_marked_read(
     aiohttp_server: AiohttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -421,20 +440,12 @@ async def test_an_input_rewritten_during_the_run_is_not_marked_read(
     it is another file at the end, the run says so, and does not mark it read, so that the
     next resume checks every row by its content."""
     server, _ = await sandbox(aiohttp_server)
-    source = tmp_path / "in.csv"
-    source.write_text("phone_number,name\n" + "".join(f"141555501{n:02d},P\n" for n in range(4)))
-    journal = tmp_path / "j.jsonl"
-    args = [str(source), *fast(server), "--results", str(journal)]
+    source, journal, args = four_rows(tmp_path, server)
     await send([*args, "--limit", "2"])
     digests = iter([input_digest(str(source)), "b" * 64])  # as it began, then at its end
     monkeypatch.setattr(campaign, "input_digest", lambda *_: next(digests))
-    structlog.reset_defaults()
-    with capture_logs() as logs:
-        code, out = await send(args)
-    assert code == 3
-    assert "input     changed while this run read it" in out
+    out = await a_run_that_finds_it_changed(args)
     assert f"broadcaster resume {journal}" in out
-    assert any(log["event"] == "input rewritten" for log in logs)
     assert not any(r.get("type") == "read" for r in records(str(journal))[-3:])
 
 
@@ -446,23 +457,15 @@ async def test_a_first_send_of_an_input_written_over_as_it_ran_is_not_marked_rea
     resume after it sent nothing and said the campaign was finished (a trial: 928 of 20,000
     rows). Its stamp tells: the run says so, exits 3, and the resume sends the rest."""
     server, state = await sandbox(aiohttp_server)
-    source = tmp_path / "in.csv"
-    source.write_text("phone_number,name\n" + "".join(f"141555501{n:02d},P\n" for n in range(4)))
-    journal = tmp_path / "j.jsonl"
-    args = [str(source), *fast(server), "--results", str(journal)]
+    source, journal, args = four_rows(tmp_path, server)
     real = file_stamp(str(source))
     assert real is not None
     stamps = iter([real, (*real[:3], real[3] + 1)])  # as it began, then written at its end
     monkeypatch.setattr(campaign, "file_stamp", lambda *_: next(stamps))
-    structlog.reset_defaults()
-    with capture_logs() as logs:
-        code, out = await send(args)
-    assert code == 3
-    assert "input     changed while this run read it" in out
-    assert any(log["event"] == "input rewritten" for log in logs)
+    await a_run_that_finds_it_changed(args)
     assert not any(r.get("type") == "read" for r in records(str(journal)))
     monkeypatch.undo()
-    code, out = await send(args)
+    code, _ = await send(args)
     assert code == 0
     assert records(str(journal))[-1]["type"] == "read"
     assert len(outcomes(str(journal))) == 4
@@ -475,9 +478,7 @@ async def test_an_input_the_reader_found_cut_is_not_marked_read_however_alike_it
     """Emptied and filled again as ``cp -p`` does (the same bytes and time): only the reader
     can tell the rows it gave were a file that ended early (a review)."""
     server, _ = await sandbox(aiohttp_server)
-    source = tmp_path / "in.csv"
-    source.write_text("phone_number,name\n" + "".join(f"141555501{n:02d},P\n" for n in range(4)))
-    journal = tmp_path / "j.jsonl"
+    _, journal, args = four_rows(tmp_path, server)
     whole = reader._as_stored
 
     def cut(rows: Iterator[Record], raw: Any, reading: Reading | None) -> Iterator[Record]:
@@ -486,7 +487,7 @@ async def test_an_input_the_reader_found_cut_is_not_marked_read_however_alike_it
             reading.whole = False
 
     monkeypatch.setattr(reader, "_as_stored", cut)
-    code, out = await send([str(source), *fast(server), "--results", str(journal)])
+    code, out = await send(args)
     assert code == 3
     assert "input     changed while this run read it" in out
     assert not any(r.get("type") == "read" for r in records(str(journal)))
@@ -514,9 +515,7 @@ async def test_an_input_moved_away_during_the_run_still_gets_its_summary(
     """Archived as the run ended: its digest cannot be taken again. It said "cannot write the
     output" and exited 2 with no summary."""
     server, _ = await sandbox(aiohttp_server)
-    source = tmp_path / "in.csv"
-    source.write_text("phone_number,name\n" + "".join(f"141555501{n:02d},P\n" for n in range(4)))
-    args = [str(source), *fast(server), "--results", str(tmp_path / "j.jsonl")]
+    _, _, args = four_rows(tmp_path, server)
     await send([*args, "--limit", "2"])
     real = input_digest
 

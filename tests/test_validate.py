@@ -261,6 +261,10 @@ def test_validate_lists_what_it_reads_and_accepts_what_only_sending_reads(
 
 
 class TestMergeFields:
+    @staticmethod
+    def argv(path: Path, text: str) -> list[str]:
+        return ["validate", str(path), "--inbox-id", "1", "--creator-id", "2", "--text", text]
+
     def test_a_merge_field_that_names_no_column_is_said_at_the_header(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path
     ) -> None:
@@ -268,17 +272,7 @@ class TestMergeFields:
         default without a word (a trial)."""
         path = tmp_path / "in.csv"
         path.write_text("phone_number, First Name \n4155550100,Ann\n")
-        argv = [
-            "validate",
-            str(path),
-            "--inbox-id",
-            "1",
-            "--creator-id",
-            "2",
-            "--text",
-            "Hi {{first name|friend}}",
-        ]
-        code, out, _ = run(capsys, *argv)
+        code, out, _ = run(capsys, *self.argv(path, "Hi {{first name|friend}}"))
         assert code == 0
         assert out.startswith(
             f"{path}:1: warning: {{{{first name}}}} names no column of the input: every row "
@@ -290,15 +284,5 @@ class TestMergeFields:
     ) -> None:
         path = tmp_path / "in.jsonl"
         path.write_text('{"phone_number": "4155550100"}\n')
-        argv = [
-            "validate",
-            str(path),
-            "--inbox-id",
-            "1",
-            "--creator-id",
-            "2",
-            "--text",
-            "Hi {{name|friend}}",
-        ]
-        code, out, _ = run(capsys, *argv)
+        code, out, _ = run(capsys, *self.argv(path, "Hi {{name|friend}}"))
         assert (code, "warning" in out) == (0, False)
