@@ -17,8 +17,10 @@ unreadable, with everything recorded kept, and a resume takes it up.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+from collections.abc import Iterator
 
 from broadcaster.errors import KeyFileError
 
@@ -54,12 +56,10 @@ class KeyFile:
     __slots__ = ("_db", "_filter", "_pending")
 
     def __init__(self) -> None:
-        try:
+        with _failing():
             self._db = sqlite3.connect("", isolation_level=None)
             for statement in _SETUP:
                 self._db.execute(statement)
-        except sqlite3.Error as exc:
-            raise KeyFileError(_failure(exc)) from None
         self._filter = bytearray(_FILTER_BITS // 8)
         self._pending: dict[_Pair, int] = {}
 
@@ -82,39 +82,45 @@ class KeyFile:
         earlier = self._written(pair) if self._may_hold(fingerprint) else None
         if earlier is not None:
             if replace and earlier != value:
-                self._execute(_SET, (value, *pair))
+                with _failing():
+                    self._db.execute(_SET, (value, *pair))
             return earlier
-        index = fingerprint % _FILTER_BITS
-        self._filter[index >> 3] |= 1 << (index & 7)
+        byte, bit = _bit(fingerprint)
+        self._filter[byte] |= bit
         self._pending[pair] = value
         if len(self._pending) >= _BATCH:
             self._write_pending()
         return None
 
     def _may_hold(self, fingerprint: int) -> bool:
-        index = fingerprint % _FILTER_BITS
-        return bool(self._filter[index >> 3] & (1 << (index & 7)))
+        byte, bit = _bit(fingerprint)
+        return bool(self._filter[byte] & bit)
 
     def _written(self, pair: _Pair) -> int | None:
-        try:
+        with _failing():
             row = self._db.execute(_GET, pair).fetchone()
-        except sqlite3.Error as exc:
-            raise KeyFileError(_failure(exc)) from None
         return None if row is None else int(row[0])
 
     def _write_pending(self) -> None:
         rows = sorted((*pair, value) for pair, value in self._pending.items())
-        try:
+        with _failing():
             self._db.executemany(_ADD, rows)
-        except sqlite3.Error as exc:
-            raise KeyFileError(_failure(exc)) from None
         self._pending.clear()
 
-    def _execute(self, statement: str, parameters: tuple[int, ...]) -> sqlite3.Cursor:
-        try:
-            return self._db.execute(statement, parameters)
-        except sqlite3.Error as exc:
-            raise KeyFileError(_failure(exc)) from None
+
+def _bit(fingerprint: int) -> tuple[int, int]:
+    """Where a hash is in the bitset: its byte, and its bit's mask there."""
+    index = fingerprint % _FILTER_BITS
+    return index >> 3, 1 << (index & 7)
+
+
+@contextlib.contextmanager
+def _failing() -> Iterator[None]:
+    """SQLite's failure (a full disk) as the run's own error, saying where and what to do."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise KeyFileError(_failure(exc)) from None
 
 
 def _failure(exc: sqlite3.Error) -> str:
