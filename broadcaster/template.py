@@ -71,6 +71,7 @@ def unmatched_fields(template: str, columns: Collection[str]) -> list[str]:
         return []
     said: list[str] = []
     seen: set[str] = set()
+    folded = {_folded(column): column for column in columns}
     for token in (part for part in parts if isinstance(part, _Token)):
         if token.name in columns or token.name in seen:
             continue
@@ -81,13 +82,17 @@ def unmatched_fields(template: str, columns: Collection[str]) -> list[str]:
             else "every row is invalid: no value"
         )
         said.append(f"{{{{{token.name}}}}} names no column of the input: {fate}")
-        folded = {column.casefold().replace("_", " ").strip(): column for column in columns}
-        near = folded.get(token.name.casefold().replace("_", " ").strip()) or next(
+        near = folded.get(_folded(token.name)) or next(
             iter(difflib.get_close_matches(token.name, list(columns), n=1)), None
         )
         if near is not None:
             said[-1] += f" (did you mean {{{{{near}}}}}? names are matched exactly)"
     return said
+
+
+def _folded(name: str) -> str:
+    """A name as a near miss is told: any case, ``_`` as a space."""
+    return name.casefold().replace("_", " ").strip()
 
 
 def render(template: str, lookup: Callable[[str], str | None]) -> str:
