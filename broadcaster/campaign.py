@@ -561,8 +561,8 @@ def _rewritten(
     if digest is None or settings.test_to is not None:
         return False  # stdin: read once, nothing to compare; a test send: nothing to mark
     try:
-        same = file_stamp(settings.input) == stamp and input_digest(settings.input) == digest
-        if same and reading.whole:
+        same = reading.whole and file_stamp(settings.input) == stamp  # then no read again
+        if same and input_digest(settings.input) == digest:
             return False
     except (OSError, InputError):
         pass  # moved or made unreadable: not the file that was read, as far as can be told
@@ -671,9 +671,9 @@ def _opt_outs(settings: Settings) -> OptOutFile | None:
 
 
 class _Stopper:
-    """Where a SIGINT, SIGTERM or SIGHUP goes, through one handler of Python's own for the whole run
-    (a signal reaches it even while no await lets the event loop run: reading a large journal
-    takes seconds).
+    """Where a SIGINT, SIGTERM or SIGHUP goes, through one handler of Python's own for the
+    whole run (a signal reaches it even while no await lets the event loop run: reading a
+    large journal takes seconds).
 
     - Before the engine is made: the signal is noted, and the engine stops as it is made,
       before it sends anything, with its summary. A second one stops now (as a default
@@ -990,10 +990,9 @@ def _resume(settings: Settings, *, ran: Tally | None = None) -> str:
     command = f"          broadcaster resume {shlex.quote(settings.results_path)}"
     if ran is None:
         return command
-    ended = ran.sent + ran.failed  # the messages --limit counts; a sample's rows, with these:
-    batch = [
-        ("limit", settings.limit, ended),
-        ("sample", settings.sample, ended + ran.invalid + ran.withheld.total()),
+    batch = [  # a sample's rows ended, twins aside: a twin takes no turn
+        ("limit", settings.limit, ran.messages_ended),
+        ("sample", settings.sample, ran.ended - ran.duplicates),
     ]
     asked = [(name, value, value - used) for name, value, used in batch if value is not None]
     if not asked:

@@ -158,9 +158,9 @@ def _code_written_first(text: str, code: int | None) -> bool:
     """Whether text read as a country code and digits was written so: one run of digits (the
     API's form, ``447911123456``), the ``00`` prefix first (``00 44 …``, ``0044 …``), or the
     code as its first group of digits (``44 7911 123456``). Digits grouped otherwise (``4420
-    7946 0958``, refused) were written as a national
-    number, and one with a digit too many is not another country's: ``(415) 555-26711`` and
-    ``415 555 26 71 1`` would be +41 (Switzerland), ``(312) 345-67890`` +31 (the Netherlands)."""
+    7946 0958``, refused) were written as a national number, and one with a digit too many
+    is not another country's: ``(415) 555-26711`` and ``415 555 26 71 1`` would be +41
+    (Switzerland), ``(312) 345-67890`` +31 (the Netherlands)."""
     groups: list[str] = _DIGIT_GROUPS.findall(text)
     if len(groups) == 1 or groups[0].startswith("00"):  # 00: dialled abroad, as written
         return True

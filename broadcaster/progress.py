@@ -169,7 +169,7 @@ class Progress:
         if tally is not None and tally.limit_reached:  # --limit, --sample: it read its last row
             left = min(left, tally.unsettled)
         if tally is not None and self._limit is not None:  # the messages it has yet to end
-            left = min(left, max(0, self._limit - tally.sent - tally.failed))
+            left = min(left, max(0, self._limit - tally.messages_ended))
         paused = 0.0 if self._pause is None else self._pause.left
         looked_up = 0 if tally is None else tally.awaiting_lookup
         wait = 0.0 if tally is None or tally.wait_left is None else tally.wait_left

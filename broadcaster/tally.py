@@ -83,9 +83,14 @@ class Tally:
             self.last_request = at
 
     @property
+    def messages_ended(self) -> int:
+        """Messages this run sent or failed: what --limit counts."""
+        return self.sent + self.failed
+
+    @property
     def ended(self) -> int:
         """Rows that reached an end in this run (not settled by an earlier one)."""
-        return self.sent + self.failed + self.invalid + self.duplicates + self.withheld.total()
+        return self.messages_ended + self.invalid + self.duplicates + self.withheld.total()
 
     @property
     def settled(self) -> int:
