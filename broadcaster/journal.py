@@ -20,7 +20,6 @@ import os
 import re
 import stat
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ import orjson
 
 from broadcaster.errors import JournalBusyError, JournalWriteError, UsageError
 from broadcaster.inputs import STDIN
-from broadcaster.keytable import Statuses
+from broadcaster.keytable import KeyCounts, Statuses
 from broadcaster.outcome import STATUSES, WITHHELD, Outcome, Status
 
 RUN = "run"
@@ -97,11 +96,11 @@ class JournalState:
     damaged: int = 0
     # Records per key of rows that share a key with another row: duplicates (``skipped``) and
     # identical invalid rows. A resumed run records only the rows beyond these counts.
-    skipped: Counter[str] = field(default_factory=Counter)
-    invalid: Counter[str] = field(default_factory=Counter)
+    skipped: KeyCounts = field(default_factory=KeyCounts)
+    invalid: KeyCounts = field(default_factory=KeyCounts)
     # Rows skipped for a reason (outcome.WITHHELD), by reason and key: a later run for which
     # the reason still holds records only the rows beyond these counts.
-    withheld: dict[str, Counter[str]] = field(default_factory=dict)
+    withheld: dict[str, KeyCounts] = field(default_factory=dict)
     # For rows with their own local_id: the message each local_id was sent (or tried) for.
     digests: dict[str, str] = field(default_factory=dict)
     # Records a --failed-csv row fixed: their key -> the key of the fixed row's message. A
@@ -127,7 +126,7 @@ class JournalState:
             key, status = record["key"], record["status"]
             reason = record.get("reason")
             if status == "skipped" and reason in WITHHELD:
-                self.withheld.setdefault(reason, Counter())[key] += 1
+                self.withheld.setdefault(reason, KeyCounts()).add(key)
                 return  # says nothing of the message, nor of a duplicate
             self._outcome(key, status, record.get("digest"))
             self._replaced(record.get("replaces"), key)
@@ -178,10 +177,10 @@ class JournalState:
         if isinstance(digest, str) and status in ("sent", "failed"):
             self.digests[key] = digest
         if status == "skipped":
-            self.skipped[key] += 1
+            self.skipped.add(key)
             return
         if status == "invalid":
-            self.invalid[key] += 1
+            self.invalid.add(key)
         self.statuses[key] = status
 
 

@@ -15,13 +15,12 @@ the n-th duplicate of a key in this input already has its record when the journa
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from broadcaster.idempotency import derive_key
 from broadcaster.journal import JournalState
-from broadcaster.keytable import KeyTable
+from broadcaster.keytable import KeyCounts, KeyTable
 from broadcaster.outcome import SUPPRESSED, Status
 from broadcaster.plan import Invalid, Message, Planned
 from broadcaster.suppression import Suppression
@@ -103,13 +102,13 @@ class Triage:
         self._journal = journal
         self._retry_failed = retry_failed
         self._suppression = suppression or Suppression()
-        self._withheld: Counter[tuple[str, str]] = Counter()
+        self._withheld: dict[str, KeyCounts] = {}
         # key -> its first line, compact (every key of the input is in it); and the message's
         # digest for the keys that are a row's own local_id (a rarer kind of row)
         self._first = KeyTable(len(journal.statuses))  # a resume meets those keys again
         self._first_digest: dict[str, str] = {}
-        self._duplicates: Counter[str] = Counter()
-        self._invalid: Counter[str] = Counter()
+        self._duplicates = KeyCounts()
+        self._invalid = KeyCounts()
         # Rows with their own local_id: the first key sending each message's content, and the
         # keys whose message another key sends (their rows are that key's duplicates).
         self._content: dict[str, str] = {}
@@ -166,7 +165,7 @@ class Triage:
                 return None
             if self._duplicates[key] >= self._journal.skipped[key]:
                 return None  # the n-th twin is settled while the journal holds n records
-            self._duplicates[key] += 1
+            self._duplicates.add(key)
             return Settled("skipped")
         return self._settled_first_row(line, key)
 
@@ -191,16 +190,15 @@ class Triage:
     def withhold(self, line: int, key: str, reason: str, detail: str) -> Withheld | Settled:
         """A row of message ``key`` not sent for ``reason``: recorded once for that reason (the
         n-th such row of a key has its record when the journal holds n)."""
-        self._withheld[reason, key] += 1
+        count = self._withheld.setdefault(reason, KeyCounts()).add(key)
         recorded = self._journal.withheld.get(reason)
-        if recorded is not None and self._withheld[reason, key] <= recorded[key]:
+        if recorded is not None and count <= recorded[key]:
             return Settled("skipped", reason=reason)
         return Withheld(line, key, reason, detail)
 
     def _duplicate(self, line: int, key: str, first: int | None) -> Duplicate | Settled:
         """A row whose message ``key`` sends (its first row at ``first``, or an earlier run)."""
-        self._duplicates[key] += 1
-        if self._duplicates[key] <= self._journal.skipped[key]:
+        if self._duplicates.add(key) <= self._journal.skipped[key]:
             return Settled("skipped")
         return Duplicate(line, key, first)
 
@@ -251,11 +249,11 @@ class Triage:
     ) -> Rejected | Settled:
         """An invalid row, recorded once (the n-th of a key has its record when the journal
         holds n)."""
-        self._invalid[key] += 1
+        count = self._invalid.add(key)
         fixed = self._fixed(key)
         if fixed is not None:
             return Settled(fixed)
-        if self._invalid[key] <= self._journal.invalid[key]:
+        if count <= self._journal.invalid[key]:
             return Settled("invalid")
         return Rejected(line, key, reason, replaces)
 

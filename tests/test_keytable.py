@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from unittest import mock
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 
 from broadcaster import keyfile, keytable
 from broadcaster.errors import KeyFileError
-from broadcaster.keytable import MAX_VALUE, KeyTable, Statuses, _Shard
+from broadcaster.keytable import MAX_VALUE, KeyCounts, KeyTable, Statuses, _Shard
 
 _KEYS = st.text(min_size=1, max_size=30)
 
@@ -195,3 +196,23 @@ class TestStatuses:
 
     def test_it_is_no_equal_of_what_is_not_a_mapping(self) -> None:
         assert Statuses() != []
+
+
+class TestKeyCounts:
+    @given(st.lists(st.sampled_from(["a", "b", "c", "\udc80"])), st.sampled_from([None, 0, 2]))
+    def test_it_counts_as_a_counter_would_in_memory_or_in_the_file(
+        self, keys: list[str], room: int | None
+    ) -> None:
+        with mock.patch.object(keytable, "MEMORY_KEYS", 10 if room is None else room):
+            counts, model = KeyCounts(), Counter[str]()
+            for key in keys:
+                model[key] += 1
+                assert counts.add(key) == model[key]
+        assert counts == model
+        assert [counts[key] for key in ("a", "b", "c", "d")] == [model[k] for k in "abcd"]
+        assert len(counts) == len(model)
+        assert f"{len(model)} keys" in repr(counts)
+
+    def test_it_is_no_equal_of_what_is_not_a_mapping(self) -> None:
+        assert KeyCounts() != []
+        assert KeyCounts() == {}
